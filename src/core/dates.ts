@@ -1,0 +1,152 @@
+/**
+ * Dates as PhotoShelter sends them, made unambiguous.
+ *
+ * The API sends `2019-04-25T14:54:12.136828` (no zone), ISO 8601 with an offset, unix seconds, or — in
+ * custom fields — a bare `YYYY-MM-DD`. A zone-less value means wall-clock time in a zone: UTC unless the
+ * caller knows the account's zone (an IANA name such as `Europe/Berlin`).
+ */
+
+export interface ParsedDate {
+  /** Milliseconds since the epoch. */
+  epochMs: number;
+  /** ISO 8601 with an explicit zone (`Z`), keeping the sub-millisecond digits the API sent. */
+  iso: string;
+  /** Microseconds past `epochMs`' millisecond (0–999), so ordering is exact at the API's precision. */
+  micros: number;
+}
+
+const ISO_RE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+const validZones = new Map<string, boolean>();
+
+/** True when `zone` is an IANA time-zone name this runtime knows (or `UTC`). */
+export function isValidTimeZone(zone: string): boolean {
+  let ok = validZones.get(zone);
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    validZones.set(zone, ok);
+  }
+  return ok;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatterFor(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
+/** Offset of `zone` from UTC at the instant `epochMs`, in milliseconds (positive east of Greenwich). */
+export function zoneOffsetMs(zone: string, epochMs: number): number {
+  if (zone === 'UTC' || zone === 'Etc/UTC') return 0;
+  const parts = formatterFor(zone).formatToParts(new Date(epochMs));
+  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value);
+  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  const truncated = epochMs - (((epochMs % 1000) + 1000) % 1000);
+  return wall - truncated;
+}
+
+/**
+ * The instant at which the wall clock in `zone` shows the given UTC-encoded wall time. A wall time in a
+ * DST gap (one that never happens) moves forward by the gap; in an overlap the earlier instant is used.
+ */
+export function wallTimeToEpoch(wallAsUtcMs: number, zone: string): number {
+  if (zone === 'UTC' || zone === 'Etc/UTC') return wallAsUtcMs;
+  const day = 86_400_000;
+  const before = zoneOffsetMs(zone, wallAsUtcMs - day);
+  const after = zoneOffsetMs(zone, wallAsUtcMs + day);
+  const fits = [wallAsUtcMs - before, wallAsUtcMs - after]
+    .filter((c) => c + zoneOffsetMs(zone, c) === wallAsUtcMs)
+    .sort((x, y) => x - y);
+  return fits.length ? fits[0] : wallAsUtcMs - before;
+}
+
+function isRealDate(y: number, m: number, d: number): boolean {
+  if (m < 1 || m > 12 || d < 1) return false;
+  const days = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  return d <= days;
+}
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+/**
+ * Parse a date as the API (or a user) writes it. Returns `undefined` for anything that is not a real
+ * date — never throws — so callers decide what an unparseable value means.
+ */
+export function parseApiDate(value: unknown, zone = 'UTC'): ParsedDate | undefined {
+  if (value === null || value === undefined || value === '') return undefined;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return undefined;
+    const ms = Math.round(value * 1000);
+    return fromEpoch(ms, 0);
+  }
+  if (value instanceof Date) {
+    const ms = value.getTime();
+    return Number.isNaN(ms) ? undefined : fromEpoch(ms, 0);
+  }
+  if (typeof value !== 'string') return undefined;
+  const s = value.trim();
+  if (/^\d{9,11}(\.\d+)?$/.test(s)) return parseApiDate(Number(s), zone);
+  const m = ISO_RE.exec(s);
+  if (!m) return undefined;
+  const [, ys, mos, ds, hs, mis, ss, frac, tz] = m;
+  const y = Number(ys);
+  const mo = Number(mos);
+  const d = Number(ds);
+  const h = hs === undefined ? 0 : Number(hs);
+  const mi = mis === undefined ? 0 : Number(mis);
+  const sec = ss === undefined ? 0 : Number(ss);
+  if (!isRealDate(y, mo, d) || h > 23 || mi > 59 || sec > 59) return undefined;
+  const digits = (frac ?? '').padEnd(6, '0').slice(0, 6);
+  const ms = Number(digits.slice(0, 3));
+  const micros = Number(digits.slice(3, 6));
+  const wall = Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+  let epochMs: number;
+  if (tz === undefined) {
+    if (!isValidTimeZone(zone)) return undefined;
+    epochMs = wallTimeToEpoch(wall, zone);
+  } else if (tz.toUpperCase() === 'Z') {
+    epochMs = wall;
+  } else {
+    const sign = tz.startsWith('-') ? -1 : 1;
+    const body = tz.slice(1).replace(':', '');
+    const oh = Number(body.slice(0, 2));
+    const om = body.length > 2 ? Number(body.slice(2, 4)) : 0;
+    if (oh > 23 || om > 59) return undefined;
+    epochMs = wall - sign * (oh * 60 + om) * 60_000;
+  }
+  return fromEpoch(epochMs, micros);
+}
+
+function fromEpoch(epochMs: number, micros: number): ParsedDate | undefined {
+  const d = new Date(epochMs);
+  if (Number.isNaN(d.getTime())) return undefined;
+  const base = d.toISOString(); // yyyy-mm-ddThh:mm:ss.mmmZ
+  const iso = micros ? `${base.slice(0, 23)}${pad(micros, 3)}Z` : base;
+  return { epochMs, iso, micros };
+}
+
+/** Compare two parsed dates at microsecond precision. */
+export function compareDates(a: ParsedDate, b: ParsedDate): number {
+  return a.epochMs - b.epochMs || a.micros - b.micros;
+}
