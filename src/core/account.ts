@@ -1,0 +1,251 @@
+/**
+ * An account as a user configures it (in Node-RED's editor or elsewhere), turned into client options,
+ * plus what the editor asks of an account: a connection test, one level of the library tree, and the
+ * custom field names in use.
+ */
+import {
+  DEFAULT_BASE_URL,
+  PhotoShelterClient,
+  isId,
+  type AuthOptions,
+  type ContainerResource,
+  type OAuthTokens,
+  type PhotoShelterClientOptions,
+} from '../photoshelter';
+import { isValidTimeZone } from './dates';
+
+export type AuthModeName = 'session' | 'oauth' | 'bearer';
+
+export interface AccountConfig {
+  baseUrl?: string;
+  authMode?: string;
+  orgId?: string;
+  maxConcurrency?: number | string;
+  requestsPerSecond?: number | string;
+  /** Seconds. */
+  timeout?: number | string;
+  timeZone?: string;
+  redirectUri?: string;
+}
+
+export interface AccountCredentials {
+  apiKey?: string;
+  email?: string;
+  password?: string;
+  clientId?: string;
+  clientSecret?: string;
+  refreshToken?: string;
+  token?: string;
+}
+
+/** A configuration problem, with a stable code for message catalogues and the field it concerns. */
+export class AccountConfigError extends Error {
+  readonly code = 'ECONFIG';
+  constructor(
+    readonly key: string,
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AccountConfigError';
+  }
+}
+
+function trimmed(v: unknown): string {
+  return typeof v === 'string' ? v.trim() : v === undefined || v === null ? '' : String(v).trim();
+}
+
+function numberIn(v: unknown, field: string, min: number, max: number, fallback: number | undefined): number | undefined {
+  const s = trimmed(v);
+  if (s === '') return fallback;
+  const n = Number(s);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new AccountConfigError('badNumber', field, `${field} must be a number from ${min} to ${max} (got "${s.slice(0, 20)}")`);
+  }
+  return n;
+}
+
+export interface ResolvedAccount {
+  options: PhotoShelterClientOptions;
+  timeZone: string;
+  mode: AuthModeName;
+}
+
+/** Validates a configuration and builds client options. Throws AccountConfigError, never echoing a secret. */
+export function resolveAccount(
+  config: AccountConfig,
+  creds: AccountCredentials,
+  extras: { onTokens?: (t: OAuthTokens) => void | Promise<void>; logger?: (line: string) => void } = {},
+): ResolvedAccount {
+  const baseUrl = trimmed(config.baseUrl) || DEFAULT_BASE_URL;
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new AccountConfigError('badUrl', 'baseUrl', `The base URL "${baseUrl.slice(0, 200)}" is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new AccountConfigError('badUrl', 'baseUrl', 'The base URL must start with https:// (or http:// for a local simulator)');
+  }
+  if (url.username || url.password) {
+    throw new AccountConfigError('badUrl', 'baseUrl', 'The base URL must not carry a user name or password');
+  }
+  const apiKey = trimmed(creds.apiKey);
+  if (!apiKey) throw new AccountConfigError('missing', 'apiKey', 'The API key is missing');
+  if (!isId('apiKey', apiKey)) {
+    throw new AccountConfigError('badApiKey', 'apiKey', 'The API key must be 11 letters, digits, dots or underscores');
+  }
+  const orgText = trimmed(config.orgId);
+  if (orgText && !isId('organization', orgText)) {
+    throw new AccountConfigError('badOrgId', 'orgId', `The organization id "${String(orgText).slice(0, 40)}" is not 16 characters starting O0000`);
+  }
+  const orgId = orgText || undefined;
+  const modeText = trimmed(config.authMode) || 'session';
+  const mode = modeText as AuthModeName;
+  const need = (field: keyof AccountCredentials, label: string): string => {
+    const v = trimmed(creds[field]);
+    if (!v) throw new AccountConfigError('missing', field, `${label} is missing`);
+    return v;
+  };
+  let auth: AuthOptions;
+  switch (mode) {
+    case 'session':
+      auth = { mode, email: need('email', 'The email'), password: need('password', 'The password'), orgId };
+      break;
+    case 'oauth':
+      auth = {
+        mode,
+        clientId: need('clientId', 'The OAuth client id'),
+        clientSecret: need('clientSecret', 'The OAuth client secret'),
+        refreshToken: need('refreshToken', 'The OAuth refresh token'),
+        redirectUri: trimmed(config.redirectUri) || undefined,
+        orgId,
+        onTokens: extras.onTokens,
+      };
+      break;
+    case 'bearer':
+      auth = { mode, token: need('token', 'The access token'), orgId };
+      break;
+    default:
+      throw new AccountConfigError('badMode', 'authMode', `Unknown authentication mode "${modeText.slice(0, 20)}"`);
+  }
+  const timeZone = trimmed(config.timeZone) || 'UTC';
+  if (!isValidTimeZone(timeZone)) {
+    throw new AccountConfigError('badZone', 'timeZone', `"${timeZone.slice(0, 60)}" is not a time zone name (e.g. Europe/Berlin)`);
+  }
+  const timeoutS = numberIn(config.timeout, 'timeout', 1, 3600, 30) as number;
+  return {
+    mode,
+    timeZone,
+    options: {
+      baseUrl: baseUrl.replace(/\/+$/, ''),
+      apiKey,
+      auth,
+      maxConcurrency: numberIn(config.maxConcurrency, 'maxConcurrency', 1, 64, 4),
+      requestsPerSecond: numberIn(config.requestsPerSecond, 'requestsPerSecond', 0.01, 1000, undefined),
+      timeoutMs: Math.round(timeoutS * 1000),
+      logger: extras.logger,
+    },
+  };
+}
+
+export interface ConnectionReport {
+  ok: true;
+  mode: AuthModeName;
+  userId?: string;
+  orgId?: string;
+  /** Top-level collections and galleries visible to the account. */
+  topLevel: number;
+}
+
+/** Log in, switch organization when set, and read the top of the library: proof that the account works. */
+export async function testConnection(options: PhotoShelterClientOptions, signal?: AbortSignal): Promise<ConnectionReport> {
+  const client = new PhotoShelterClient({ ...options, maxRetries: 1, maxRetryTimeMs: 10_000 });
+  try {
+    const session = await client.session({ signal });
+    let topLevel = 0;
+    for await (const _ of client.library({ signal, perPage: 100, maxPages: 1 })) topLevel++;
+    return {
+      ok: true,
+      mode: options.auth.mode,
+      userId: typeof session.id === 'string' ? session.id : undefined,
+      orgId: options.auth.orgId,
+      topLevel,
+    };
+  } finally {
+    await client.close();
+  }
+}
+
+export interface TreeEntry {
+  id: string;
+  kind: 'collection' | 'gallery';
+  name: string;
+  /** Children (collections and galleries) of a collection, media of a gallery, when known. */
+  count?: number;
+}
+
+/** One level of the library tree: the root's or a collection's children, with counts. */
+export async function browseLevel(client: PhotoShelterClient, parent?: string, signal?: AbortSignal): Promise<TreeEntry[]> {
+  const children: ContainerResource[] = [];
+  const source = parent ? client.collectionChildren(parent, { signal }) : client.library({ signal });
+  for await (const c of source) children.push(c);
+  const entries = children.map((c) => ({
+    id: c.id,
+    kind: (c.type === 'gallery' ? 'gallery' : 'collection') as TreeEntry['kind'],
+    name: typeof c.attributes?.name === 'string' ? c.attributes.name : c.id,
+  }));
+  return Promise.all(
+    entries.map(async (e): Promise<TreeEntry> => {
+      try {
+        const raw = (await client.childCount(e.kind, e.id, { signal })) as { attributes?: { total?: unknown } } | undefined;
+        const total = Number(raw?.attributes?.total);
+        return Number.isFinite(total) ? { ...e, count: total } : e;
+      } catch {
+        return e;
+      }
+    }),
+  );
+}
+
+/**
+ * Custom field names in use: the API has no field list, so they are read from the custom metadata of a
+ * few media (every medium of an organization lists every field, set or not).
+ */
+export async function customFieldNames(client: PhotoShelterClient, sample = 5, signal?: AbortSignal): Promise<Array<{ name: string; id: string; type: string }>> {
+  const seen = new Map<string, { name: string; id: string; type: string }>();
+  const ids: string[] = [];
+  const scope = (await rootGalleries(client, signal)).slice(0, sample);
+  for (const gid of scope) {
+    for await (const m of client.galleryChildren(gid, { signal, perPage: 1, maxPages: 1 })) ids.push(m.id);
+  }
+  for (const id of ids) {
+    const res = await client.getCustomMetadata(id, { signal });
+    const list = (res.attributes as { custom_metadata?: unknown }).custom_metadata;
+    if (!Array.isArray(list)) continue;
+    for (const f of list as Array<Record<string, unknown>>) {
+      const name = typeof f.name === 'string' ? f.name : undefined;
+      if (name && !seen.has(name)) seen.set(name, { name, id: String(f.field_id ?? ''), type: String(f.type ?? 'text') });
+    }
+  }
+  return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Gallery ids found walking the tree breadth-first, stopping once `enough` are found. */
+async function rootGalleries(client: PhotoShelterClient, signal?: AbortSignal, enough = 5): Promise<string[]> {
+  const found: string[] = [];
+  let level: Array<string | undefined> = [undefined];
+  for (let depth = 0; depth < 6 && level.length && found.length < enough; depth++) {
+    const next: string[] = [];
+    for (const parent of level) {
+      const source = parent ? client.collectionChildren(parent, { signal }) : client.library({ signal });
+      for await (const c of source) {
+        if (c.type === 'gallery') found.push(c.id);
+        else next.push(c.id);
+      }
+      if (found.length >= enough) break;
+    }
+    level = next;
+  }
+  return found;
+}

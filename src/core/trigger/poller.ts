@@ -1,0 +1,335 @@
+/**
+ * Polling turned into events, with nothing missed and nothing doubled.
+ *
+ * A poll reads only what changed since the stored position (one request when nothing did), turns it
+ * into events, and returns them with the state that follows. The caller emits the events, then
+ * commits: the position advances only for work that was handed on, so a crash repeats at most the last
+ * poll and a clean restart repeats nothing.
+ */
+import type { ChangeScope, PhotoShelterClient } from '../../photoshelter';
+import { parseApiDate } from '../dates';
+import type { Asset, RawResource } from '../asset';
+import { assetFromMedia, includeFor, type AssetPart } from '../load';
+import { describeRule, evaluateRule, ruleKey, ruleNeeds, type ApprovalRule } from './rules';
+import { asState, type Position, type StateStore, type TriggerState } from './state';
+
+export type TriggerMode = 'changed' | 'approved' | 'added';
+
+export interface ContainerScope {
+  kind: 'gallery' | 'collection';
+  id: string;
+}
+
+export type StartFrom = { from: 'now' } | { from: 'beginning' } | { from: 'date'; date: string };
+
+export interface PollerOptions {
+  mode: TriggerMode;
+  /** Empty: the whole library (not for `added`). */
+  scopes: ContainerScope[];
+  rule?: ApprovalRule;
+  start: StartFrom;
+  /** Events per poll at most; the rest follow on the next poll. */
+  maxEvents: number;
+  /** Parts of each asset to read for the event. */
+  include: AssetPart[];
+  timeZone: string;
+  /** The server's current time (epoch ms). */
+  now: () => number;
+  /** Changes younger than this are left to the next poll, so late writes are not skipped (default 2 s). */
+  settleMs?: number;
+}
+
+export interface TriggerEvent {
+  topic: 'created' | 'updated' | 'approved' | 'added';
+  asset: Asset;
+  event: {
+    type: TriggerEvent['topic'];
+    /** When it happened, by PhotoShelter's clock (modified_at, or added_at for `added`). */
+    at: string | null;
+    detectedAt: string;
+    scope: string;
+    galleryId?: string;
+    rule?: string;
+    value?: unknown;
+    previous?: unknown;
+    previousKnown?: boolean;
+  };
+}
+
+export interface PollResult {
+  events: TriggerEvent[];
+  /** More changes are waiting (maxEvents reached): poll again soon. */
+  more: boolean;
+  /** Records looked at (changes read, not only events). */
+  examined: number;
+  next: TriggerState;
+}
+
+type TriggerClient = Pick<PhotoShelterClient, 'changes' | 'galleryChildren' | 'collectionChildren' | 'path'>;
+
+const BEGINNING = Date.UTC(1990, 0, 1);
+const RECENT_MAX = 5000;
+const GALLERY_REFRESH_POLLS = 10;
+const LIBRARY = '*';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const scopeKeyOf = (s?: ContainerScope): string => (s ? `${s.kind}:${s.id}` : LIBRARY);
+
+export function configKeyOf(o: Pick<PollerOptions, 'mode' | 'scopes' | 'rule'>): string {
+  const scopes = o.scopes.map(scopeKeyOf).sort().join(',');
+  return JSON.stringify([o.mode, scopes, o.mode === 'approved' && o.rule ? ruleKey(o.rule) : '']);
+}
+
+export class TriggerPoller {
+  private state?: TriggerState;
+  private readonly configKey: string;
+  private readonly settleMs: number;
+
+  constructor(
+    private readonly client: TriggerClient,
+    private readonly o: PollerOptions,
+    private readonly store: StateStore,
+  ) {
+    if (o.mode === 'approved' && !o.rule) throw new Error('The approved mode needs a rule');
+    if (o.mode === 'added' && o.scopes.length === 0) throw new Error('The added mode needs at least one gallery or collection');
+    this.configKey = configKeyOf(o);
+    this.settleMs = o.settleMs ?? 2000;
+  }
+
+  /** True until an approval trigger started "now" has recorded which assets already match. */
+  async needsBaseline(): Promise<boolean> {
+    const s = await this.current();
+    return this.o.mode === 'approved' && this.o.start.from === 'now' && !s.baselineDone;
+  }
+
+  private startMs(): number {
+    const s = this.o.start;
+    if (s.from === 'beginning') return BEGINNING;
+    if (s.from === 'date') {
+      const d = parseApiDate(s.date, this.o.timeZone);
+      if (!d) throw new Error(`The start date "${s.date}" is not a date`);
+      return d.epochMs;
+    }
+    return this.o.now();
+  }
+
+  private async current(): Promise<TriggerState> {
+    if (!this.state) {
+      this.state = asState(await this.store.load(), this.configKey) ?? { v: 1, configKey: this.configKey, positions: {} };
+    }
+    return this.state;
+  }
+
+  /** Save the state a poll returned, once its events have been handed on. */
+  async commit(result: PollResult): Promise<void> {
+    await this.store.save(result.next);
+    this.state = result.next;
+  }
+
+  async poll(signal?: AbortSignal): Promise<PollResult> {
+    const base = await this.current();
+    const next: TriggerState = structuredClone(base);
+    const run = new PollRun(this.client, this.o, next, signal);
+    if (this.o.mode === 'added') await run.added();
+    else await run.changes(this.settleMs, this.startMs.bind(this), await this.needsBaseline());
+    return { events: run.events, more: run.more, examined: run.examined, next };
+  }
+}
+
+/** One poll's work on a copy of the state. */
+class PollRun {
+  readonly events: TriggerEvent[] = [];
+  more = false;
+  examined = 0;
+  private readonly detectedAt = new Date().toISOString();
+  private readonly emittedKeys = new Set<string>();
+
+  constructor(
+    private readonly client: TriggerClient,
+    private readonly o: PollerOptions,
+    private readonly state: TriggerState,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  private get include(): AssetPart[] {
+    const parts = new Set(this.o.include);
+    const need = this.o.rule && this.o.mode === 'approved' ? ruleNeeds(this.o.rule) : undefined;
+    if (need) parts.add(need);
+    return [...parts];
+  }
+
+  private asset(media: RawResource): Promise<Asset> {
+    return assetFromMedia(this.client, media, { include: this.include, timeZone: this.o.timeZone, signal: this.signal });
+  }
+
+  private full(): boolean {
+    return this.events.length >= this.o.maxEvents;
+  }
+
+  async changes(settleMs: number, startMs: () => number, baseline: boolean): Promise<void> {
+    const until = Math.floor((this.o.now() - settleMs) / 1000) * 1000;
+    const scopes: Array<ContainerScope | undefined> = this.o.scopes.length ? this.o.scopes : [undefined];
+    const matching = new Set(this.state.matching ?? []);
+    const recent = new Map(this.state.recent ?? []);
+    for (const scope of scopes) {
+      const key = scopeKeyOf(scope);
+      const pos: Position = this.state.positions[key] ?? { at: iso(baseline ? BEGINNING : Math.min(startMs(), until)), seen: [] };
+      const since = Date.parse(pos.at);
+      if (this.full()) {
+        this.more = true;
+        break;
+      }
+      if (!(since < until)) {
+        this.state.positions[key] = pos;
+        continue;
+      }
+      const skip = new Set(pos.seen);
+      const feed = this.client.changes({
+        since,
+        until,
+        scope: scope as ChangeScope | undefined,
+        include: includeFor(this.include),
+        signal: this.signal,
+      });
+      let at = pos.at;
+      let boundary = pos.seen.slice();
+      let stopped = false;
+      for await (const rec of feed) {
+        const k = `${rec.media.id}@${String(rec.media.attributes?.modified_at)}`;
+        if (skip.has(k)) continue;
+        if (!baseline && this.full()) {
+          stopped = true;
+          break;
+        }
+        this.examined++;
+        const asset = await this.asset(rec.media as RawResource);
+        if (this.o.mode === 'approved') this.approval(asset, key, matching, recent, baseline);
+        else this.change(asset, key, since);
+        if (rec.position !== at) {
+          at = rec.position;
+          boundary = [];
+        }
+        boundary.push(k);
+      }
+      this.state.positions[key] = stopped ? { at, seen: boundary } : { at: iso(until), seen: [] };
+      if (stopped) this.more = true;
+    }
+    if (this.o.mode === 'approved') {
+      this.state.matching = [...matching].sort();
+      this.state.recent = [...recent].slice(-RECENT_MAX);
+      if (baseline) this.state.baselineDone = true;
+    }
+  }
+
+  private change(asset: Asset, scope: string, sinceMs: number): void {
+    const k = `${asset.id}@${asset.metadataKey}`;
+    if (this.emittedKeys.has(k)) return;
+    this.emittedKeys.add(k);
+    const created = asset.createdAt ? Date.parse(asset.createdAt) >= sinceMs : false;
+    const topic = created ? 'created' : 'updated';
+    this.events.push({ topic, asset, event: { type: topic, at: asset.modifiedAt, detectedAt: this.detectedAt, scope } });
+  }
+
+  private approval(asset: Asset, scope: string, matching: Set<string>, recent: Map<string, unknown>, baseline: boolean): void {
+    const rule = this.o.rule as ApprovalRule;
+    const r = evaluateRule(rule, asset);
+    const was = matching.has(asset.id);
+    const previousKnown = recent.has(asset.id);
+    const previous = recent.get(asset.id) ?? null;
+    if (r.matches && !was && !baseline && !this.emittedKeys.has(asset.id)) {
+      this.emittedKeys.add(asset.id);
+      this.events.push({
+        topic: 'approved',
+        asset,
+        event: { type: 'approved', at: asset.modifiedAt, detectedAt: this.detectedAt, scope, rule: describeRule(rule), value: r.value, previous, previousKnown },
+      });
+    }
+    if (r.matches) matching.add(asset.id);
+    else matching.delete(asset.id);
+    recent.delete(asset.id);
+    recent.set(asset.id, r.value);
+  }
+
+  /** Galleries of the chosen scopes; collections are expanded (and re-read every few polls). */
+  private async galleries(): Promise<string[]> {
+    const direct = this.o.scopes.filter((s) => s.kind === 'gallery').map((s) => s.id);
+    const collections = this.o.scopes.filter((s) => s.kind === 'collection').map((s) => s.id);
+    if (!collections.length) return direct;
+    const cached = this.state.galleries;
+    if (cached && cached.pollsSinceRefresh < GALLERY_REFRESH_POLLS) {
+      cached.pollsSinceRefresh++;
+      return cached.ids;
+    }
+    const found = new Set(direct);
+    const queue = [...collections];
+    const visited = new Set<string>();
+    while (queue.length) {
+      const c = queue.shift() as string;
+      if (visited.has(c)) continue;
+      visited.add(c);
+      for await (const child of this.client.collectionChildren(c, { signal: this.signal })) {
+        if (child.type === 'gallery') found.add(child.id);
+        else queue.push(child.id);
+      }
+    }
+    this.state.galleries = { ids: [...found], pollsSinceRefresh: 0, refreshedAt: iso(this.o.now()) };
+    return this.state.galleries.ids;
+  }
+
+  async added(): Promise<void> {
+    const fresh = iso(this.o.now());
+    const start = this.o.start.from === 'now' ? fresh : this.o.start.from === 'beginning' ? iso(BEGINNING) : undefined;
+    const startAt = start ?? iso(parseApiDate((this.o.start as { date: string }).date, this.o.timeZone)?.epochMs ?? BEGINNING);
+    const firstPoll = Object.keys(this.state.positions).length === 0;
+    const previousRefresh = this.state.galleries?.refreshedAt;
+    for (const gid of await this.galleries()) {
+      const key = `gallery:${gid}`;
+      // a gallery that appears later under a chosen collection counts from the refresh before it was seen
+      const pos: Position = this.state.positions[key] ?? { at: firstPoll ? startAt : previousRefresh ?? fresh, seen: [] };
+      if (this.full()) {
+        this.more = true;
+        this.state.positions[key] = pos;
+        continue;
+      }
+      const since = Date.parse(pos.at);
+      const skip = new Set(pos.seen);
+      const found: Array<{ media: RawResource; added: number; raw: string }> = [];
+      for await (const m of this.client.galleryChildren(gid, {
+        sortBy: 'added_at',
+        sortDirection: 'descending',
+        include: includeFor(this.include),
+        perPage: 50,
+        signal: this.signal,
+      })) {
+        const raw = String(m.attributes?.added_at ?? '');
+        const added = parseApiDate(raw, this.o.timeZone);
+        if (!added || added.epochMs < since) break;
+        if (skip.has(`${m.id}@${raw}`)) continue;
+        found.push({ media: m as RawResource, added: added.epochMs, raw });
+      }
+      found.reverse();
+      let at = pos.at;
+      let boundary = pos.seen.slice();
+      for (const f of found) {
+        if (this.full()) {
+          this.more = true;
+          break;
+        }
+        this.examined++;
+        const asset = await this.asset(f.media);
+        this.events.push({
+          topic: 'added',
+          asset,
+          event: { type: 'added', at: parseApiDate(f.raw, this.o.timeZone)?.iso ?? null, detectedAt: this.detectedAt, scope: key, galleryId: gid },
+        });
+        const fAt = iso(f.added);
+        if (fAt !== at) {
+          at = fAt;
+          boundary = [];
+        }
+        boundary.push(`${f.media.id}@${f.raw}`);
+      }
+      this.state.positions[key] = { at, seen: boundary };
+    }
+  }
+}

@@ -1,0 +1,336 @@
+/**
+ * A walk: every asset under a container (or the whole library), once each, with its path — even when it
+ * sits in several galleries — with bounded work in flight.
+ *
+ * The walk emits a window of assets and moves on only as the flow acknowledges them. Its position (the
+ * first unacknowledged item) is persisted, so a walk of a million assets never sits in memory and
+ * resumes after a crash or a redeploy; anything emitted but not acknowledged then is emitted again.
+ */
+import { randomUUID } from 'node:crypto';
+import type { PhotoShelterClient } from '../../photoshelter';
+import type { Asset, RawResource } from '../asset';
+import { assetFromMedia, includeFor, type AssetPart } from '../load';
+import type { StateStore, TriggerState, WalkState } from './state';
+
+type WalkClient = Pick<PhotoShelterClient, 'library' | 'collectionChildren' | 'galleryChildren' | 'gallery' | 'path'>;
+
+export type WalkScope = { kind: 'library' } | { kind: 'collection' | 'gallery'; id: string };
+
+export interface WalkOptions {
+  /** Assets emitted but not yet acknowledged, at most (default 50). */
+  window: number;
+  /** Wait for acknowledgements (default true); without, the walk advances as it emits. */
+  acknowledge: boolean;
+  include: AssetPart[];
+  timeZone: string;
+  /** Items per listing request (stored with the walk: positions depend on it). */
+  perPage?: number;
+}
+
+export interface WalkEmit {
+  asset: Asset;
+  walkId: string;
+  /** Position of this asset in the walk (0-based). */
+  index: number;
+  /** Set on the last asset: how many the walk emitted in all. */
+  count?: number;
+  galleryId: string;
+}
+
+export interface WalkProgress {
+  walkId: string;
+  emitted: number;
+  acked: number;
+  inFlight: number;
+  galleries: number;
+  galleryIndex: number;
+  done: boolean;
+}
+
+interface Candidate {
+  media: RawResource;
+  gallery: number;
+  offset: number;
+}
+
+interface InFlight {
+  index: number;
+  gallery: number;
+  offset: number;
+}
+
+const PER_PAGE = 100;
+const SAVE_EVERY_MS = 250;
+
+export class WalkBusyError extends Error {
+  readonly code = 'EWALKBUSY';
+}
+
+export class Walker {
+  private state?: TriggerState;
+  private running?: Promise<void>;
+  private abort?: AbortController;
+  private readonly inFlight = new Map<number, InFlight>();
+  private wake?: () => void;
+  private lastSave = 0;
+  private saveTimer?: NodeJS.Timeout;
+  /** Just after the last item emitted, and the index the next one gets. */
+  private readPos?: { gallery: number; offset: number };
+  private nextIndex = 0;
+
+  constructor(
+    private readonly client: WalkClient,
+    private readonly store: StateStore,
+    private readonly configKey: string,
+    private readonly o: WalkOptions,
+    private readonly emit: (item: WalkEmit) => void,
+    private readonly onProgress: (p: WalkProgress) => void = () => undefined,
+    private readonly onError: (e: unknown) => void = () => undefined,
+  ) {}
+
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  private async loadState(): Promise<TriggerState> {
+    if (!this.state) {
+      const raw = (await this.store.load()) as TriggerState | undefined;
+      this.state = raw && raw.v === 1 && raw.configKey === this.configKey ? raw : { v: 1, configKey: this.configKey, positions: {} };
+    }
+    return this.state;
+  }
+
+  /** Resume an unfinished walk found in the store; resolves true when one was resumed. */
+  async resume(): Promise<boolean> {
+    const s = await this.loadState();
+    if (!s.walk || s.walk.done || this.running) return false;
+    this.launch(s.walk);
+    return true;
+  }
+
+  /** Start a new walk. Rejects with WalkBusyError while one runs (unless `restart`). */
+  async start(scope: WalkScope, restart = false): Promise<string> {
+    const s = await this.loadState();
+    if (this.running) {
+      if (!restart) throw new WalkBusyError('A walk is already running; send msg.restart = true to start over');
+      await this.stop();
+    }
+    const ac = new AbortController();
+    this.abort = ac;
+    const galleries = await this.resolveGalleries(scope, ac.signal);
+    const walk: WalkState = {
+      id: randomUUID(),
+      scope: scope.kind === 'library' ? '*' : scope.id,
+      galleries,
+      cursor: { gallery: 0, offset: 0 },
+      emitted: 0,
+      acked: 0,
+      startedAt: new Date().toISOString(),
+    };
+    s.walk = walk;
+    await this.store.save(s);
+    this.launch(walk);
+    return walk.id;
+  }
+
+  /** The flow finished with the item of this walk and index. Unknown acknowledgements are ignored. */
+  ack(walkId: string, index: number): boolean {
+    const walk = this.state?.walk;
+    if (!walk || walk.id !== walkId || !this.inFlight.has(index)) return false;
+    this.inFlight.delete(index);
+    walk.acked++;
+    this.advanceCursor(walk);
+    this.scheduleSave();
+    this.wake?.();
+    return true;
+  }
+
+  /** Stop emitting (the position stays where acknowledgements put it). */
+  async stop(): Promise<void> {
+    this.abort?.abort();
+    this.wake?.();
+    await this.running?.catch(() => undefined);
+    this.inFlight.clear();
+    await this.flush();
+  }
+
+  /** Persist now (on close). */
+  async flush(): Promise<void> {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    if (this.state) await this.store.save(this.state);
+  }
+
+  progress(): WalkProgress | undefined {
+    const w = this.state?.walk;
+    if (!w) return undefined;
+    return {
+      walkId: w.id,
+      emitted: w.emitted,
+      acked: w.acked,
+      inFlight: this.inFlight.size,
+      galleries: w.galleries.length,
+      galleryIndex: w.cursor.gallery,
+      done: Boolean(w.done),
+    };
+  }
+
+  private scheduleSave(): void {
+    const due = this.lastSave + SAVE_EVERY_MS - Date.now();
+    if (due <= 0) {
+      this.lastSave = Date.now();
+      void this.flush().catch(this.onError);
+    } else if (!this.saveTimer) {
+      this.saveTimer = setTimeout(() => {
+        this.saveTimer = undefined;
+        this.lastSave = Date.now();
+        void this.flush().catch(this.onError);
+      }, due);
+    }
+  }
+
+  /**
+   * The persisted cursor is the first item still in flight or, when none is, the item after the last one
+   * emitted; `emitted` is then the index the walk resumes with.
+   */
+  private advanceCursor(walk: WalkState): void {
+    let first: InFlight | undefined;
+    for (const f of this.inFlight.values()) if (!first || f.index < first.index) first = f;
+    if (first) {
+      walk.cursor = { gallery: first.gallery, offset: first.offset };
+      walk.emitted = first.index;
+    } else if (this.readPos) {
+      walk.cursor = this.readPos;
+      walk.emitted = this.nextIndex;
+    }
+  }
+
+  private launch(walk: WalkState): void {
+    const ac = this.abort && !this.abort.signal.aborted ? this.abort : new AbortController();
+    this.abort = ac;
+    this.running = this.run(walk, ac.signal)
+      .catch((e: unknown) => {
+        if (!ac.signal.aborted) this.onError(e);
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
+  }
+
+  private async run(walk: WalkState, signal: AbortSignal): Promise<void> {
+    const order = new Map(walk.galleries.map((g, i) => [g.id, i]));
+    // resumed walks restart at the first unacknowledged item; its index is the count of items before it
+    let index = walk.emitted;
+    this.readPos = undefined;
+    this.nextIndex = index;
+    const perPage = this.o.perPage ?? PER_PAGE;
+    const candidates = this.candidates(walk, order, perPage, signal);
+    let held = await candidates.next();
+    while (!held.done) {
+      if (signal.aborted) return;
+      const following = await candidates.next();
+      const c = held.value;
+      if (this.o.acknowledge) {
+        while (this.inFlight.size >= this.o.window && !signal.aborted) {
+          await new Promise<void>((r) => (this.wake = r));
+        }
+        if (signal.aborted) return;
+        this.inFlight.set(index, { index, gallery: c.gallery, offset: c.offset });
+      }
+      const g = walk.galleries[c.gallery];
+      const asset = await assetFromMedia(this.client, c.media, { include: this.o.include.filter((p) => p !== 'path'), timeZone: this.o.timeZone, signal });
+      asset.paths = [{ galleryId: g.id, ids: g.path, names: g.names }];
+      asset.path = g.names.join('/');
+      const item: WalkEmit = { asset, walkId: walk.id, index, galleryId: g.id };
+      if (following.done) item.count = index + 1;
+      index++;
+      this.readPos = { gallery: c.gallery, offset: c.offset + 1 };
+      this.nextIndex = index;
+      if (!this.o.acknowledge) {
+        walk.acked = index;
+        this.advanceCursor(walk);
+        this.scheduleSave();
+      }
+      this.emit(item);
+      this.onProgress(this.progress() as WalkProgress);
+      held = following;
+    }
+    // everything emitted: wait for the last acknowledgements, then the walk is done
+    while (this.o.acknowledge && this.inFlight.size > 0 && !signal.aborted) {
+      await new Promise<void>((r) => (this.wake = r));
+    }
+    if (signal.aborted) return;
+    walk.done = true;
+    walk.emitted = index;
+    walk.cursor = { gallery: walk.galleries.length, offset: 0 };
+    await this.flush();
+    this.onProgress(this.progress() as WalkProgress);
+  }
+
+  /** Media of each gallery from the cursor on, skipping media whose first gallery in walk order is another. */
+  private async *candidates(walk: WalkState, order: Map<string, number>, perPage: number, signal: AbortSignal): AsyncGenerator<Candidate> {
+    const include = includeFor([...this.o.include.filter((p) => p !== 'path'), 'galleries']);
+    for (let gi = walk.cursor.gallery; gi < walk.galleries.length; gi++) {
+      const startOffset = gi === walk.cursor.gallery ? walk.cursor.offset : 0;
+      const firstPage = Math.floor(startOffset / perPage) + 1;
+      let offset = (firstPage - 1) * perPage;
+      const listing = this.client.galleryChildren(walk.galleries[gi].id, {
+        sortBy: 'added_at',
+        sortDirection: 'ascending',
+        include,
+        perPage,
+        signal,
+        startPage: firstPage,
+      });
+      for await (const media of listing) {
+        const here = offset++;
+        if (here < startOffset) continue;
+        const gals = (media as RawResource).includes?.galleries?.data;
+        const ids = Array.isArray(gals) ? gals.map((g: RawResource) => String(g.id)) : [];
+        let first = gi;
+        for (const id of ids) {
+          const o = order.get(id);
+          if (o !== undefined && o < first) first = o;
+        }
+        if (first !== gi) continue;
+        yield { media: media as RawResource, gallery: gi, offset: here };
+      }
+    }
+  }
+
+  /** Galleries under the scope in a stable breadth-first order, with their paths from the root. */
+  private async resolveGalleries(scope: WalkScope, signal: AbortSignal): Promise<WalkState['galleries']> {
+    const out: WalkState['galleries'] = [];
+    const seen = new Set<string>();
+    if (scope.kind === 'gallery') {
+      const path = await this.client.path('gallery', scope.id, { signal });
+      return [{ id: scope.id, path: path.map((p) => p.id), names: path.map((p) => String(p.attributes?.name ?? p.id)) }];
+    }
+    let rootPath: { ids: string[]; names: string[] } = { ids: [], names: [] };
+    if (scope.kind === 'collection') {
+      const path = await this.client.path('collection', scope.id, { signal });
+      rootPath = { ids: path.map((p) => p.id), names: path.map((p) => String(p.attributes?.name ?? p.id)) };
+    }
+    const queue: Array<{ id?: string; ids: string[]; names: string[] }> = [
+      { id: scope.kind === 'collection' ? scope.id : undefined, ...rootPath },
+    ];
+    while (queue.length) {
+      const parent = queue.shift() as { id?: string; ids: string[]; names: string[] };
+      const children = parent.id ? this.client.collectionChildren(parent.id, { signal }) : this.client.library({ signal });
+      for await (const c of children) {
+        const name = String(c.attributes?.name ?? c.id);
+        const ids = [...parent.ids, c.id];
+        const names = [...parent.names, name];
+        if (c.type === 'gallery') {
+          if (!seen.has(c.id)) {
+            seen.add(c.id);
+            out.push({ id: c.id, path: ids, names });
+          }
+        } else {
+          queue.push({ id: c.id, ids, names });
+        }
+      }
+    }
+    return out;
+  }
+}

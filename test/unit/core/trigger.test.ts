@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { PhotoShelterClient } from '../../../src/photoshelter';
+import { TriggerPoller, type PollerOptions } from '../../../src/core/trigger/poller';
+import { MemoryStore } from '../../../src/core/trigger/state';
+import { startSim, type SimHandle } from '../../helpers/sim';
+
+describe('core/trigger: polling against the simulator', function () {
+  let sim: SimHandle;
+  let client: PhotoShelterClient;
+
+  const options = (o: Partial<PollerOptions> = {}): PollerOptions => ({
+    mode: 'changed',
+    scopes: [],
+    start: { from: 'now' },
+    maxEvents: 100,
+    include: ['iptc', 'custom'],
+    timeZone: 'UTC',
+    now: () => client.serverNow(),
+    ...o,
+  });
+  /** Let the writes settle: move the simulator's clock on, and let the client see the new time. */
+  const settle = async () => {
+    await sim.control.clock(3);
+    await client.session();
+  };
+  const mediaRequests = async () => (await sim.control.requests()).filter((r) => !r.path.startsWith('/authenticate') && !r.path.startsWith('/organization'));
+
+  beforeEach(async () => {
+    sim = await startSim({ seed: 11, assets: 80 });
+    client = new PhotoShelterClient({ baseUrl: sim.baseUrl, apiKey: sim.apiKey, auth: { mode: 'session', email: sim.email, password: sim.password, orgId: sim.orgId } });
+    await client.session();
+  });
+  afterEach(async () => {
+    await client.close();
+    await sim.close();
+  });
+
+  async function pollAndCommit(p: TriggerPoller) {
+    await settle();
+    const r = await p.poll();
+    await p.commit(r);
+    return r;
+  }
+
+  describe('changed', () => {
+    it('emits nothing at first, then created and updated once each; an unchanged poll costs one request', async () => {
+      const store = new MemoryStore();
+      const p = new TriggerPoller(client, options(), store);
+      assert.equal((await pollAndCommit(p)).events.length, 0);
+      const [gallery] = (await sim.control.state()).galleries;
+      const [existing] = await sim.control.mediaIds(gallery.id);
+      await sim.control.patchMedia(existing, { iptc: { caption: 'A new caption' } });
+      const created = await sim.control.addMedia({ galleryId: gallery.id, fileName: 'new upload.jpg', size: 2048 });
+      const r = await pollAndCommit(p);
+      const byId = new Map(r.events.map((e) => [e.asset.id, e]));
+      assert.equal(r.events.length, 2);
+      assert.equal(byId.get(existing)?.topic, 'updated');
+      assert.equal(byId.get(existing)?.asset.iptc?.caption, 'A new caption');
+      assert.equal(byId.get(created)?.topic, 'created');
+      await settle();
+      await sim.control.clearRequests();
+      const quiet = await p.poll();
+      await p.commit(quiet);
+      assert.equal(quiet.events.length, 0, 'nothing is repeated');
+      assert.equal((await mediaRequests()).length, 1, 'an unchanged poll is one request');
+    });
+
+    it('neither misses nor repeats across a restart (a new poller on the same store)', async () => {
+      const store = new MemoryStore();
+      await pollAndCommit(new TriggerPoller(client, options(), store));
+      const ids = (await sim.control.mediaIds()).slice(0, 3);
+      for (const id of ids) await sim.control.patchMedia(id, { custom: { Campaign: 'Autumn' } });
+      const second = new TriggerPoller(client, options(), store);
+      assert.deepEqual((await pollAndCommit(second)).events.map((e) => e.asset.id).sort(), [...ids].sort());
+      const third = new TriggerPoller(client, options(), store);
+      assert.equal((await pollAndCommit(third)).events.length, 0);
+    });
+
+    it('caps events per poll and hands the rest to the next polls, each change exactly once', async () => {
+      const store = new MemoryStore();
+      const p = new TriggerPoller(client, options({ maxEvents: 2 }), store);
+      await pollAndCommit(p);
+      const ids = (await sim.control.mediaIds()).slice(0, 5);
+      for (const id of ids) await sim.control.patchMedia(id, { iptc: { headline: `h ${id}` } });
+      const seen: string[] = [];
+      const sizes: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await pollAndCommit(p);
+        sizes.push(r.events.length);
+        seen.push(...r.events.map((e) => e.asset.id));
+        if (!r.more && r.events.length === 0) break;
+      }
+      assert.deepEqual(sizes.slice(0, 3), [2, 2, 1]);
+      assert.deepEqual([...seen].sort(), [...ids].sort());
+    });
+
+    it('a poll that is never committed is repeated (at least once)', async () => {
+      const store = new MemoryStore();
+      const p = new TriggerPoller(client, options(), store);
+      await pollAndCommit(p);
+      const [id] = await sim.control.mediaIds();
+      await sim.control.patchMedia(id, { iptc: { city: 'Lisbon' } });
+      await settle();
+      const lost = await new TriggerPoller(client, options(), store).poll();
+      assert.equal(lost.events.length, 1);
+      const again = await pollAndCommit(new TriggerPoller(client, options(), store));
+      assert.deepEqual(again.events.map((e) => e.asset.id), [id]);
+    });
+
+    it('watches only the chosen gallery', async () => {
+      const [g1, g2] = (await sim.control.state()).galleries.filter((g) => g.media > 0);
+      const p = new TriggerPoller(client, options({ scopes: [{ kind: 'gallery', id: g1.id }] }), new MemoryStore());
+      await pollAndCommit(p);
+      const inside = (await sim.control.mediaIds(g1.id))[0];
+      const outside = (await sim.control.mediaIds(g2.id)).find((id) => !(inside === id));
+      await sim.control.patchMedia(inside, { iptc: { title: 'inside' } });
+      if (outside) await sim.control.patchMedia(outside, { iptc: { title: 'outside' } });
+      const r = await pollAndCommit(p);
+      const truthOutside = outside ? await sim.control.media(outside) : undefined;
+      const expected = [inside, ...(truthOutside?.galleries.includes(g1.id) ? [outside as string] : [])].sort();
+      assert.deepEqual(r.events.map((e) => e.asset.id).sort(), expected);
+    });
+  });
+
+  describe('approved', () => {
+    const rule = { source: 'custom' as const, field: 'Approval Status', op: 'eq' as const, value: 'Approved' };
+
+    it('fires only on the transition into the rule, with the previous value', async () => {
+      const store = new MemoryStore();
+      const p = new TriggerPoller(client, options({ mode: 'approved', rule }), store);
+      assert.equal(await p.needsBaseline(), true);
+      assert.equal((await pollAndCommit(p)).events.length, 0, 'the baseline emits nothing');
+      assert.equal(await p.needsBaseline(), false);
+      const all = await sim.control.mediaIds();
+      const truths = await Promise.all(all.map((id) => sim.control.media(id)));
+      const pending = truths.find((t) => t.custom['Approval Status'] === 'Pending');
+      const approved = truths.find((t) => t.custom['Approval Status'] === 'Approved');
+      assert.ok(pending && approved, 'the seeded library has pending and approved media');
+      await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Pending' }, iptc: { caption: 'reviewed soon' } });
+      await sim.control.patchMedia(approved.id, { iptc: { caption: 'already approved, edited' } });
+      assert.equal((await pollAndCommit(p)).events.length, 0, 'edits that do not enter the rule fire nothing');
+      await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Approved' } });
+      const r = await pollAndCommit(p);
+      assert.equal(r.events.length, 1);
+      assert.equal(r.events[0].topic, 'approved');
+      assert.equal(r.events[0].asset.id, pending.id);
+      assert.equal(r.events[0].event.previous, 'Pending');
+      assert.equal(r.events[0].event.previousKnown, true);
+      assert.equal(r.events[0].event.rule, 'Approval Status = Approved');
+      // leaving and re-entering the rule fires again, once
+      await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Rejected' } });
+      assert.equal((await pollAndCommit(p)).events.length, 0);
+      await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Approved' } });
+      const again = await pollAndCommit(p);
+      assert.deepEqual(again.events.map((e) => [e.asset.id, e.event.previous]), [[pending.id, 'Rejected']]);
+    });
+
+    it('from the beginning, every matching asset fires once', async () => {
+      const p = new TriggerPoller(client, options({ mode: 'approved', rule, start: { from: 'beginning' }, maxEvents: 1000 }), new MemoryStore());
+      const r = await pollAndCommit(p);
+      const all = await Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
+      const expected = all.filter((t) => t.custom['Approval Status'] === 'Approved').map((t) => t.id).sort();
+      assert.ok(expected.length > 0);
+      assert.deepEqual(r.events.map((e) => e.asset.id).sort(), expected);
+      assert.equal((await pollAndCommit(p)).events.length, 0);
+    });
+
+    it('starts afresh when the rule changes', async () => {
+      const store = new MemoryStore();
+      await pollAndCommit(new TriggerPoller(client, options({ mode: 'approved', rule }), store));
+      const other = new TriggerPoller(client, options({ mode: 'approved', rule: { ...rule, value: 'Rejected' } }), store);
+      assert.equal(await other.needsBaseline(), true);
+    });
+  });
+
+  describe('added', () => {
+    it('emits media newly placed in a gallery, once; an unchanged poll is one request', async () => {
+      const galleries = (await sim.control.state()).galleries.filter((g) => g.media > 0);
+      const target = galleries[0];
+      const p = new TriggerPoller(client, options({ mode: 'added', scopes: [{ kind: 'gallery', id: target.id }] }), new MemoryStore());
+      assert.equal((await pollAndCommit(p)).events.length, 0);
+      let elsewhere: string | undefined;
+      let truth;
+      for (const id of await sim.control.mediaIds(galleries[1].id)) {
+        truth = await sim.control.media(id);
+        if (!truth.galleries.includes(target.id)) {
+          elsewhere = id;
+          break;
+        }
+      }
+      assert.ok(elsewhere && truth);
+      await sim.control.patchMedia(elsewhere, { galleries: [...truth.galleries, target.id] });
+      const uploaded = await sim.control.addMedia({ galleryId: target.id, fileName: 'fresh.jpg', size: 1000 });
+      const r = await pollAndCommit(p);
+      assert.deepEqual(r.events.map((e) => e.asset.id).sort(), [elsewhere, uploaded].sort());
+      assert.ok(r.events.every((e) => e.topic === 'added' && e.event.galleryId === target.id));
+      await settle();
+      await sim.control.clearRequests();
+      const quiet = await p.poll();
+      await p.commit(quiet);
+      assert.equal(quiet.events.length, 0);
+      assert.equal((await mediaRequests()).length, 1);
+    });
+
+    it('watches the galleries under a collection', async () => {
+      const state = await sim.control.state();
+      const gallery = state.galleries.find((g) => g.parents.length > 0) as { id: string; parents: string[] };
+      const p = new TriggerPoller(client, options({ mode: 'added', scopes: [{ kind: 'collection', id: gallery.parents[0] }] }), new MemoryStore());
+      await pollAndCommit(p);
+      const id = await sim.control.addMedia({ galleryId: gallery.id, fileName: 'under collection.jpg', size: 500 });
+      const r = await pollAndCommit(p);
+      assert.deepEqual(r.events.map((e) => e.asset.id), [id]);
+    });
+  });
+});
