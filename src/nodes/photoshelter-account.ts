@@ -1,0 +1,152 @@
+/**
+ * photoshelter-account: the configuration node. One shared client (one session, one limiter, one pool)
+ * for every node that uses the account; admin endpoints for the editor (test connection, library tree,
+ * custom field names). Secrets live in credentials and never leave the runtime.
+ */
+import type { NodeAPI, NodeDef } from 'node-red';
+import type { Request, Response } from 'express';
+import { PhotoShelterClient } from '../photoshelter';
+import {
+  AccountConfigError,
+  browseLevel,
+  customFieldNames,
+  resolveAccount,
+  testConnection,
+  type AccountConfig,
+  type AccountCredentials,
+  type ResolvedAccount,
+} from '../core/account';
+import { describeError } from './shared/errors';
+import type { AccountNode } from './shared/types';
+
+type AccountDef = NodeDef & AccountConfig;
+
+const CREDENTIALS: Record<keyof AccountCredentials, { type: 'text' | 'password' }> = {
+  apiKey: { type: 'password' },
+  email: { type: 'text' },
+  password: { type: 'password' },
+  clientId: { type: 'text' },
+  clientSecret: { type: 'password' },
+  refreshToken: { type: 'password' },
+  token: { type: 'password' },
+};
+
+const SECRET_PLACEHOLDER = '__PWRD__';
+const ENV_REF = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
+
+export = function register(RED: NodeAPI): void {
+  function AccountNodeCtor(this: AccountNode, def: AccountDef) {
+    RED.nodes.createNode(this, def);
+    let resolved: ResolvedAccount | undefined;
+    let failure: Error | undefined;
+    try {
+      resolved = resolveAccount(def, this.credentials ?? {}, {
+        logger: (line) => this.debug(line),
+        onTokens: (tokens) => {
+          // Keep a rotated refresh token for this run; the editor shows how to store it for good.
+          if (tokens.refreshToken && this.credentials) this.credentials.refreshToken = tokens.refreshToken;
+        },
+      });
+    } catch (e) {
+      failure = e instanceof Error ? e : new Error(String(e));
+      this.error(RED._('photoshelter-account.errors.config', { detail: failure.message }));
+    }
+    this.timeZone = resolved?.timeZone ?? 'UTC';
+    let client: PhotoShelterClient | undefined;
+    this.getClient = () => {
+      if (!resolved) throw failure ?? new Error('account not configured');
+      client ??= new PhotoShelterClient(resolved.options);
+      return client;
+    };
+    this.on('close', (_removed: boolean, done: () => void) => {
+      const c = client;
+      client = undefined;
+      if (!c) return done();
+      c.close().then(done, done);
+    });
+  }
+
+  RED.nodes.registerType<AccountNode, AccountDef, object, AccountCredentials>('photoshelter-account', AccountNodeCtor, {
+    credentials: CREDENTIALS,
+  });
+
+  /** Credentials from the edit form: `__PWRD__` means "unchanged" (use the stored value), `${VAR}` reads the environment. */
+  function formCredentials(id: unknown, given: Record<string, unknown> | undefined): AccountCredentials {
+    const stored = (typeof id === 'string' ? RED.nodes.getCredentials(id) : undefined) as AccountCredentials | undefined;
+    const out: AccountCredentials = {};
+    for (const key of Object.keys(CREDENTIALS) as Array<keyof AccountCredentials>) {
+      let v = given?.[key];
+      if (v === SECRET_PLACEHOLDER || v === undefined || v === '') v = stored?.[key];
+      if (typeof v === 'string') {
+        const env = ENV_REF.exec(v.trim());
+        out[key] = env ? process.env[env[1]] : v;
+      }
+    }
+    return out;
+  }
+
+  function envValue(v: unknown): unknown {
+    if (typeof v !== 'string') return v;
+    const env = ENV_REF.exec(v.trim());
+    return env ? process.env[env[1]] : v;
+  }
+
+  function deployed(req: Request, res: Response): AccountNode | undefined {
+    const node = RED.nodes.getNode(String(req.params.id)) as AccountNode | null;
+    if (!node || node.type !== 'photoshelter-account') {
+      res.status(404).json({ error: RED._('photoshelter-account.errors.notDeployed') });
+      return undefined;
+    }
+    return node;
+  }
+
+  function fail(res: Response, e: unknown): void {
+    const status = e instanceof AccountConfigError ? 400 : 502;
+    res.status(status).json({ error: describeError(e), code: (e as { code?: string })?.code, field: (e as AccountConfigError)?.field });
+  }
+
+  RED.httpAdmin.post(
+    '/photoshelter/account/test',
+    RED.auth.needsPermission('photoshelter-account.write'),
+    async (req: Request, res: Response) => {
+      const body = (req.body ?? {}) as { id?: unknown; config?: Record<string, unknown>; credentials?: Record<string, unknown> };
+      try {
+        const config = Object.fromEntries(Object.entries(body.config ?? {}).map(([k, v]) => [k, envValue(v)])) as AccountConfig;
+        const { options } = resolveAccount(config, formCredentials(body.id, body.credentials));
+        const report = await testConnection(options, AbortSignal.timeout(30_000));
+        res.json(report);
+      } catch (e) {
+        fail(res, e);
+      }
+    },
+  );
+
+  RED.httpAdmin.get(
+    '/photoshelter/account/:id/tree',
+    RED.auth.needsPermission('photoshelter-account.read'),
+    async (req: Request, res: Response) => {
+      const node = deployed(req, res);
+      if (!node) return;
+      try {
+        const parent = typeof req.query.parent === 'string' && req.query.parent ? req.query.parent : undefined;
+        res.json({ parent: parent ?? null, items: await browseLevel(node.getClient(), parent, AbortSignal.timeout(60_000)) });
+      } catch (e) {
+        fail(res, e);
+      }
+    },
+  );
+
+  RED.httpAdmin.get(
+    '/photoshelter/account/:id/fields',
+    RED.auth.needsPermission('photoshelter-account.read'),
+    async (req: Request, res: Response) => {
+      const node = deployed(req, res);
+      if (!node) return;
+      try {
+        res.json({ fields: await customFieldNames(node.getClient(), 5, AbortSignal.timeout(60_000)) });
+      } catch (e) {
+        fail(res, e);
+      }
+    },
+  );
+};

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import helper from 'node-red-node-test-helper';
+import accountNode from '../../src/nodes/photoshelter-account';
+import type { AccountNode } from '../../src/nodes/shared/types';
+import { startSim, type SimHandle } from '../helpers/sim';
+
+helper.init(require.resolve('node-red'));
+
+describe('photoshelter-account node', function () {
+  let sim: SimHandle;
+  const flow = (extra: Record<string, unknown> = {}) => [
+    { id: 'acc', type: 'photoshelter-account', name: 'sim', baseUrl: sim.baseUrl, authMode: 'session', orgId: sim.orgId, timeZone: 'UTC', ...extra },
+  ];
+  const creds = () => ({ acc: { apiKey: sim.apiKey, email: sim.email, password: sim.password } });
+
+  before(async () => {
+    sim = await startSim({ seed: 3, assets: 40 });
+  });
+  after(async () => {
+    await sim.close();
+  });
+  beforeEach((done) => {
+    helper.startServer(done);
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await new Promise<void>((r) => helper.stopServer(() => r()));
+  });
+
+  it('builds one shared client from config and credentials', async () => {
+    await helper.load(accountNode, flow(), creds());
+    const acc = helper.getNode('acc') as AccountNode;
+    const client = acc.getClient();
+    assert.equal(acc.getClient(), client, 'the same client for every caller');
+    const session = await client.session();
+    assert.equal(session.id, sim.userId);
+  });
+
+  it('reads credentials given as ${ENV} references', async () => {
+    process.env.PS_TEST_KEY = sim.apiKey;
+    process.env.PS_TEST_PASSWORD = sim.password;
+    try {
+      await helper.load(accountNode, flow(), { acc: { apiKey: '${PS_TEST_KEY}', email: sim.email, password: '${PS_TEST_PASSWORD}' } });
+      const acc = helper.getNode('acc') as AccountNode;
+      await acc.getClient().session();
+    } finally {
+      delete process.env.PS_TEST_KEY;
+      delete process.env.PS_TEST_PASSWORD;
+    }
+  });
+
+  it('reports a bad configuration clearly and refuses to build a client', async () => {
+    await helper.load(accountNode, flow({ orgId: 'O123' }), creds());
+    const acc = helper.getNode('acc') as AccountNode;
+    assert.throws(() => acc.getClient(), /organization id "O123"/);
+    const logged = helper.log().args.filter((a: unknown[]) => (a[0] as { level?: number }).level === 20 /* error */);
+    assert.ok(logged.length >= 1, 'the error is logged');
+  });
+
+  it('closes its client when the flow stops', async () => {
+    await helper.load(accountNode, flow(), creds());
+    const client = (helper.getNode('acc') as AccountNode).getClient();
+    await helper.unload();
+    await assert.rejects(client.session(), { code: 'ECLOSED' });
+    await helper.load(accountNode, flow(), creds());
+  });
+
+  describe('admin endpoints', () => {
+    it('tests a connection with unsaved form values', async () => {
+      await helper.load(accountNode, flow(), creds());
+      const res = await helper
+        .request()
+        .post('/photoshelter/account/test')
+        .send({ id: 'new', config: { baseUrl: sim.baseUrl, authMode: 'session', orgId: sim.orgId }, credentials: { apiKey: sim.apiKey, email: sim.email, password: sim.password } })
+        .expect(200);
+      assert.equal(res.body.ok, true);
+      assert.ok(res.body.topLevel > 0);
+      assert.ok(!JSON.stringify(res.body).includes(sim.password));
+    });
+
+    it('falls back to stored credentials for unchanged secret fields (__PWRD__)', async () => {
+      await helper.load(accountNode, flow(), creds());
+      const res = await helper
+        .request()
+        .post('/photoshelter/account/test')
+        .send({ id: 'acc', config: { baseUrl: sim.baseUrl, authMode: 'session' }, credentials: { apiKey: '__PWRD__', email: sim.email, password: '__PWRD__' } })
+        .expect(200);
+      assert.equal(res.body.ok, true);
+    });
+
+    it('fails a wrong key or password clearly, without echoing a secret', async () => {
+      await helper.load(accountNode, flow(), creds());
+      const wrongKey = await helper
+        .request()
+        .post('/photoshelter/account/test')
+        .send({ id: 'x', config: { baseUrl: sim.baseUrl, authMode: 'session' }, credentials: { apiKey: 'WRONGKEY123', email: sim.email, password: sim.password } })
+        .expect(502);
+      assert.match(wrongKey.body.error, /API key/i);
+      assert.ok(!JSON.stringify(wrongKey.body).includes('WRONGKEY123'));
+      const wrongPassword = await helper
+        .request()
+        .post('/photoshelter/account/test')
+        .send({ id: 'x', config: { baseUrl: sim.baseUrl, authMode: 'session' }, credentials: { apiKey: sim.apiKey, email: sim.email, password: 'not-the-password' } })
+        .expect(502);
+      assert.match(wrongPassword.body.error, /email|password/i);
+      assert.ok(!JSON.stringify(wrongPassword.body).includes('not-the-password'));
+      const missing = await helper
+        .request()
+        .post('/photoshelter/account/test')
+        .send({ id: 'x', config: { baseUrl: sim.baseUrl, authMode: 'session' }, credentials: {} })
+        .expect(400);
+      assert.equal(missing.body.field, 'apiKey');
+    });
+
+    it('browses the library tree level by level, with counts', async () => {
+      await helper.load(accountNode, flow(), creds());
+      const root = await helper.request().get('/photoshelter/account/acc/tree').expect(200);
+      const state = await sim.control.state();
+      const top = state.collections.filter((c) => c.parent === null).map((c) => c.id);
+      for (const id of top) assert.ok(root.body.items.some((i: { id: string }) => i.id === id), `root lists ${id}`);
+      const first = root.body.items.find((i: { kind: string }) => i.kind === 'collection');
+      assert.equal(typeof first.count, 'number');
+      const level = await helper.request().get(`/photoshelter/account/acc/tree?parent=${first.id}`).expect(200);
+      const expected = [
+        ...state.collections.filter((c) => c.parent === first.id).map((c) => c.id),
+        ...state.galleries.filter((g) => g.parents.includes(first.id)).map((g) => g.id),
+      ].sort();
+      assert.deepEqual(level.body.items.map((i: { id: string }) => i.id).sort(), expected);
+    });
+
+    it('lists the custom field names of the library', async () => {
+      await helper.load(accountNode, flow(), creds());
+      const res = await helper.request().get('/photoshelter/account/acc/fields').expect(200);
+      const names = res.body.fields.map((f: { name: string }) => f.name);
+      for (const n of ['Approval Status', 'License Expiration Date', 'Usage Rights', 'Campaign', 'Project Code', 'Department', 'Region']) {
+        assert.ok(names.includes(n), n);
+      }
+    });
+
+    it('puts every endpoint behind the account permissions', async () => {
+      const asked: string[] = [];
+      type Handler = (req: { headers: Record<string, string | undefined> }, res: { status(n: number): { end(): void } }, next: () => void) => void;
+      const guarded = (RED: Parameters<typeof accountNode>[0]) =>
+        accountNode(
+          new Proxy(RED, {
+            get(target, prop, receiver) {
+              if (prop !== 'auth') return Reflect.get(target, prop, receiver);
+              return {
+                needsPermission(permission: string): Handler {
+                  asked.push(permission);
+                  return (req, res, next) => (req.headers['x-grant'] === permission ? next() : res.status(401).end());
+                },
+              };
+            },
+          }),
+        );
+      await helper.load(guarded, flow(), creds());
+      assert.deepEqual(asked.sort(), ['photoshelter-account.read', 'photoshelter-account.read', 'photoshelter-account.write']);
+      await sim.control.clearRequests();
+      const body = { id: 'acc', config: { baseUrl: sim.baseUrl }, credentials: { apiKey: '__PWRD__', email: sim.email, password: '__PWRD__' } };
+      await helper.request().post('/photoshelter/account/test').send(body).expect(401);
+      await helper.request().post('/photoshelter/account/test').set('x-grant', 'photoshelter-account.read').send(body).expect(401);
+      await helper.request().get('/photoshelter/account/acc/tree').expect(401);
+      await helper.request().get('/photoshelter/account/acc/fields').expect(401);
+      assert.equal((await sim.control.requests()).length, 0, 'nothing reached PhotoShelter');
+      await helper.request().post('/photoshelter/account/test').set('x-grant', 'photoshelter-account.write').send(body).expect(200);
+      await helper.request().get('/photoshelter/account/acc/tree').set('x-grant', 'photoshelter-account.read').expect(200);
+    });
+
+    it('answers 404 with advice for an account that is not deployed', async () => {
+      await helper.load(accountNode, flow(), creds());
+      const res = await helper.request().get('/photoshelter/account/nope/tree').expect(404);
+      assert.match(res.body.error, /notDeployed|Deploy/);
+    });
+  });
+});
