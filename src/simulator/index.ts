@@ -1,0 +1,107 @@
+// Programmatic entry point: start a PhotoShelter v4 API simulator on a local port.
+import type { AddressInfo } from 'node:net';
+import { AuthState } from './auth';
+import { SimClock } from './clock';
+import { Faults } from './faults';
+import { API_BASE } from './list';
+import { RateLimiter } from './ratelimit';
+import { RequestLog } from './requestlog';
+import { createSimServer } from './server';
+import { Store } from './store';
+import { API_KEY_RE, ORG_ID_RE } from './ids';
+
+export interface SimulatorOptions {
+  /** 0 = a random free port. */
+  port?: number;
+  host?: string;
+  seed?: number;
+  assets?: number;
+  apiKey?: string;
+  email?: string;
+  password?: string;
+  orgId?: string;
+  /** Requests per second (token bucket, burst = rate); 0 or undefined = unlimited. */
+  rateLimit?: number;
+  oauthTokenTtlSeconds?: number;
+}
+
+export interface SimulatorCredentials {
+  apiKey: string;
+  email: string;
+  password: string;
+  orgId: string;
+  userId: string;
+  oauthClientId: string;
+  oauthClientSecret: string;
+}
+
+export interface RunningSimulator {
+  url: string;
+  baseUrl: string;
+  credentials: SimulatorCredentials;
+  close(): Promise<void>;
+}
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  seed: 1,
+  assets: 200,
+  apiKey: 'SIMKEY00001',
+  email: 'demo@example.com',
+  password: 'demo-password',
+  orgId: 'O0000SIMORG00001',
+  userId: 'U0000SIMUSER0001',
+  oauthClientId: 'SIMCLIENT0001',
+  oauthClientSecret: 'sim-client-secret',
+  oauthTokenTtlSeconds: 3600,
+} as const;
+
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<RunningSimulator> {
+  const credentials: SimulatorCredentials = {
+    apiKey: opts.apiKey ?? DEFAULTS.apiKey,
+    email: opts.email ?? DEFAULTS.email,
+    password: opts.password ?? DEFAULTS.password,
+    orgId: opts.orgId ?? DEFAULTS.orgId,
+    userId: DEFAULTS.userId,
+    oauthClientId: DEFAULTS.oauthClientId,
+    oauthClientSecret: DEFAULTS.oauthClientSecret,
+  };
+  if (!API_KEY_RE.test(credentials.apiKey)) throw new Error(`apiKey must match ${API_KEY_RE}`);
+  if (!ORG_ID_RE.test(credentials.orgId)) throw new Error(`orgId must match ${ORG_ID_RE}`);
+  const seed = opts.seed ?? DEFAULTS.seed;
+  const assets = opts.assets ?? DEFAULTS.assets;
+  const clock = new SimClock();
+  const store = new Store({ seed, assets, orgId: credentials.orgId, userId: credentials.userId }, clock);
+  const auth = new AuthState(credentials, clock, opts.oauthTokenTtlSeconds ?? DEFAULTS.oauthTokenTtlSeconds);
+  const deps = {
+    app: { store, auth, clock },
+    faults: new Faults(),
+    log: new RequestLog(),
+    limiter: new RateLimiter(opts.rateLimit ?? 0),
+    defaults: { seed, assets },
+  };
+  const server = createSimServer(deps);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? DEFAULTS.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  return {
+    url,
+    baseUrl: url + API_BASE,
+    credentials,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export type { FaultSpec } from './faults';
+export type { LogEntry } from './requestlog';
