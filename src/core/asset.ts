@@ -255,3 +255,20 @@ export function normalizeAsset(parts: AssetParts, options: NormalizeOptions = {}
   }
   return asset;
 }
+
+export interface AssetSummary {
+  id: string;
+  kind: AssetKind;
+  fileName: string;
+  title: string | null;
+  modifiedAt: string | null;
+  path?: string;
+}
+
+/** A compact view of an asset for `msg.payload`, debug panels and logs. */
+export function summarize(asset: Asset): AssetSummary {
+  const title = asset.iptc ? ((asset.iptc.title ?? asset.iptc.headline ?? null) as string | null) : null;
+  const out: AssetSummary = { id: asset.id, kind: asset.kind, fileName: asset.fileName, title, modifiedAt: asset.modifiedAt };
+  if (asset.path !== undefined) out.path = asset.path;
+  return out;
+}

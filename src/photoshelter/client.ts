@@ -212,6 +212,11 @@ export class PhotoShelterClient {
     return this.pipeline.serverNow();
   }
 
+  /** True once an answer has told PhotoShelter's time; until then serverNow() is the local time. */
+  get serverTimeKnown(): boolean {
+    return this.pipeline.serverTimeKnown;
+  }
+
   // ---- auth ----
 
   /** Switches the organization context of the session (undefined leaves it). */

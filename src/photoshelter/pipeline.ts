@@ -102,6 +102,11 @@ export class Pipeline {
     return this.o.clock.now() + (this.serverOffsetMs ?? 0);
   }
 
+  /** True once an answer has told the server's time. */
+  get serverTimeKnown(): boolean {
+    return this.serverOffsetMs !== undefined;
+  }
+
   private noteServerDate(header: string | string[] | undefined): void {
     const value = Array.isArray(header) ? header[0] : header;
     const ms = value ? Date.parse(value) : NaN;

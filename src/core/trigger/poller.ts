@@ -35,6 +35,8 @@ export interface PollerOptions {
   timeZone: string;
   /** The server's current time (epoch ms). */
   now: () => number;
+  /** Called before each poll: learn the server's time when it is not known yet. */
+  syncClock?: () => Promise<void>;
   /** Changes younger than this are left to the next poll, so late writes are not skipped (default 2 s). */
   settleMs?: number;
 }
@@ -127,6 +129,7 @@ export class TriggerPoller {
   }
 
   async poll(signal?: AbortSignal): Promise<PollResult> {
+    await this.o.syncClock?.();
     const base = await this.current();
     const next: TriggerState = structuredClone(base);
     const run = new PollRun(this.client, this.o, next, signal);

@@ -1,0 +1,258 @@
+import assert from 'node:assert/strict';
+import helper from 'node-red-node-test-helper';
+import accountNode from '../../src/nodes/photoshelter-account';
+import triggerNode from '../../src/nodes/photoshelter-trigger';
+import type { AccountNode } from '../../src/nodes/shared/types';
+import { startSim, type SimHandle } from '../helpers/sim';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const catchNode = require('@node-red/nodes/core/common/25-catch.js') as (RED: unknown) => void;
+
+helper.init(require.resolve('node-red'));
+
+interface Msg {
+  topic: string;
+  asset: { id: string; path?: string; custom?: Record<string, string | null> };
+  payload: { id: string };
+  event: Record<string, unknown>;
+  parts?: { id: string; index: number; count?: number };
+}
+type AnyNode = ReturnType<typeof helper.getNode> & { pollNow?: () => Promise<void> };
+
+const waitFor = async (cond: () => boolean, what: string, ms = 10_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+describe('photoshelter-trigger node', function () {
+  let sim: SimHandle;
+  const flow = (trigger: Record<string, unknown>) => [
+    { id: 'f1', type: 'tab', label: 'test' },
+    { id: 'acc', type: 'photoshelter-account', baseUrl: sim.baseUrl, authMode: 'session', orgId: sim.orgId },
+    { id: 'trg', z: 'f1', type: 'photoshelter-trigger', account: 'acc', interval: 3600, start: 'now', maxEvents: 100, includeIptc: true, includeCustom: true, wires: [['out']], ...trigger },
+    { id: 'out', z: 'f1', type: 'helper' },
+    { id: 'c1', z: 'f1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', z: 'f1', type: 'helper' },
+  ];
+  const creds = () => ({ acc: { apiKey: sim.apiKey, email: sim.email, password: sim.password } });
+  const collect = (id = 'out') => {
+    const got: Msg[] = [];
+    (helper.getNode(id) as unknown as { on(e: string, f: (m: Msg) => void): void }).on('input', (m: Msg) => got.push(m));
+    return got;
+  };
+  /** Poll now and wait until `n` msgs arrived (delivery is asynchronous), then a little longer for extras. */
+  const pollFor = async (got: unknown[], n: number) => {
+    await trigger().pollNow?.();
+    await waitFor(() => got.length >= n, `${n} msgs`);
+    await new Promise((r) => setTimeout(r, 50));
+  };
+  const nodes = [accountNode, triggerNode, catchNode] as Parameters<typeof helper.load>[0];
+  /** Move the simulator's clock on so recent writes settle, and let the account's client see the new time. */
+  const settle = async () => {
+    await sim.control.clock(3);
+    await (helper.getNode('acc') as AccountNode).getClient().session();
+  };
+  const trigger = () => helper.getNode('trg') as AnyNode;
+  const statuses = () => (trigger() as unknown as { status: { args: Array<[{ fill?: string; text?: string }]> } }).status.args.map((a) => a[0]);
+
+  before(async () => {
+    sim = await startSim({ seed: 21, assets: 60 });
+  });
+  after(async () => {
+    await sim.close();
+  });
+  beforeEach((done) => {
+    helper.startServer(done);
+  });
+  afterEach(async () => {
+    await sim.control.clearFaults();
+    await helper.unload();
+    await new Promise<void>((r) => helper.stopServer(() => r()));
+  });
+
+  it('emits created and updated events with the asset, a summary and the event', async () => {
+    await helper.load(nodes, flow({ mode: 'changed' }), creds());
+    const got = collect();
+    await waitFor(() => statuses().some((s) => s.fill === 'grey' || s.fill === 'green'), 'the first poll');
+    const [gallery] = (await sim.control.state()).galleries;
+    const [id] = await sim.control.mediaIds(gallery.id);
+    await sim.control.patchMedia(id, { custom: { Campaign: 'Winter' } });
+    await settle();
+    await pollFor(got, 1);
+    assert.equal(got.length, 1);
+    assert.equal(got[0].topic, 'updated');
+    assert.equal(got[0].asset.id, id);
+    assert.equal(got[0].asset.custom?.Campaign, 'Winter');
+    assert.equal(got[0].payload.id, id);
+    assert.equal(got[0].event.type, 'updated');
+    assert.ok(!JSON.stringify(got).includes(sim.password) && !JSON.stringify(got).includes(sim.apiKey), 'no secret in msgs');
+    const last = statuses().at(-1);
+    assert.equal(last?.fill, 'green');
+    assert.match(String(last?.text), /status\.polled/);
+  });
+
+  it('polls on an input msg and through the admin endpoint (the editor button)', async () => {
+    await helper.load(nodes, flow({ mode: 'changed' }), creds());
+    const got = collect();
+    await waitFor(() => statuses().some((s) => s.fill === 'grey'), 'the first poll');
+    const ids = (await sim.control.mediaIds()).slice(0, 2);
+    await sim.control.patchMedia(ids[0], { iptc: { caption: 'one' } });
+    await settle();
+    await helper.request().post('/photoshelter/trigger/trg/poll').expect(200);
+    await waitFor(() => got.length === 1, 'the first event');
+    assert.deepEqual(got.map((m) => m.asset.id), [ids[0]]);
+    await sim.control.patchMedia(ids[1], { iptc: { caption: 'two' } });
+    await settle();
+    trigger().receive({ payload: 'poll' });
+    await waitFor(() => got.length === 2, 'the second event');
+    assert.equal(got[1].asset.id, ids[1]);
+    await helper.request().post('/photoshelter/trigger/nope/poll').expect(404);
+  });
+
+  it('fires approved once, on the transition, with the previous value', async () => {
+    await helper.load(
+      [accountNode, triggerNode],
+      flow({ mode: 'approved', ruleSource: 'custom', ruleField: 'Approval Status', ruleOp: 'eq', ruleValue: 'Approved' }),
+      creds(),
+    );
+    const got = collect();
+    await waitFor(() => statuses().some((s) => s.fill === 'grey'), 'the baseline');
+    const truths = await Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
+    const pending = truths.find((t) => t.custom['Approval Status'] === 'Pending');
+    assert.ok(pending);
+    await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Approved' } });
+    await settle();
+    await pollFor(got, 1);
+    await settle();
+    await pollFor(got, 1);
+    assert.equal(got.length, 1);
+    assert.equal(got[0].topic, 'approved');
+    assert.equal(got[0].event.previous, 'Pending');
+  });
+
+  it('walks a gallery on input, once per asset, with msg.parts, advancing on acknowledgements', async () => {
+    const [gallery] = (await sim.control.state()).galleries.filter((g) => g.media >= 5);
+    await helper.load(nodes, flow({ mode: 'walk', scope: gallery.id, window: 2 }), creds());
+    const got = collect();
+    trigger().receive({ payload: 'go' });
+    await waitFor(() => got.length === 2, 'a full window');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(got.length, 2, 'the window holds');
+    // acknowledge every msg as it arrives, as a flow wired back to the trigger would
+    let acked = 0;
+    const ackAll = () => {
+      while (acked < got.length) trigger().receive(got[acked++] as never);
+    };
+    const timer = setInterval(ackAll, 5);
+    try {
+      await waitFor(() => got.some((m) => m.parts?.count !== undefined), 'the last asset');
+    } finally {
+      clearInterval(timer);
+    }
+    ackAll();
+    const expected = await sim.control.mediaIds(gallery.id);
+    assert.deepEqual(got.map((m) => m.asset.id).sort(), [...expected].sort());
+    assert.deepEqual(got.map((m) => m.parts?.index), got.map((_, i) => i));
+    assert.equal(got.at(-1)?.parts?.count, got.length);
+    assert.ok(got.every((m) => m.topic === 'walk' && typeof m.asset.path === 'string'));
+    await waitFor(() => statuses().some((s) => /walkDone/.test(String(s.text))), 'the walk to complete');
+  });
+
+  it('reports a failing poll in red, to Catch nodes, and clears on recovery', async () => {
+    await helper.load(nodes, flow({ mode: 'changed' }), creds());
+    const caught = collect('caught');
+    await waitFor(() => statuses().some((s) => s.fill === 'grey'), 'the first poll');
+    await sim.control.faults({ route: '^/media$', method: 'GET', status: 500, rate: 1 });
+    await settle();
+    await trigger().pollNow?.();
+    assert.equal(statuses().at(-1)?.fill, 'red');
+    await waitFor(() => caught.length > 0, 'a caught error');
+    await sim.control.clearFaults();
+    await trigger().pollNow?.();
+    assert.notEqual(statuses().at(-1)?.fill, 'red');
+  });
+
+  it('refuses to run without an account, with a red status and an error on input', async () => {
+    await helper.load(nodes, flow({ mode: 'changed', account: '' }), creds());
+    const s = statuses().at(-1);
+    assert.equal(s?.fill, 'red');
+    const caught = collect('caught');
+    trigger().receive({ payload: 1 });
+    await waitFor(() => caught.length === 1, 'the error at a Catch node');
+  });
+
+  it('warns when its position store keeps nothing across restarts', async () => {
+    await helper.load(nodes, flow({ mode: 'changed' }), creds());
+    const warned = (trigger() as unknown as { warn: { args: unknown[][] } }).warn.args.flat().map(String);
+    assert.ok(warned.some((w) => /memoryStore/.test(w)));
+  });
+
+  describe('across a redeploy (the nodes close and start again)', () => {
+    // a configured context store: Node-RED keeps node context across redeploys only then
+    const withStore = [
+      ...(nodes as unknown[]),
+      () => (helper as unknown as { _redNodes: { loadContextsPlugin(): Promise<void> } })._redNodes.loadContextsPlugin(),
+    ] as Parameters<typeof helper.load>[0];
+    beforeEach(() => {
+      helper.settings({ contextStorage: { default: { module: 'memory' } } } as never);
+    });
+    afterEach(() => {
+      helper.settings({});
+    });
+    it('neither misses nor repeats a change', async () => {
+      const f = flow({ mode: 'changed' });
+      await helper.load(withStore, f, creds());
+      await waitFor(() => statuses().some((s) => s.fill === 'grey'), 'the first poll');
+      const ids = (await sim.control.mediaIds()).slice(0, 3);
+      await sim.control.patchMedia(ids[0], { iptc: { title: 'before restart' } });
+      await settle();
+      let got = collect();
+      await pollFor(got, 1);
+      assert.deepEqual(got.map((m) => m.asset.id), [ids[0]]);
+      // changes after the last poll, picked up by the first poll after the redeploy
+      await sim.control.patchMedia(ids[1], { iptc: { title: 'while stopped' } });
+      await sim.control.patchMedia(ids[2], { iptc: { title: 'while stopped' } });
+      await settle();
+      await helper.setFlows(f, 'full', creds());
+      got = collect();
+      await waitFor(() => got.length >= 2, 'the changes after the redeploy');
+      assert.deepEqual(got.map((m) => m.asset.id).sort(), [ids[1], ids[2]].sort());
+      await settle();
+      await trigger().pollNow?.();
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(got.length, 2, 'nothing repeated');
+    });
+
+    it('resumes an interrupted walk where the acknowledgements left it', async () => {
+      const [gallery] = (await sim.control.state()).galleries.filter((g) => g.media >= 6);
+      const f = flow({ mode: 'walk', scope: gallery.id, window: 2 });
+      await helper.load(withStore, f, creds());
+      let got = collect();
+      trigger().receive({ payload: 'go' });
+      await waitFor(() => got.length === 2, 'a full window');
+      trigger().receive(got[0] as never);
+      await waitFor(() => got.length === 3, 'the next asset');
+      const done = [got[0].asset.id];
+      await helper.setFlows(f, 'full', creds());
+      got = collect();
+      await waitFor(() => got.length === 2, 'the resumed window');
+      let acked = 0;
+      const timer = setInterval(() => {
+        while (acked < got.length) trigger().receive(got[acked++] as never);
+      }, 5);
+      try {
+        await waitFor(() => got.some((m) => m.parts?.count !== undefined), 'the end of the walk');
+      } finally {
+        clearInterval(timer);
+      }
+      const all = await sim.control.mediaIds(gallery.id);
+      const seen = [...done, ...got.map((m) => m.asset.id)];
+      assert.deepEqual([...new Set(seen)].sort(), [...all].sort(), 'nothing missed');
+      assert.equal(seen.length, all.length, 'nothing acknowledged repeated');
+      assert.equal(got[0].parts?.index, 1, 'the resumed walk continues the numbering');
+    });
+  });
+});
