@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSim, type SimHandle } from '../helpers/sim';
+import { startRuntime, type Runtime } from './runtime';
+
+const waitFor = async (cond: () => boolean, what: string, ms = 20_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+describe('in a real Node-RED runtime', function () {
+  this.timeout(120_000);
+  let sim: SimHandle;
+  let red: Runtime | undefined;
+
+  const flows = () => [
+    { id: 'tab1', type: 'tab', label: 'PhotoShelter' },
+    {
+      id: 'acc1',
+      type: 'photoshelter-account',
+      name: 'sim',
+      baseUrl: sim.baseUrl,
+      authMode: 'session',
+      orgId: sim.orgId,
+      timeZone: 'UTC',
+      maxConcurrency: 4,
+      timeout: 30,
+      credentials: { apiKey: sim.apiKey, email: sim.email, password: sim.password },
+    },
+    { id: 'trg1', z: 'tab1', type: 'photoshelter-trigger', account: 'acc1', mode: 'changed', interval: 3600, start: 'now', maxEvents: 100, includeIptc: true, includeCustom: true, x: 150, y: 80, wires: [['dbg1']] },
+    { id: 'dbg1', z: 'tab1', type: 'debug', name: 'changes', active: true, tosidebar: false, console: true, complete: 'payload', x: 400, y: 80, wires: [] },
+  ];
+  const poll = () => red!.admin('POST', '/photoshelter/trigger/trg1/poll');
+  /** Move the simulator clock on, then poll twice (the first poll teaches the client the new time). */
+  const settleAndPoll = async () => {
+    await sim.control.clock(3);
+    await poll();
+    await poll();
+  };
+  const debugLines = () => red!.output().split('\n').filter((l) => l.includes('[debug:changes]') || l.includes('"fileName"'));
+  const mentions = (id: string) => red!.output().split(id).length - 1;
+
+  before(async () => {
+    sim = await startSim({ seed: 31, assets: 50 });
+  });
+  after(async () => {
+    await red?.stop();
+    await sim.close();
+  });
+
+  it('loads every node of the package without a warning', async () => {
+    red = await startRuntime();
+    const nodes = await red.admin<Array<{ module: string; types: string[]; enabled: boolean; err?: string }>>('GET', '/nodes');
+    const ours = nodes.body.filter((n) => n.module === '@shelterflow/node-red-photoshelter');
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } };
+    assert.deepEqual(ours.flatMap((n) => n.types).sort(), Object.keys(pkg['node-red'].nodes).sort());
+    assert.ok(ours.every((n) => n.enabled && !n.err), JSON.stringify(ours));
+    assert.doesNotMatch(red.output(), /\[warn\].*photoshelter|\[error\].*photoshelter/i);
+  });
+
+  it('keeps credentials out of the flow export, the flow file and the log', async () => {
+    await red!.deploy(flows());
+    await waitFor(() => /Started flows/.test(red!.output().split('Starting flows').pop() ?? ''), 'the deploy');
+    const exported = await red!.admin('GET', '/flows');
+    assert.equal(exported.status, 200);
+    for (const secret of [sim.apiKey, sim.password]) {
+      assert.ok(!exported.text.includes(secret), 'GET /flows has no secret');
+      assert.ok(!readFileSync(join(red!.userDir, 'flows.json'), 'utf8').includes(secret), 'flows.json has no secret');
+      assert.ok(!readFileSync(join(red!.userDir, 'flows_cred.json'), 'utf8').includes(secret), 'the credential file is encrypted');
+    }
+    // the account's admin endpoints answer with the deployed credentials, without echoing them
+    const tree = await red!.admin('GET', '/photoshelter/account/acc1/tree');
+    assert.equal(tree.status, 200);
+    assert.ok(!tree.text.includes(sim.password));
+  });
+
+  it('emits a change to the debug output, without secrets', async () => {
+    const [id] = await sim.control.mediaIds();
+    await sim.control.patchMedia(id, { iptc: { caption: 'seen in the runtime' } });
+    await settleAndPoll();
+    await waitFor(() => mentions(id) >= 1, 'the change in the debug output');
+    for (const secret of [sim.apiKey, sim.password]) assert.ok(!red!.output().includes(secret), 'no secret in the log');
+    assert.ok(debugLines().length >= 1);
+  });
+
+  it('after a restart of Node-RED neither misses nor repeats a change (file context store)', async () => {
+    const ids = (await sim.control.mediaIds()).slice(1, 4);
+    await sim.control.patchMedia(ids[0], { iptc: { caption: 'before the restart' } });
+    await settleAndPoll();
+    await waitFor(() => mentions(ids[0]) >= 1, 'the change before the restart');
+    await red!.halt();
+    await sim.control.patchMedia(ids[1], { iptc: { caption: 'while Node-RED was down' } });
+    await sim.control.patchMedia(ids[2], { iptc: { caption: 'while Node-RED was down' } });
+    await sim.control.clock(3);
+    red = await startRuntime({ userDir: red!.userDir });
+    // the first poll runs at start; poll again to be sure nothing further comes
+    await waitFor(() => mentions(ids[1]) >= 1 && mentions(ids[2]) >= 1, 'the changes made while stopped');
+    await settleAndPoll();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(mentions(ids[1]), 1, 'emitted once');
+    assert.equal(mentions(ids[2]), 1, 'emitted once');
+    assert.equal(mentions(ids[0]), 0, 'the change before the restart is not repeated');
+  });
+});
