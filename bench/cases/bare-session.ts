@@ -5,21 +5,21 @@ export interface BareAuth {
   headers: Record<string, string>;
 }
 
+async function form(url: string, headers: Record<string, string>, fields: Record<string, string>): Promise<string> {
+  const res = await request(url, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`POST ${url}: ${res.statusCode} ${text}`);
+  return text;
+}
+
 export async function bareLogin(baseUrl: string, creds: Record<string, string>): Promise<BareAuth> {
   const headers: Record<string, string> = { 'x-ps-api-key': creds.apiKey };
-  const form = new URLSearchParams({ email: creds.email, password: creds.password, mode: 'token' });
-  const res = await request(`${baseUrl}/authenticate`, {
-    method: 'POST',
-    headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
-    body: form.toString(),
-  });
-  const { token } = (await res.body.json()) as { token: string };
+  const { token } = JSON.parse(await form(`${baseUrl}/authenticate`, headers, { email: creds.email, password: creds.password, mode: 'token' })) as { token: string };
   headers['x-ps-auth-token'] = token;
-  const org = await request(`${baseUrl}/organization/authenticate`, {
-    method: 'POST',
-    headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ org_id: creds.orgId }).toString(),
-  });
-  await org.body.dump();
+  await form(`${baseUrl}/organization/authenticate`, headers, { org_id: creds.orgId });
   return { headers };
 }

@@ -1,0 +1,77 @@
+// Benchmark 3: what a trigger costs on a large library. (a) One poll of a 'changed' trigger after one
+// change, counted in requests by the simulator's log. (b) A walk of the whole library with the Walker
+// vs the client's own paging over the same galleries, at two library sizes (RSS should not grow with
+// the library).
+import { alternate, fixed, int, mb, median, printTable, runCase, startSimProcess, verdict, type CaseResult, type SimHandle } from './lib';
+
+export interface TriggerOptions {
+  /** Library sizes: the walk runs at each; the poll runs at the largest. */
+  sizes: [number, number];
+  rounds: number;
+}
+
+const WALK_RATIO_TARGET = 0.8;
+const CHANGES_PER_PAGE = 1000;
+
+const maxRss = (rs: CaseResult[]): number => Math.max(...rs.map((r) => r.rssGrowth));
+
+export async function triggerBench(o: TriggerOptions, log: (l: string) => void): Promise<void> {
+  const sims = new Map<number, SimHandle>();
+  try {
+    const walks = new Map<number, Record<'walker' | 'loop', CaseResult[]>>();
+    for (const size of o.sizes) {
+      log(`trigger: starting a simulator with ${int(size)} media`);
+      const sim = await startSimProcess({ seed: 2, assets: size });
+      sims.set(size, sim);
+      const info = { url: sim.url, baseUrl: sim.baseUrl, credentials: sim.credentials };
+      walks.set(size, await alternate(o.rounds, { loop: () => runCase('walk-loop', info), walker: () => runCase('walk-walker', info) }, log));
+    }
+
+    // (a) the poll, at the largest size (it changes the library, so it runs after the walks)
+    const big = Math.max(...o.sizes);
+    const bigSim = sims.get(big) as SimHandle;
+    const poll = await runCase('poll-client', { url: bigSim.url, baseUrl: bigSim.baseUrl, credentials: bigSim.credentials });
+    const changes = poll.items ?? 0;
+    const pollTarget = 1 + Math.ceil(changes / CHANGES_PER_PAGE);
+    const quiet = poll.extra?.quietRequests ?? NaN;
+    const pollOk = (poll.requests ?? Infinity) <= pollTarget && quiet <= 1;
+    printTable(
+      `### Trigger poll ('changed', started now) on a ${int(big)}-media library`,
+      ['poll', 'changes', 'API requests', 'target', 'ms', 'peak RSS growth MB'],
+      [
+        ['after one change', int(changes), int(poll.requests ?? 0), `≤ ${pollTarget} ${verdict((poll.requests ?? Infinity) <= pollTarget)}`, fixed(poll.ms, 0), mb(poll.rssGrowth)],
+        ['nothing changed', int(poll.extra?.quietEvents ?? 0), int(quiet), `≤ 1 ${verdict(quiet <= 1)}`, '–', '–'],
+      ],
+      `Conclusion: ${pollOk ? 'PASS' : 'MISS'}: a poll reads only the changed window (${int(poll.requests ?? 0)} request${poll.requests === 1 ? '' : 's'} for one change in ${int(big)} media, ${int(quiet)} when nothing changed), independent of the library's size.`,
+    );
+
+    // (b) the walks
+    const rows: string[][] = [];
+    const verdicts: boolean[] = [];
+    for (const size of o.sizes) {
+      const w = walks.get(size) as Record<'walker' | 'loop', CaseResult[]>;
+      const ms = { walker: median(w.walker.map((r) => r.ms)), loop: median(w.loop.map((r) => r.ms)) };
+      const ratio = ms.loop / ms.walker;
+      verdicts.push(ratio >= WALK_RATIO_TARGET);
+      rows.push(
+        [int(size), 'client paging loop', int(w.loop[0].items ?? 0), int(w.loop[0].requests ?? 0), fixed(ms.loop, 0), int(((w.loop[0].items ?? 0) / ms.loop) * 1000), '1.00 (baseline)', mb(maxRss(w.loop))],
+        [int(size), 'Walker (ack each)', int(w.walker[0].items ?? 0), int(w.walker[0].requests ?? 0), fixed(ms.walker, 0), int(((w.walker[0].items ?? 0) / ms.walker) * 1000), `${fixed(ratio)} ${verdict(ratio >= WALK_RATIO_TARGET)}`, mb(maxRss(w.walker))],
+      );
+    }
+    const [small, large] = o.sizes;
+    const rssSmall = maxRss((walks.get(small) as Record<'walker', CaseResult[]>).walker);
+    const rssLarge = maxRss((walks.get(large) as Record<'walker', CaseResult[]>).walker);
+    const loopSmall = maxRss((walks.get(small) as Record<'loop', CaseResult[]>).loop);
+    const loopLarge = maxRss((walks.get(large) as Record<'loop', CaseResult[]>).loop);
+    printTable(
+      `### Walk of the whole library: Walker vs the client's paging loop over the same galleries (${o.rounds} round${o.rounds > 1 ? 's' : ''}, A/B alternating, medians)`,
+      ['library', 'side', 'items', 'requests', 'median ms', 'items/s', 'speed vs loop (target ≥ 0.8)', 'peak RSS growth MB (max)'],
+      rows,
+      `Conclusion: ${verdicts.every(Boolean) ? 'PASS' : 'MISS'}: the Walker runs at ${o.sizes.map((s) => `${fixed(median((walks.get(s) as Record<'loop', CaseResult[]>).loop.map((r) => r.ms)) / median((walks.get(s) as Record<'walker', CaseResult[]>).walker.map((r) => r.ms)))}× (${int(s)})`).join(' and ')} the loop's speed; ` +
+        `its peak RSS growth is ${mb(rssSmall)} MB at ${int(small)} and ${mb(rssLarge)} MB at ${int(large)} media (loop: ${mb(loopSmall)} / ${mb(loopLarge)} MB) — ` +
+        `${rssLarge <= rssSmall * 1.5 + 8 * 1048576 ? 'flat in the library size' : 'it grows with the library'}.`,
+    );
+  } finally {
+    for (const sim of sims.values()) await sim.stop();
+  }
+}
