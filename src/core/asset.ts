@@ -3,7 +3,6 @@
  * gallery and path resources. Flows, templates and the other core modules work on this, never on raw
  * API resources.
  */
-import { createHash } from 'node:crypto';
 import { parseApiDate } from './dates';
 
 export type AssetKind = 'image' | 'video' | 'audio' | 'document';
@@ -188,11 +187,19 @@ function isoDate(v: unknown, zone: string): string | null {
   return parseApiDate(v, zone)?.iso ?? null;
 }
 
-function versionKeyOf(id: string, fileName: string, fileSize: number | null, w: number | null, h: number | null) {
-  return createHash('sha256')
-    .update(JSON.stringify([id, fileName, fileSize, w, h]))
-    .digest('hex')
-    .slice(0, 20);
+/** FNV-1a (32 bit) of a string, as 8 hex digits: a cheap, stable fingerprint (not a security hash). */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Size, pixel size and a fingerprint of id and file name: all of these change when the file is replaced. */
+function versionKeyOf(id: string, fileName: string, fileSize: number | null, w: number | null, h: number | null): string {
+  return `${fileSize ?? 'x'}-${w ?? 'x'}x${h ?? 'x'}-${fnv1a(`${id}/${fileName}`)}`;
 }
 
 /** Build the normalized asset. Tolerates missing and oddly typed attributes; never throws on data. */

@@ -27,6 +27,7 @@ export class EventHub extends EventEmitter<ClientEvents> {
   }
 
   fire<K extends ClientEventName>(name: K, ...args: ClientEvents[K]): void {
+    if (!this.logger && this.listenerCount(name) === 0) return;
     // payloads are built without credentials; the redaction is a second line of defence for texts
     // that come from elsewhere (server details, host callbacks)
     const text = this.redactor.redact(JSON.stringify(args[0]));
