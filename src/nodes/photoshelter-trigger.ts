@@ -136,7 +136,8 @@ export = function register(RED: NodeAPI): void {
       failed: (e, retryMs) => {
         const text = describeError(e);
         node.status(status.error(short(t('status.failed', { error: text, seconds: Math.ceil(retryMs / 1000) }))));
-        node.error(t('errors.poll', { detail: text }), {});
+        // the msg a Catch node gets: the error code lets a flow branch on it
+        node.error(t('errors.poll', { detail: text }), { payload: { code: (e as { code?: string }).code ?? 'ERROR', message: text } });
       },
     });
     node.pollNow = () => loop.pollNow();

@@ -175,6 +175,31 @@ describe('photoshelter-trigger node', function () {
     assert.notEqual(statuses().at(-1)?.fill, 'red');
   });
 
+  it('shows the back-off while PhotoShelter rate-limits, then delivers', async () => {
+    await helper.load(nodes, flow({ mode: 'changed' }), creds());
+    const got = collect();
+    await waitFor(() => statuses().some((s) => s.fill === 'grey'), 'the first poll');
+    const [id] = await sim.control.mediaIds();
+    await sim.control.patchMedia(id, { iptc: { caption: 'after a storm' } });
+    await settle();
+    await sim.control.faults({ route: '^/media$', method: 'GET', status: 429, retryAfter: 1, count: 2 });
+    await pollFor(got, 1);
+    assert.deepEqual(got.map((m) => m.asset.id), [id]);
+    assert.ok(statuses().some((s) => s.fill === 'yellow' && /status\.backoff/.test(String(s.text))), 'a yellow back-off status');
+    assert.notEqual(statuses().at(-1)?.fill, 'red');
+  });
+
+  it('reports a rejected API key in words, to Catch nodes, without echoing it', async () => {
+    await helper.load(nodes, flow({ mode: 'changed' }), { acc: { apiKey: 'REVOKED0001', email: sim.email, password: sim.password } });
+    const caught = collect('caught');
+    await waitFor(() => statuses().some((s) => s.fill === 'red'), 'a red status');
+    await waitFor(() => caught.length > 0, 'a caught error');
+    const text = JSON.stringify(statuses().at(-1)) + JSON.stringify(caught);
+    assert.match(text, /API key/i);
+    assert.equal((caught[0] as unknown as { payload: { code: string } }).payload.code, 'EAUTH');
+    assert.ok(!text.includes('REVOKED0001'));
+  });
+
   it('refuses to run without an account, with a red status and an error on input', async () => {
     await helper.load(nodes, flow({ mode: 'changed', account: '' }), creds());
     const s = statuses().at(-1);
