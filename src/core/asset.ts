@@ -12,7 +12,7 @@ export const IPTC_FIELDS = [
   'title', 'headline', 'caption', 'caption_writer', 'keywords', 'category', 'genre', 'scene',
   'subject_code', 'author', 'position', 'credit', 'source', 'copyright', 'rights', 'web_statement',
   'instructions', 'urgency', 'edit_status', 'trans_ref', 'location', 'city', 'state', 'country',
-  'country_iso', 'ci_address', 'ci_city', 'ci_state', 'ci_postal_code', 'ci_country', 'ci_phone',
+  'country_iso', 'ci_address', 'ci_city', 'ci_region', 'ci_postal_code', 'ci_country', 'ci_phone',
   'ci_email', 'ci_url',
 ] as const;
 
