@@ -232,12 +232,24 @@ export interface TempFileOptions {
  * download, a full disk, an abort) the directory is removed before the error is thrown.
  */
 export async function writeTempFile(stream: FileStream, opts: TempFileOptions): Promise<TempFile> {
+  // the download may fail while the directory is made: hold its error until the pipeline takes over
+  let early: unknown;
+  const hold = (e: unknown): void => {
+    early ??= e;
+  };
+  stream.on('error', hold);
   let dir: string;
   try {
     dir = await mkdtemp(join(opts.parent ?? tmpdir(), 'photoshelter-'));
   } catch (e) {
     stream.destroy();
     throw e;
+  } finally {
+    stream.off('error', hold);
+  }
+  if (early !== undefined || stream.destroyed) {
+    await rm(dir, { recursive: true, force: true });
+    throw early ?? (opts.signal?.aborted ? abortError(opts.signal) : new Error('The download closed before it was written'));
   }
   const path = join(dir, safeFileName(stream.fileName, opts.fallbackName));
   const out = createWriteStream(path, { flags: 'wx' });
@@ -252,9 +264,21 @@ export async function writeTempFile(stream: FileStream, opts: TempFileOptions): 
 
 // ---- the temporary file registry ----
 
+/** Node-RED's message hook registry (RED.hooks), as far as the registry uses it. */
+export interface MessageHooks {
+  add(id: string, fn: (event: { msg?: { _msgid?: string }; destination?: { id: string }; node?: { id: string } }) => void): void;
+  remove(id: string): void;
+}
+
 export interface TempFileRegistryOptions {
   /** The longest a file may live (default 10 minutes). */
   ttlMs?: number;
+  /**
+   * Message hooks to follow while files are held (preDeliver, onReceive, onComplete), registered under
+   * `hookLabel` (no dots) so that they can be removed. Without them only the time limit removes files.
+   */
+  hooks?: MessageHooks;
+  hookLabel?: string;
   /** Called when the first file is tracked and when the last one is gone (to add or remove message hooks). */
   onActive?: () => void;
   onIdle?: () => void;
@@ -316,7 +340,7 @@ export class TempFileRegistry {
       this.remove(file);
       return;
     }
-    const wasIdle = this.entries.size === 0;
+    if (this.entries.size === 0) this.watch(true);
     const entry: Entry = {
       file,
       owner,
@@ -329,7 +353,6 @@ export class TempFileRegistry {
     const list = this.entries.get(key);
     if (list) list.push(entry);
     else this.entries.set(key, [entry]);
-    if (wasIdle) this.opts.onActive?.();
   }
 
   /** The message was routed to node `dest`. */
@@ -377,7 +400,22 @@ export class TempFileRegistry {
     list.splice(i, 1);
     if (list.length === 0) this.entries.delete(key);
     this.remove(entry.file);
-    if (this.entries.size === 0) this.opts.onIdle?.();
+    if (this.entries.size === 0) this.watch(false);
+  }
+
+  /** Hooks are only registered while files are held: they cost every message of the runtime a call. */
+  private watch(on: boolean): void {
+    const { hooks, hookLabel: label } = this.opts;
+    if (hooks && label) {
+      hooks.remove(`*.${label}`);
+      if (on) {
+        hooks.add(`preDeliver.${label}`, (e) => void (e.msg?._msgid && e.destination && this.delivered(e.msg._msgid, e.destination.id)));
+        hooks.add(`onReceive.${label}`, (e) => void (e.msg?._msgid && e.destination && this.received(e.msg._msgid, e.destination.id)));
+        hooks.add(`onComplete.${label}`, (e) => void (e.msg?._msgid && e.node && this.completed(e.msg._msgid, e.node.id)));
+      }
+    }
+    if (on) this.opts.onActive?.();
+    else this.opts.onIdle?.();
   }
 
   private remove(file: TempFile): void {

@@ -35,9 +35,13 @@ describe('in a real Node-RED runtime', function () {
     { id: 'dbg1', z: 'tab1', type: 'debug', name: 'changes', active: true, tosidebar: false, console: true, complete: 'payload', x: 400, y: 80, wires: [] },
   ];
   const poll = () => red!.admin('POST', '/photoshelter/trigger/trg1/poll');
-  /** Move the simulator clock on, then poll twice (the first poll teaches the client the new time). */
+  /**
+   * Move the simulator clock on, then poll twice: the first poll (a second later, so that its window is
+   * not empty and it asks PhotoShelter at all) teaches the client the new time, the second uses it.
+   */
   const settleAndPoll = async () => {
     await sim.control.clock(3);
+    await new Promise((r) => setTimeout(r, 1100));
     await poll();
     await poll();
   };
@@ -46,6 +50,7 @@ describe('in a real Node-RED runtime', function () {
 
   before(async () => {
     sim = await startSim({ seed: 31, assets: 50 });
+    red = await startRuntime();
   });
   after(async () => {
     await red?.stop();
@@ -53,7 +58,6 @@ describe('in a real Node-RED runtime', function () {
   });
 
   it('loads every node of the package without a warning', async () => {
-    red = await startRuntime();
     const nodes = await red.admin<Array<{ module: string; types: string[]; enabled: boolean; err?: string }>>('GET', '/nodes');
     const ours = nodes.body.filter((n) => n.module === '@shelterflow/node-red-photoshelter');
     const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } };
@@ -64,7 +68,6 @@ describe('in a real Node-RED runtime', function () {
 
   it('keeps credentials out of the flow export, the flow file and the log', async () => {
     await red!.deploy(flows());
-    await waitFor(() => /Started flows/.test(red!.output().split('Starting flows').pop() ?? ''), 'the deploy');
     const exported = await red!.admin('GET', '/flows');
     assert.equal(exported.status, 200);
     for (const secret of [sim.apiKey, sim.password]) {

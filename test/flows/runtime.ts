@@ -122,13 +122,21 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     userDir,
     output: () => out,
     admin,
+    /** Deploy, and resolve once the runtime has started the new flows. */
     async deploy(flows, type = 'full') {
+      const started = () => out.split('Started flows').length;
+      const before = started();
       const res = await fetch(`${url}/flows`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'Node-RED-API-Version': 'v1', 'Node-RED-Deployment-Type': type },
         body: JSON.stringify(flows),
       });
       if (res.status !== 204 && res.status !== 200) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
+      const deadline = Date.now() + 30_000;
+      while (started() === before) {
+        if (Date.now() > deadline) throw new Error(`the deployed flows did not start:\n${out.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     },
     halt,
     async stop() {

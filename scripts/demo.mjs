@@ -1,0 +1,144 @@
+// npm start: the simulator with a seeded demo library, and Node-RED (from devDependencies, user directory
+// .demo/node-red) with this package loaded and the demo flow deployed against the simulator.
+// Ctrl-C stops both; a second start reuses .demo/ (flows, positions, delivered files).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const demoDir = join(root, '.demo');
+const userDir = join(demoDir, 'node-red');
+const outDir = join(demoDir, 'approved');
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+async function pickPort(preferred) {
+  if (await portFree(preferred)) return preferred;
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const { startSimulator } = require(join(root, 'dist', 'simulator', 'index.js'));
+const sim = await startSimulator({ port: await pickPort(8765), seed: 1, assets: 200 });
+const creds = sim.credentials;
+
+mkdirSync(join(userDir, 'node_modules', '@shelterflow'), { recursive: true });
+mkdirSync(outDir, { recursive: true });
+const link = join(userDir, 'node_modules', '@shelterflow', 'node-red-photoshelter');
+if (!existsSync(link)) symlinkSync(root, link, 'dir');
+writeFileSync(join(userDir, 'package.json'), JSON.stringify({ name: 'photoshelter-demo', private: true, dependencies: { '@shelterflow/node-red-photoshelter': '*' } }, null, 2));
+const uiPort = await pickPort(1880);
+writeFileSync(
+  join(userDir, 'settings.js'),
+  `// Node-RED settings of the demo (written by npm start)\nmodule.exports = ${JSON.stringify(
+    {
+      uiHost: '127.0.0.1',
+      uiPort,
+      flowFile: 'flows.json',
+      credentialSecret: 'photoshelter-demo',
+      contextStorage: { default: { module: 'localfilesystem' } },
+      editorTheme: { projects: { enabled: false }, tours: false },
+    },
+    null,
+    2,
+  )};\n`,
+);
+// the demo flow is deployed on the first start only: afterwards the user's edits are kept
+const firstStart = !existsSync(join(userDir, 'flows.json'));
+
+const env = {
+  ...process.env,
+  PHOTOSHELTER_BASE_URL: sim.baseUrl,
+  PHOTOSHELTER_API_KEY: creds.apiKey,
+  PHOTOSHELTER_EMAIL: creds.email,
+  PHOTOSHELTER_PASSWORD: creds.password,
+  PHOTOSHELTER_ORG_ID: creds.orgId,
+  PHOTOSHELTER_OUT_DIR: outDir,
+};
+const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], {
+  env,
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+let started = false;
+red.stdout.on('data', (chunk) => {
+  const text = chunk.toString();
+  if (process.env.DEMO_VERBOSE) process.stdout.write(text);
+  if (!started && /Started flows/.test(text)) {
+    started = true;
+    void ready();
+  }
+});
+
+/** Deploy the example as the editor would; its credentials are references to the environment, not values. */
+async function deployDemo() {
+  const flow = JSON.parse(readFileSync(join(root, 'examples', 'Approved photos to a local folder.json'), 'utf8'));
+  const res = await fetch(`http://127.0.0.1:${uiPort}/flows`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+    body: JSON.stringify(flow),
+  });
+  if (!res.ok) throw new Error(`deploying the demo flow failed: ${res.status} ${await res.text()}`);
+}
+
+async function ready() {
+  if (firstStart) await deployDemo();
+  const ids = await (await fetch(`${sim.url}/__sim/media`)).json();
+  const some = ids.ids[3];
+  console.log(`
+PhotoShelter demo is running.
+
+  Node-RED editor       http://127.0.0.1:${uiPort}/
+  simulated PhotoShelter ${sim.baseUrl}
+     API key ${creds.apiKey}, login ${creds.email} / ${creds.password}, organization ${creds.orgId}
+  approved files land in ${outDir}
+
+Try it:
+  approve an asset, and watch its file appear within a few seconds (and in the debug sidebar):
+    curl -s -X PATCH ${sim.url}/__sim/media/${some} -H 'content-type: application/json' \\
+         -d '{"custom":{"Approval Status":"Approved"}}'
+  upload a new asset:
+    curl -s -X POST ${sim.url}/__sim/media -H 'content-type: application/json' \\
+         -d '{"galleryId":"${(await (await fetch(`${sim.url}/__sim/state`)).json()).galleries[0].id}","fileName":"new upload.jpg","size":200000}'
+
+Ctrl-C stops everything; the next npm start reuses .demo/.`);
+}
+
+let stopping = false;
+async function stop() {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nStopping…');
+  red.kill('SIGINT');
+  await new Promise((resolve) => {
+    if (red.exitCode !== null) return resolve();
+    const timer = setTimeout(() => red.kill('SIGKILL'), 10_000);
+    red.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  await sim.close();
+  process.exit(0);
+}
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+red.on('exit', (code) => {
+  if (!stopping) {
+    console.error(`Node-RED exited (${code}); stopping the simulator.`);
+    void sim.close().then(() => process.exit(code ?? 1));
+  }
+});
