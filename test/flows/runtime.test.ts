@@ -58,12 +58,12 @@ describe('in a real Node-RED runtime', function () {
   });
 
   it('loads every node of the package without a warning', async () => {
-    const nodes = await red.admin<Array<{ module: string; types: string[]; enabled: boolean; err?: string }>>('GET', '/nodes');
+    const nodes = await red!.admin<Array<{ module: string; types: string[]; enabled: boolean; err?: string }>>('GET', '/nodes');
     const ours = nodes.body.filter((n) => n.module === '@shelterflow/node-red-photoshelter');
     const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } };
     assert.deepEqual(ours.flatMap((n) => n.types).sort(), Object.keys(pkg['node-red'].nodes).sort());
     assert.ok(ours.every((n) => n.enabled && !n.err), JSON.stringify(ours));
-    assert.doesNotMatch(red.output(), /\[warn\].*photoshelter|\[error\].*photoshelter/i);
+    assert.doesNotMatch(red!.output(), /\[warn\].*photoshelter|\[error\].*photoshelter/i);
   });
 
   it('keeps credentials out of the flow export, the flow file and the log', async () => {
