@@ -96,8 +96,16 @@ async function deployDemo() {
 
 async function ready() {
   if (firstStart) await deployDemo();
-  const ids = await (await fetch(`${sim.url}/__sim/media`)).json();
-  const some = ids.ids[3];
+  // suggest an asset that is still pending, so approving it is a real transition
+  const { ids } = await (await fetch(`${sim.url}/__sim/media`)).json();
+  let some = ids[0];
+  for (const id of ids.slice(0, 50)) {
+    const truth = await (await fetch(`${sim.url}/__sim/media/${id}`)).json();
+    if (truth.custom?.['Approval Status'] === 'Pending' && truth.type === 'image') {
+      some = id;
+      break;
+    }
+  }
   console.log(`
 PhotoShelter demo is running.
 
