@@ -61,6 +61,7 @@ interface InFlight {
 
 const PER_PAGE = 100;
 const SAVE_EVERY_MS = 250;
+const PROGRESS_EVERY_MS = 250;
 
 export class WalkBusyError extends Error {
   readonly code = 'EWALKBUSY';
@@ -77,6 +78,7 @@ export class Walker {
   /** Just after the last item emitted, and the index the next one gets. */
   private readPos?: { gallery: number; offset: number };
   private nextIndex = 0;
+  private lastProgress = 0;
 
   constructor(
     private readonly client: WalkClient,
@@ -252,7 +254,12 @@ export class Walker {
         this.scheduleSave();
       }
       this.emit(item);
-      this.onProgress(this.progress() as WalkProgress);
+      // progress (a status text) at most a few times a second
+      const now = Date.now();
+      if (now - this.lastProgress >= PROGRESS_EVERY_MS || following.done) {
+        this.lastProgress = now;
+        this.onProgress(this.progress() as WalkProgress);
+      }
       held = following;
     }
     // everything emitted: wait for the last acknowledgements, then the walk is done
