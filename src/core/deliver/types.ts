@@ -1,0 +1,57 @@
+/**
+ * The contract between the deliver node's core (src/core/deliver/deliver.ts: ledger, sidecars, hashing,
+ * retries, dry-run) and each destination (folder, HTTP, SFTP, S3). A destination moves bytes to one
+ * place and removes them; it knows nothing of assets or ledgers.
+ */
+import type { Readable } from 'node:stream';
+
+export type DestinationKind = 'folder' | 'http' | 'sftp' | 's3';
+
+/** Errors a destination throws. `retryable` says whether trying again may help (network, 5xx, 429). */
+export class DeliverError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable = false,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DeliverError';
+  }
+}
+
+export interface PutRequest {
+  /** Where, as returned by `resolve()` (a relative path or key, or a URL for HTTP). */
+  location: string;
+  /** The bytes; read once, with backpressure. Never buffered whole by a destination (S3 parts excepted, bounded). */
+  body: Readable;
+  /** Byte length when known (Content-Length, S3 single vs multipart). */
+  size?: number;
+  contentType?: string;
+  /** Destination-specific extras: HTTP headers/fields, S3 metadata, from the node's templates. */
+  metadata?: Record<string, string>;
+  /** `overwrite` (default), `skip` (leave an existing target alone, report skipped) or `fail`. */
+  overwrite?: 'overwrite' | 'skip' | 'fail';
+  signal: AbortSignal;
+}
+
+export interface PutResult {
+  location: string;
+  /** Bytes written. */
+  bytes: number;
+  /** True when the target existed and the policy was `skip`. */
+  skipped?: boolean;
+  /** HTTP only: what the server answered (JSON parsed when it is JSON). */
+  response?: { status: number; headers: Record<string, string>; body: unknown };
+}
+
+export interface Destination {
+  readonly kind: DestinationKind;
+  /** Validate and normalize a rendered location template. Throws DeliverError('EBADPATH') for `..`, absolute paths, NUL, reserved names… */
+  resolve(rendered: string): string;
+  put(req: PutRequest): Promise<PutResult>;
+  /** Remove what is at `location`; `removed: false` when nothing was there. */
+  remove(location: string, signal: AbortSignal): Promise<{ removed: boolean }>;
+  /** Release connections; aborts nothing by itself (callers abort through their signals). */
+  close(): Promise<void>;
+}
