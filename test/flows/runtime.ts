@@ -16,10 +16,12 @@ export interface RuntimeOptions {
   env?: Record<string, string>;
   /** settings.js contextStorage; default: a persistent file store. */
   contextStorage?: Record<string, unknown>;
-  /** Reuse a user directory (a restart). */
+  /** Reuse a user directory (a restart, or one the caller prepared: then nothing is linked into it). */
   userDir?: string;
   /** The node executable (default: this one). */
   node?: string;
+  /** Node-RED's red.js (default: the one in this repository's devDependencies). */
+  redJs?: string;
 }
 
 export interface Runtime {
@@ -67,7 +69,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       externalModules: { autoInstall: false, palette: { allowInstall: false } },
     })};\n`,
   );
-  const red = join(ROOT, 'node_modules', 'node-red', 'red.js');
+  const red = opts.redJs ?? join(ROOT, 'node_modules', 'node-red', 'red.js');
   const child: ChildProcess = spawn(opts.node ?? process.execPath, [red, '--userDir', userDir, '--settings', join(userDir, 'settings.js')], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
