@@ -5,16 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSim, type SimHandle } from '../helpers/sim';
 import { startRuntime, type Runtime } from './runtime';
+import { waitFor } from '../helpers/wait';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const load = (name: string) => JSON.parse(readFileSync(join(EXAMPLES, name), 'utf8')) as Array<Record<string, unknown>>;
-const waitFor = async (cond: () => boolean | Promise<boolean>, what: string, ms = 30_000) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 describe('the example flows, as shipped, in a real Node-RED runtime', function () {
   this.timeout(180_000);

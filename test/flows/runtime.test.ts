@@ -3,14 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSim, type SimHandle } from '../helpers/sim';
 import { startRuntime, type Runtime } from './runtime';
+import { waitFor } from '../helpers/wait';
 
-const waitFor = async (cond: () => boolean, what: string, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 describe('in a real Node-RED runtime', function () {
   this.timeout(120_000);

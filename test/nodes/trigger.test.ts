@@ -4,6 +4,7 @@ import accountNode from '../../src/nodes/photoshelter-account';
 import triggerNode from '../../src/nodes/photoshelter-trigger';
 import type { AccountNode } from '../../src/nodes/shared/types';
 import { startSim, type SimHandle } from '../helpers/sim';
+import { waitFor } from '../helpers/wait';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const catchNode = require('@node-red/nodes/core/common/25-catch.js') as (RED: unknown) => void;
@@ -19,13 +20,6 @@ interface Msg {
 }
 type AnyNode = ReturnType<typeof helper.getNode> & { pollNow?: () => Promise<void> };
 
-const waitFor = async (cond: () => boolean, what: string, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('photoshelter-trigger node', function () {
   let sim: SimHandle;

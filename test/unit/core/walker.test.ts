@@ -3,14 +3,8 @@ import { PhotoShelterClient } from '../../../src/photoshelter';
 import { Walker, type WalkEmit, type WalkOptions } from '../../../src/core/trigger/walker';
 import { MemoryStore } from '../../../src/core/trigger/state';
 import { startSim, type SimHandle } from '../../helpers/sim';
+import { waitFor } from '../../helpers/wait';
 
-const until = async (cond: () => boolean, what: string, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 describe('core/trigger: walk', function () {
   let sim: SimHandle;
@@ -40,7 +34,7 @@ describe('core/trigger: walk', function () {
       });
     });
     await walker.start({ kind: 'library' });
-    await until(() => walker.progress()?.done === true, 'the walk to finish');
+    await waitFor(() => walker.progress()?.done === true, 'the walk to finish');
     const all = await sim.control.mediaIds();
     const ids = got.map((g) => g.asset.id);
     assert.equal(new Set(ids).size, ids.length, 'no asset twice');
@@ -62,11 +56,11 @@ describe('core/trigger: walk', function () {
     const got: WalkEmit[] = [];
     const walker = new Walker(client, new MemoryStore(), 'k', opts({ window: 4 }), (item) => got.push(item));
     await walker.start({ kind: 'library' });
-    await until(() => got.length === 4, 'four items');
+    await waitFor(() => got.length === 4, 'four items');
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(got.length, 4, 'no fifth item without an acknowledgement');
     walker.ack(got[1].walkId, got[1].index);
-    await until(() => got.length === 5, 'a fifth item');
+    await waitFor(() => got.length === 5, 'a fifth item');
     assert.equal(walker.ack('another-walk', 0), false, 'foreign acknowledgements are ignored');
     await walker.stop();
   });
@@ -79,12 +73,12 @@ describe('core/trigger: walk', function () {
     // acknowledge the first 23 as they come, leave the rest in flight
     const acked = new Set<string>();
     while (acked.size < 23) {
-      await until(() => first.length > acked.size, 'more items');
+      await waitFor(() => first.length > acked.size, 'more items');
       const item = first[acked.size];
       w1.ack(item.walkId, item.index);
       acked.add(item.asset.id);
     }
-    await until(() => first.length === 28, 'a full window');
+    await waitFor(() => first.length === 28, 'a full window');
     await w1.stop();
 
     const second: WalkEmit[] = [];
@@ -93,7 +87,7 @@ describe('core/trigger: walk', function () {
       setImmediate(() => w2.ack(item.walkId, item.index));
     });
     assert.equal(await w2.resume(), true);
-    await until(() => w2.progress()?.done === true, 'the resumed walk to finish');
+    await waitFor(() => w2.progress()?.done === true, 'the resumed walk to finish');
     const all = await sim.control.mediaIds();
     const union = new Set([...acked, ...second.map((s) => s.asset.id)]);
     assert.deepEqual([...union].sort(), [...all].sort(), 'nothing lost');
@@ -109,7 +103,7 @@ describe('core/trigger: walk', function () {
     const walker = new Walker(client, new MemoryStore(), 'k', opts({ acknowledge: false }), (item) => got.push(item));
     await walker.start({ kind: 'collection', id: top.id });
     await assert.rejects(walker.start({ kind: 'library' }), { code: 'EWALKBUSY' });
-    await until(() => walker.progress()?.done === true, 'the walk to finish');
+    await waitFor(() => walker.progress()?.done === true, 'the walk to finish');
     // expected: media of every gallery below the collection
     const below = new Set<string>();
     const queue = [top.id];
