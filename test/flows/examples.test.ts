@@ -88,4 +88,36 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
     const bad = await fetch(`${red.url}/photoshelter/metadata`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'nope' }) });
     assert.equal(bad.status, 400);
   });
+
+  it('Approved photos delivered to a folder tree: the original under its gallery path with an XMP sidecar, once', async () => {
+    const truths = await Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
+    const pending = truths.find((t) => t.custom['Approval Status'] === 'Pending' && t.type === 'image' && t.galleries.length > 0);
+    assert.ok(pending);
+    await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Approved' }, iptc: { caption: 'Delivered & <checked>' } });
+    await sim.control.clock(3);
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+    const tree = join(outDir, 'tree');
+    const delivered = () => (existsSync(tree) ? files(tree).filter((f) => f.endsWith(pending.file_name)) : []);
+    await waitFor(async () => {
+      await red.admin('POST', '/photoshelter/trigger/dlv.approved/poll');
+      return delivered().length === 1 && existsSync(`${delivered()[0]}.xmp`);
+    }, 'the delivered original and its sidecar');
+    const [file] = delivered();
+    assert.equal(readFileSync(file).length, pending.file_size);
+    const xmp = readFileSync(`${file}.xmp`, 'utf8');
+    assert.match(xmp, /Delivered &amp; &lt;checked&gt;/);
+    assert.ok(!readdirSync(join(file, '..')).some((f) => f.includes('.tmp') || f.includes('.part')), 'no temporary file left');
+    // a second approval of the same version delivers nothing new
+    await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Pending' } });
+    await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Approved' } });
+    await sim.control.clock(3);
+    const before = readFileSync(join(red.userDir, 'photoshelter', 'deliveries', 'dlv_destination.jsonl'), 'utf8').split('\n').filter(Boolean).length;
+    await red.admin('POST', '/photoshelter/trigger/dlv.approved/poll');
+    await red.admin('POST', '/photoshelter/trigger/dlv.approved/poll');
+    await new Promise((r) => setTimeout(r, 500));
+    const after = readFileSync(join(red.userDir, 'photoshelter', 'deliveries', 'dlv_destination.jsonl'), 'utf8').split('\n').filter(Boolean).length;
+    assert.equal(after, before, 'the ledger records no second delivery');
+    assert.equal(delivered().length, 1);
+  });
 });

@@ -1,0 +1,447 @@
+/**
+ * Delivery orchestration: a location from templates, the ledger consulted and written around the upload,
+ * the body hashed and counted on its way through, progress, retries of transient failures when the body
+ * can be opened again, a concurrency cap per destination, dry-runs and sidecars. No Node-RED import.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import type { Ledger } from './ledger';
+import type { DestinationTemplates } from './registry';
+import { sidecarFor, type SidecarKind } from './sidecar';
+import { render } from './template';
+import { DeliverError, type Destination, type PutResult } from './types';
+
+export type DeliverAction = 'put' | 'remove';
+export type OverwritePolicy = 'overwrite' | 'skip' | 'fail';
+
+/** What a delivery needs to know of the asset. */
+export interface DeliverAsset {
+  id: string;
+  versionKey: string;
+  fileName?: string;
+  [key: string]: unknown;
+}
+
+/** Where the bytes come from. Streams can be read once; the others can be opened again for a retry. */
+export type BodySource =
+  | { kind: 'stream'; stream: Readable; size?: number; contentType?: string }
+  | { kind: 'buffer'; data: Buffer; contentType?: string }
+  | { kind: 'file'; path: string; contentType?: string }
+  | { kind: 'fetch'; open: (signal: AbortSignal) => Promise<Readable & { contentLength?: number; contentType?: string }> };
+
+export interface Progress {
+  bytes: number;
+  total?: number;
+  percent?: number;
+  /** Megabytes (10^6 bytes) per second since the start of the attempt. */
+  mbps: number;
+}
+
+export interface Delivery {
+  destination: string;
+  action: DeliverAction;
+  location: string;
+  bytes: number;
+  sha256: string | null;
+  skipped: boolean;
+  durationMs: number;
+  dryRun?: boolean;
+  /** Remove: whether something was there. */
+  removed?: boolean;
+  /** Put to an existing target with the policy `skip`. */
+  existed?: boolean;
+  /** A delivery that a crash interrupted was completed (same location, overwritten). */
+  recovered?: boolean;
+  attempts?: number;
+  response?: PutResult['response'];
+  sidecar?: string;
+}
+
+export interface DelivererOptions {
+  destination: Destination;
+  /** The name (or id) shown in `msg.delivery.destination`. */
+  name: string;
+  templates: DestinationTemplates;
+  ledger?: Ledger;
+  semaphore?: Semaphore;
+  /** Attempts after the first for retryable failures (default 3). */
+  retries?: number;
+  /** First back-off (doubled each time, default 500 ms). */
+  backoffMs?: number;
+}
+
+export interface JobBase {
+  asset: DeliverAsset;
+  /** The node's location template; empty: the destination's. */
+  template?: string;
+  /** What templates see (msg properties, asset, file). */
+  view: Record<string, unknown>;
+  sidecar?: SidecarKind;
+  dryRun?: boolean;
+  signal: AbortSignal;
+}
+
+export interface PutJob extends JobBase {
+  source: BodySource;
+  overwrite?: OverwritePolicy;
+  onProgress?: (p: Progress) => void;
+  /** How often progress is reported at most (default 1 s). */
+  progressIntervalMs?: number;
+}
+
+export interface RemoveJob extends JobBase {
+  /** A location given by the message (e.g. msg.location): used as is, after `resolve()`. */
+  location?: string;
+}
+
+/** A small counting semaphore. */
+export class Semaphore {
+  private active = 0;
+  private readonly queue: Array<() => void> = [];
+  constructor(public limit: number) {}
+
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    if (this.active >= this.limit) {
+      await new Promise<void>((resolve, reject) => {
+        const go = (): void => {
+          signal?.removeEventListener('abort', stop);
+          resolve();
+        };
+        const stop = (): void => {
+          const i = this.queue.indexOf(go);
+          if (i >= 0) this.queue.splice(i, 1);
+          reject(abortError(signal as AbortSignal));
+        };
+        if (signal?.aborted) return stop();
+        signal?.addEventListener('abort', stop, { once: true });
+        this.queue.push(go);
+      });
+    }
+    this.active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.active--;
+      if (this.active < this.limit) this.queue.shift()?.();
+    };
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+}
+
+function abortError(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new DeliverError('EABORTED', 'The delivery was aborted');
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortError(signal));
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    const stop = (): void => {
+      clearTimeout(t);
+      reject(abortError(signal));
+    };
+    signal.addEventListener('abort', stop, { once: true });
+  });
+}
+
+/** Counts and hashes the bytes that pass; reports progress now and then. */
+export class Meter extends Transform {
+  private readonly hash = createHash('sha256');
+  bytes = 0;
+  private readonly started = Date.now();
+  private last = 0;
+
+  constructor(
+    private readonly total: number | undefined,
+    private readonly onProgress?: (p: Progress) => void,
+    private readonly intervalMs = 1000,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    if (this.onProgress) {
+      const now = Date.now();
+      if (now - this.last >= this.intervalMs) {
+        this.last = now;
+        this.onProgress(this.progress(now));
+      }
+    }
+    cb(null, chunk);
+  }
+
+  progress(now = Date.now()): Progress {
+    const secs = Math.max((now - this.started) / 1000, 0.001);
+    const p: Progress = { bytes: this.bytes, mbps: this.bytes / 1e6 / secs };
+    if (this.total) {
+      p.total = this.total;
+      p.percent = Math.min(100, Math.floor((this.bytes / this.total) * 100));
+    }
+    return p;
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+interface Opened {
+  body: Readable;
+  size?: number;
+  contentType?: string;
+}
+
+function reopenable(source: BodySource): boolean {
+  return source.kind !== 'stream';
+}
+
+async function openSource(source: BodySource, signal: AbortSignal, used: boolean): Promise<Opened> {
+  switch (source.kind) {
+    case 'stream':
+      if (used) throw new DeliverError('ESTREAMUSED', 'The stream was read already and cannot be read again');
+      return { body: source.stream, size: source.size, contentType: source.contentType };
+    case 'buffer':
+      return { body: Readable.from([source.data]), size: source.data.length, contentType: source.contentType };
+    case 'file': {
+      let size: number;
+      try {
+        size = (await stat(source.path)).size;
+      } catch (e) {
+        throw new DeliverError('ENOFILE', `The file ${source.path} cannot be read: ${(e as Error).message}`, false, { cause: e });
+      }
+      return { body: createReadStream(source.path), size, contentType: source.contentType };
+    }
+    case 'fetch': {
+      const s = await source.open(signal);
+      return { body: s, size: s.contentLength, contentType: s.contentType };
+    }
+  }
+}
+
+/** Appends `suffix` to a location (before the query of a URL). */
+export function withSuffix(location: string, suffix: string, context: DestinationTemplates['context']): string {
+  if (context !== 'url') return location + suffix;
+  const u = new URL(location);
+  u.pathname += suffix;
+  return u.toString();
+}
+
+/** The ledger keeps a small summary of an HTTP answer (for remove templates), not whole bodies. */
+function responseSummary(r: PutResult['response']): unknown {
+  if (!r) return undefined;
+  const body = JSON.stringify(r.body ?? null);
+  return body.length <= 4096 ? { status: r.status, body: r.body } : { status: r.status };
+}
+
+export class Deliverer {
+  private readonly retries: number;
+  private readonly backoffMs: number;
+
+  constructor(private readonly opts: DelivererOptions) {
+    this.retries = opts.retries ?? 3;
+    this.backoffMs = opts.backoffMs ?? 500;
+  }
+
+  /** The location for an asset: the templates rendered and checked by the destination. */
+  location(job: Pick<JobBase, 'template' | 'view'>): string {
+    const t = this.opts.templates;
+    const own = (job.template ?? '').trim();
+    let rendered: string;
+    if (t.context === 'url') {
+      const base = t.location.trim() ? render(t.location.trim(), job.view, 'url') : '';
+      const rel = own ? render(own, job.view, 'url') : '';
+      if (!base && !rel) throw new DeliverError('EBADPATH', 'No URL: set one in the destination or a path in the node');
+      try {
+        rendered = base && rel ? new URL(rel, base).toString() : base || rel;
+      } catch {
+        throw new DeliverError('EBADPATH', `"${(rel || base).slice(0, 80)}" is not a URL`);
+      }
+    } else {
+      rendered = render(own || t.location.trim() || '{{asset.fileName}}', job.view, 'path');
+    }
+    return this.opts.destination.resolve(rendered);
+  }
+
+  private metadata(view: Record<string, unknown>, asset: DeliverAsset): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, tpl] of Object.entries(this.opts.templates.metadata)) out[k] = render(tpl, view, k.startsWith('header:') ? 'text' : 'raw');
+    if (asset.fileName) out['file:name'] = asset.fileName;
+    return out;
+  }
+
+  private base(action: DeliverAction, location: string, started: number): Delivery {
+    return { destination: this.opts.name, action, location, bytes: 0, sha256: null, skipped: false, durationMs: Date.now() - started };
+  }
+
+  /** Runs `step` with retries of retryable failures; `canRetry` tells whether the body can be opened again. */
+  private async withRetries<T>(signal: AbortSignal, canRetry: boolean, step: (attempt: number) => Promise<T>): Promise<{ value: T; attempts: number }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return { value: await step(attempt), attempts: attempt + 1 };
+      } catch (e) {
+        if (signal.aborted) throw abortError(signal);
+        const retryable = e instanceof DeliverError && e.retryable;
+        if (!retryable || attempt >= this.retries) throw e;
+        if (!canRetry) {
+          throw new DeliverError(
+            e.code,
+            `${e.message}. It was not retried: the message carried a stream, which can be read only once (fetch to a temporary file or a buffer to allow retries)`,
+            true,
+            { cause: e },
+          );
+        }
+        await sleep(this.backoffMs * 2 ** attempt, signal);
+      }
+    }
+  }
+
+  async put(job: PutJob): Promise<Delivery> {
+    const started = Date.now();
+    const location = this.location(job);
+    const ledger = this.opts.ledger;
+    if (!ledger || job.dryRun) return this.putAt(job, location, started);
+    return ledger.exclusive(job.asset.id, location, () => this.putAt(job, location, started));
+  }
+
+  private async putAt(job: PutJob, location: string, started: number): Promise<Delivery> {
+    const { asset, signal } = job;
+    const ledger = this.opts.ledger;
+    const out = this.base('put', location, started);
+    const sidecar = sidecarFor(job.sidecar ?? 'none', asset as never);
+    if (sidecar) out.sidecar = withSuffix(location, sidecar.suffix, this.opts.templates.context);
+    const prior = ledger?.get(asset.id, location);
+    if (prior?.t === 'done' && prior.v === asset.versionKey) {
+      if (job.source.kind === 'stream') job.source.stream.destroy();
+      return { ...out, skipped: true, bytes: prior.b ?? 0, sha256: prior.h ?? null, durationMs: Date.now() - started };
+    }
+    if (job.dryRun) {
+      if (job.source.kind === 'stream') job.source.stream.destroy();
+      return { ...out, dryRun: true, durationMs: Date.now() - started };
+    }
+    // an interrupted delivery of this version: finish it at the same location, whatever the policy
+    const recovering = prior?.t === 'intent' && prior.v === asset.versionKey;
+    const overwrite = recovering ? 'overwrite' : (job.overwrite ?? 'overwrite');
+    const metadata = this.metadata(job.view, asset);
+    const release = await (this.opts.semaphore?.acquire(signal) ?? Promise.resolve(() => undefined));
+    try {
+      if (ledger) await ledger.append({ t: 'intent', a: asset.id, v: asset.versionKey, l: location });
+      let used = false;
+      let meter: Meter | undefined;
+      const { value: result, attempts } = await this.withRetries(signal, reopenable(job.source), async () => {
+        const opened = await openSource(job.source, signal, used);
+        used = true;
+        const m = new Meter(opened.size, job.onProgress, job.progressIntervalMs);
+        meter = m;
+        let sourceError: unknown;
+        opened.body.on('error', (e) => {
+          sourceError = e;
+          m.destroy(e);
+        });
+        // the destination may not be reading yet when the source fails: the error is reported below
+        m.on('error', () => undefined);
+        m.on('close', () => {
+          if (!opened.body.destroyed && !opened.body.readableEnded) opened.body.destroy();
+        });
+        opened.body.pipe(m);
+        try {
+          return await this.opts.destination.put({
+            location,
+            body: m,
+            size: opened.size,
+            contentType: opened.contentType,
+            metadata,
+            overwrite,
+            signal,
+          });
+        } catch (e) {
+          m.destroy();
+          if (sourceError !== undefined && !signal.aborted) {
+            if (sourceError instanceof DeliverError) throw sourceError;
+            const retry = job.source.kind !== 'stream';
+            throw new DeliverError('ESOURCE', `Reading the file to deliver failed: ${(sourceError as Error)?.message ?? String(sourceError)}`, retry, { cause: sourceError });
+          }
+          throw e;
+        }
+      });
+      const m = meter as Meter;
+      if (result.skipped) {
+        out.skipped = true;
+        out.existed = true;
+      } else {
+        out.bytes = m.bytes;
+        out.sha256 = m.digest();
+        if (job.onProgress) job.onProgress(m.progress());
+      }
+      if (result.response) out.response = result.response;
+      if (sidecar && !result.skipped) {
+        const scLoc = out.sidecar as string;
+        await this.withRetries(signal, true, () =>
+          this.opts.destination.put({
+            location: scLoc,
+            body: Readable.from([sidecar.data]),
+            size: sidecar.data.length,
+            contentType: sidecar.contentType,
+            metadata: { ...metadata, 'file:name': `${asset.fileName || asset.id}${sidecar.suffix}` },
+            overwrite: 'overwrite',
+            signal,
+          }),
+        );
+      }
+      if (ledger) {
+        await ledger.append({ t: 'done', a: asset.id, v: asset.versionKey, l: location, b: out.bytes, h: out.sha256 ?? undefined, r: responseSummary(result.response) });
+      }
+      if (recovering) out.recovered = true;
+      out.attempts = attempts;
+      out.durationMs = Date.now() - started;
+      return out;
+    } finally {
+      release();
+    }
+  }
+
+  async remove(job: RemoveJob): Promise<Delivery> {
+    const started = Date.now();
+    const { asset, signal } = job;
+    const ledger = this.opts.ledger;
+    const t = this.opts.templates;
+    const putLocation = job.location ? this.opts.destination.resolve(job.location) : this.location(job);
+    const prior = ledger?.get(asset.id, putLocation);
+    let target = putLocation;
+    if (!job.location && !t.remove && !t.removeAtLocation) {
+      throw new DeliverError('ECONFIG', 'Files were sent with POST, so the upload URL is not the file\'s: set a Remove URL in the destination (e.g. …/media/{{delivery.response.body.id}}) or msg.location');
+    }
+    if (!job.location && t.remove) {
+      const delivery = prior ? { location: prior.l, bytes: prior.b, sha256: prior.h, response: prior.r } : job.view.delivery;
+      target = this.opts.destination.resolve(render(t.remove, { ...job.view, delivery }, 'url'));
+    }
+    const out = this.base('remove', target, started);
+    if (job.dryRun) return { ...out, dryRun: true, durationMs: Date.now() - started };
+    const sidecar = sidecarFor(job.sidecar ?? 'none', asset as never);
+    const release = await (this.opts.semaphore?.acquire(signal) ?? Promise.resolve(() => undefined));
+    try {
+      const { value, attempts } = await this.withRetries(signal, true, () => this.opts.destination.remove(target, signal));
+      if (sidecar && t.context !== 'url') {
+        await this.withRetries(signal, true, () => this.opts.destination.remove(withSuffix(putLocation, sidecar.suffix, t.context), signal));
+      }
+      if (ledger) await ledger.append({ t: 'removed', a: asset.id, v: prior?.v ?? asset.versionKey ?? '', l: putLocation });
+      out.removed = value.removed;
+      out.attempts = attempts;
+      out.durationMs = Date.now() - started;
+      return out;
+    } finally {
+      release();
+    }
+  }
+}

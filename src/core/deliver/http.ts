@@ -1,0 +1,248 @@
+/**
+ * The HTTP(S) destination: sends the file as the raw request body or as multipart/form-data (built on a
+ * stream: fields, then the file part piped through, never buffered), with authentication and TLS options.
+ * The location is the URL. Headers and form fields arrive rendered, in `PutRequest.metadata`:
+ * `header:<Name>` and `field:<name>`; `file:name` is the file name of the multipart file part.
+ */
+import { randomBytes } from 'node:crypto';
+import { Readable, Transform } from 'node:stream';
+import { Agent, request, type Dispatcher } from 'undici';
+import { DeliverError, type Destination, type PutRequest, type PutResult } from './types';
+
+export type HttpAuth = 'none' | 'basic' | 'bearer' | 'header';
+
+export interface HttpOptions {
+  method?: string;
+  body?: 'raw' | 'multipart';
+  /** Name of the file part of a multipart body (default `file`). */
+  fileField?: string;
+  auth?: HttpAuth;
+  user?: string;
+  password?: string;
+  token?: string;
+  /** The header that carries `headerValue` for `auth: 'header'`. */
+  headerName?: string;
+  headerValue?: string;
+  /** Default true: refuse servers whose certificate does not verify. */
+  rejectUnauthorized?: boolean;
+  /** Extra trusted CA certificates (PEM). */
+  ca?: string;
+  /** Per request: until headers, and between body chunks (default 60 s). */
+  timeoutMs?: number;
+  /** Largest response body kept (default 1 MiB); longer answers are cut. */
+  maxResponseBytes?: number;
+}
+
+export interface HttpResponseSummary {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+const RETRYABLE_NET = new Set([
+  'ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+]);
+
+const quote = (s: string): string => s.replace(/[\r\n]+/g, ' ').replace(/"/g, '%22');
+
+/** A multipart/form-data body on a stream: the fields first, then the file part, streamed. */
+export function multipartBody(
+  boundary: string,
+  fields: Array<[string, string]>,
+  file: { field: string; name: string; contentType: string; body: Readable; size?: number },
+): { stream: Readable; length?: number } {
+  const head = Buffer.from(
+    fields.map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${quote(k)}"\r\n\r\n${v}\r\n`).join('') +
+      `--${boundary}\r\nContent-Disposition: form-data; name="${quote(file.field)}"; filename="${quote(file.name)}"\r\n` +
+      `Content-Type: ${file.contentType.replace(/[\r\n]+/g, '')}\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  async function* parts(): AsyncGenerator<Buffer> {
+    yield head;
+    for await (const chunk of file.body) yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    yield tail;
+  }
+  const stream = Readable.from(parts(), { objectMode: false });
+  // an error of the file stream ends the generator with that error; a destroyed body stops the file
+  stream.once('close', () => {
+    if (!file.body.destroyed && !file.body.readableEnded) file.body.destroy();
+  });
+  return { stream, length: file.size === undefined ? undefined : head.length + file.size + tail.length };
+}
+
+async function readResponse(body: Dispatcher.ResponseData['body'], contentType: string, max: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let cut = false;
+  for await (const chunk of body) {
+    const b = chunk as Buffer;
+    if (total + b.length > max) {
+      chunks.push(b.subarray(0, max - total));
+      total = max;
+      cut = true;
+      body.destroy();
+      break;
+    }
+    chunks.push(b);
+    total += b.length;
+  }
+  const text = Buffer.concat(chunks, total).toString('utf8');
+  if (!cut && /[/+]json\b/i.test(contentType) && text.trim() !== '') {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+function headersOf(h: Dispatcher.ResponseData['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : String(v);
+  return out;
+}
+
+/** The URL without its query and credentials, for messages. */
+function shown(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return url.slice(0, 80);
+  }
+}
+
+export class HttpDestination implements Destination {
+  readonly kind = 'http' as const;
+  private readonly agent: Agent;
+
+  constructor(private readonly opts: HttpOptions = {}) {
+    const timeout = opts.timeoutMs ?? 60_000;
+    this.agent = new Agent({
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      connect: { rejectUnauthorized: opts.rejectUnauthorized !== false, ...(opts.ca ? { ca: opts.ca } : {}) },
+    });
+    const auth = opts.auth ?? 'none';
+    if (auth === 'basic' && !opts.user) throw new DeliverError('ECONFIG', 'Basic authentication needs a user name');
+    if (auth === 'bearer' && !opts.token) throw new DeliverError('ECONFIG', 'Bearer authentication needs a token');
+    if (auth === 'header' && !opts.headerName) throw new DeliverError('ECONFIG', 'Header authentication needs a header name');
+  }
+
+  resolve(rendered: string): string {
+    let u: URL;
+    try {
+      u = new URL(rendered.trim());
+    } catch {
+      throw new DeliverError('EBADPATH', `"${rendered.slice(0, 80)}" is not a URL`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DeliverError('EBADPATH', `"${u.protocol}" URLs are not supported: use http or https`);
+    if (u.username || u.password) throw new DeliverError('EBADPATH', 'Put credentials in the destination\'s authentication, not in the URL');
+    return u.toString();
+  }
+
+  private authHeaders(): Record<string, string> {
+    const o = this.opts;
+    switch (o.auth ?? 'none') {
+      case 'basic':
+        return { authorization: `Basic ${Buffer.from(`${o.user ?? ''}:${o.password ?? ''}`).toString('base64')}` };
+      case 'bearer':
+        return { authorization: `Bearer ${o.token ?? ''}` };
+      case 'header':
+        return { [String(o.headerName).toLowerCase()]: o.headerValue ?? '' };
+    }
+    return {};
+  }
+
+  private async send(method: string, url: string, signal: AbortSignal, headers: Record<string, string>, body?: Readable): Promise<HttpResponseSummary> {
+    try {
+      const res = await request(url, {
+        method: method as Dispatcher.HttpMethod,
+        headers: { ...headers, ...this.authHeaders() },
+        body,
+        signal,
+        dispatcher: this.agent,
+      });
+      const h = headersOf(res.headers);
+      const parsed = await readResponse(res.body, h['content-type'] ?? '', this.opts.maxResponseBytes ?? 1024 * 1024);
+      return { status: res.statusCode, headers: h, body: parsed };
+    } catch (e) {
+      body?.destroy();
+      if (e instanceof DeliverError) throw e;
+      const code = (e as { code?: string })?.code ?? (e as { cause?: { code?: string } })?.cause?.code;
+      if (signal.aborted || (e as Error)?.name === 'AbortError') throw new DeliverError('EABORTED', `The request to ${shown(url)} was aborted`, false, { cause: e });
+      if (code && RETRYABLE_NET.has(code)) {
+        throw new DeliverError('ENETWORK', `The connection to ${shown(url)} failed (${code})`, true, { cause: e });
+      }
+      const cert = /certificate|self[- ]signed|CERT_|UNABLE_TO/i.test(`${code ?? ''} ${(e as Error)?.message ?? ''}`);
+      if (cert) throw new DeliverError('ETLS', `The certificate of ${shown(url)} was not accepted (${code ?? (e as Error).message}); add its CA or turn verification off`, false, { cause: e });
+      throw new DeliverError(code ?? 'EHTTP', `The request to ${shown(url)} failed: ${(e as Error)?.message ?? String(e)}`, false, { cause: e });
+    }
+  }
+
+  private statusError(method: string, url: string, r: HttpResponseSummary): DeliverError {
+    const retryable = r.status === 429 || r.status === 408 || r.status >= 500;
+    const detail = typeof r.body === 'string' ? r.body.slice(0, 200) : JSON.stringify(r.body)?.slice(0, 200);
+    const code = r.status === 401 || r.status === 403 ? 'EAUTH' : 'EHTTP';
+    const err = new DeliverError(code, `${method} ${shown(url)} answered ${r.status}${detail ? `: ${detail}` : ''}`, retryable);
+    return Object.assign(err, { status: r.status, response: r });
+  }
+
+  async put(req: PutRequest): Promise<PutResult> {
+    const method = (this.opts.method || 'POST').toUpperCase();
+    const meta = req.metadata ?? {};
+    const headers: Record<string, string> = {};
+    const fields: Array<[string, string]> = [];
+    for (const [k, v] of Object.entries(meta)) {
+      if (k.startsWith('header:') && k.length > 7) headers[k.slice(7).toLowerCase()] = v.replace(/[\r\n]+/g, ' ');
+      else if (k.startsWith('field:') && k.length > 6) fields.push([k.slice(6), v]);
+    }
+    const contentType = req.contentType || 'application/octet-stream';
+    let body: Readable;
+    let length: number | undefined;
+    let bytes = 0;
+    // counted on the way through (a 'data' listener would start the flow before the request reads)
+    const counted = (s: Readable): Readable => {
+      const t = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          bytes += chunk.length;
+          cb(null, chunk);
+        },
+      });
+      s.on('error', (e) => t.destroy(e));
+      t.once('close', () => {
+        if (!s.destroyed && !s.readableEnded) s.destroy();
+      });
+      return s.pipe(t);
+    };
+    if (this.opts.body === 'multipart') {
+      const boundary = `----shelterflow${randomBytes(12).toString('hex')}`;
+      const fileName = meta['file:name'] || 'file';
+      const mp = multipartBody(boundary, fields, { field: this.opts.fileField || 'file', name: fileName, contentType, body: counted(req.body), size: req.size });
+      body = mp.stream;
+      length = mp.length;
+      headers['content-type'] = `multipart/form-data; boundary=${boundary}`;
+    } else {
+      body = counted(req.body);
+      length = req.size;
+      headers['content-type'] ??= contentType;
+    }
+    if (length !== undefined) headers['content-length'] = String(length);
+    const r = await this.send(method, req.location, req.signal, headers, body);
+    if (r.status >= 400) throw this.statusError(method, req.location, r);
+    return { location: req.location, bytes, response: r };
+  }
+
+  async remove(location: string, signal: AbortSignal): Promise<{ removed: boolean }> {
+    const r = await this.send('DELETE', location, signal, {});
+    if (r.status === 404 || r.status === 410) return { removed: false };
+    if (r.status >= 400) throw this.statusError('DELETE', location, r);
+    return { removed: true };
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

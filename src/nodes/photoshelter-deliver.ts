@@ -1,0 +1,154 @@
+/**
+ * photoshelter-deliver: puts an asset's file at a destination (or removes it), exactly once per version
+ * and location. The orchestration (ledger, hashing, retries, sidecars, dry-run) lives in
+ * src/core/deliver/deliver.ts; this file reads the settings and the message, and reports.
+ */
+import { Readable } from 'node:stream';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { loadAsset } from '../core/load';
+import { FetchInputError, pickMediaId } from '../core/fetch';
+import { Deliverer, type BodySource, type DeliverAsset, type OverwritePolicy, type Progress, type Semaphore } from '../core/deliver/deliver';
+import type { Ledger } from '../core/deliver/ledger';
+import type { DestinationTemplates } from '../core/deliver/registry';
+import { SIDECAR_KINDS, type SidecarKind } from '../core/deliver/sidecar';
+import { viewOf } from '../core/deliver/template';
+import { DeliverError, type Destination } from '../core/deliver/types';
+import { accountOf } from './shared/account';
+import { describeError } from './shared/errors';
+import { short, status } from './shared/status';
+
+type DeliverDef = NodeDef & {
+  destination?: string; account?: string; action?: string; actionType?: string; template?: string;
+  sidecar?: string; overwrite?: string; concurrency?: number | string; dryRun?: boolean; retries?: number | string;
+};
+type Msg = NodeMessageInFlow & { asset?: { id?: unknown; versionKey?: unknown }; file?: { path?: string; contentLength?: number; contentType?: string }; action?: unknown; location?: unknown; delivery?: unknown };
+type DestinationNode = Node & { open(): Promise<{ destination: Destination; templates: DestinationTemplates; ledger: Ledger }>; semaphore(cap: number): Semaphore };
+type CodedError = Error & { code?: string; status?: number };
+
+export = function register(RED: NodeAPI): void {
+  function DeliverNode(this: Node, def: DeliverDef) {
+    RED.nodes.createNode(this, def);
+    setup(this, def);
+  }
+
+  function setup(node: Node, def: DeliverDef): void {
+    const controllers = new Set<AbortController>();
+    const running = new Set<Promise<void>>();
+    let busy = 0;
+    let closing = false;
+    const sidecar = (SIDECAR_KINDS.includes(def.sidecar as SidecarKind) ? def.sidecar : 'none') as SidecarKind;
+    const overwrite = (['overwrite', 'skip', 'fail'].includes(String(def.overwrite)) ? def.overwrite : 'overwrite') as OverwritePolicy;
+    const fail = (key: string, values: Record<string, string | number> = {}, code?: string): CodedError =>
+      Object.assign(new Error(RED._(`photoshelter-deliver.errors.${key}`, values)), { code });
+
+    let deliverer: Promise<Deliverer> | undefined;
+    function getDeliverer(): Promise<Deliverer> {
+      deliverer ??= (async () => {
+        const dest = def.destination ? (RED.nodes.getNode(def.destination) as DestinationNode | null) : null;
+        if (!dest || typeof dest.open !== 'function') throw fail('noDestination');
+        const { destination, templates, ledger } = await dest.open();
+        const retries = def.retries === undefined || def.retries === '' ? 3 : Math.max(0, Number(def.retries) || 0);
+        return new Deliverer({ destination, templates, ledger, name: dest.name || dest.id, semaphore: dest.semaphore(Number(def.concurrency) || 2), retries });
+      })();
+      deliverer.catch(() => (deliverer = undefined));
+      return deliverer;
+    }
+
+    function actionOf(msg: Msg): Promise<string> {
+      if (typeof msg.action === 'string' && msg.action) return Promise.resolve(msg.action);
+      return new Promise((resolve, reject) =>
+        RED.util.evaluateNodeProperty(def.action || 'put', def.actionType || 'str', node, msg, (err, v) => (err ? reject(err) : resolve(String(v ?? 'put')))),
+      );
+    }
+
+    async function assetOf(msg: Msg, signal: AbortSignal): Promise<DeliverAsset> {
+      const a = msg.asset;
+      if (a && typeof a.id === 'string' && typeof a.versionKey === 'string') return a as DeliverAsset;
+      const id = pickMediaId([a?.id, typeof msg.payload === 'string' || (msg.payload && typeof msg.payload === 'object' && !Buffer.isBuffer(msg.payload) && !(msg.payload instanceof Readable)) ? msg.payload : undefined]);
+      const account = accountOf(RED, def.account, 'photoshelter-deliver');
+      const asset = await loadAsset(account.getClient(), id, { include: ['iptc'], timeZone: account.timeZone, signal });
+      msg.asset = asset as unknown as Msg['asset'];
+      return asset as unknown as DeliverAsset;
+    }
+
+    function sourceOf(msg: Msg, asset: DeliverAsset): BodySource {
+      const p = msg.payload;
+      const type = msg.file?.contentType;
+      if (p instanceof Readable) return { kind: 'stream', stream: p, size: msg.file?.contentLength, contentType: type };
+      if (Buffer.isBuffer(p)) return { kind: 'buffer', data: p, contentType: type };
+      if (typeof p === 'string' && msg.file?.path === p) return { kind: 'file', path: p, contentType: type };
+      // only an id: fetch the original
+      const account = accountOf(RED, def.account, 'photoshelter-deliver');
+      return { kind: 'fetch', open: (signal) => account.getClient().download(asset.id, { fileType: 'original', signal }) };
+    }
+
+    function showProgress(p: Progress): void {
+      if (busy !== 1 || closing) return;
+      const speed = p.mbps.toFixed(1);
+      node.status(status.working(p.percent === undefined
+        ? RED._('photoshelter-deliver.status.progressBytes', { mb: (p.bytes / 1e6).toFixed(0), speed })
+        : RED._('photoshelter-deliver.status.progress', { percent: p.percent, speed })));
+    }
+
+    async function handle(msg: Msg, signal: AbortSignal): Promise<void> {
+      const action = await actionOf(msg);
+      if (action !== 'put' && action !== 'remove') throw fail('badAction', { value: action.slice(0, 20) });
+      const d = await getDeliverer();
+      const asset = await assetOf(msg, signal);
+      const view = viewOf(msg as unknown as Record<string, unknown>, { asset: msg.asset, file: msg.file });
+      const dryRun = def.dryRun === true || (msg as { dryRun?: unknown }).dryRun === true;
+      const base = { asset, template: def.template, view, sidecar, dryRun, signal };
+      msg.delivery = action === 'put'
+        ? await d.put({ ...base, source: sourceOf(msg, asset), overwrite, onProgress: showProgress })
+        : await d.remove({ ...base, location: typeof msg.location === 'string' && msg.location ? msg.location : undefined });
+    }
+
+    function localize(e: unknown): CodedError {
+      if (closing) return fail('aborted', {}, 'EABORTED');
+      if (e instanceof FetchInputError) return fail(e.key, e.values, e.code);
+      if (e instanceof DeliverError) return Object.assign(fail(e.code === 'EBADPATH' ? 'badPath' : 'failed', { detail: e.message }, e.code), { retryable: e.retryable });
+      const { code } = (e ?? {}) as CodedError;
+      if (code === undefined && e instanceof Error) return e; // already from the catalogue
+      return fail('failed', { detail: describeError(e) }, code);
+    }
+
+    node.on('input', (msg: Msg, send: (m: NodeMessage) => void, done: (err?: Error) => void) => {
+      const ac = new AbortController();
+      controllers.add(ac);
+      busy++;
+      node.status(status.working(RED._('photoshelter-deliver.status.working')));
+      const task = handle(msg, ac.signal)
+        .then(
+          () => {
+            busy--;
+            const dl = msg.delivery as { skipped?: boolean; dryRun?: boolean; action?: string };
+            if (busy === 0) node.status(status.ok(RED._(dl.dryRun ? 'photoshelter-deliver.status.dryRun' : dl.skipped ? 'photoshelter-deliver.status.skipped' : dl.action === 'remove' ? 'photoshelter-deliver.status.removed' : 'photoshelter-deliver.status.delivered')));
+            send(msg);
+            done();
+          },
+          (e: unknown) => {
+            busy--;
+            // a stream that was never read would hold its download open
+            if (msg.payload instanceof Readable && !msg.payload.readableEnded) msg.payload.destroy();
+            const err = localize(e);
+            if (!closing) node.status(status.error(short(err.message)));
+            done(err);
+          },
+        )
+        .finally(() => {
+          controllers.delete(ac);
+          running.delete(task);
+        });
+      running.add(task);
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closing = true;
+      // aborted uploads remove their temporary files before the promise settles
+      for (const ac of controllers) ac.abort(fail('aborted', {}, 'EABORTED'));
+      Promise.allSettled([...running]).then(() => done(), () => done());
+    });
+  }
+
+  RED.nodes.registerType('photoshelter-deliver', DeliverNode);
+};
