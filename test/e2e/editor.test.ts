@@ -1,0 +1,403 @@
+// The editor experience in a real browser: Debian's chromium (driven by playwright-core) against a real
+// Node-RED with this package installed and the PhotoShelter simulator running. It drives the palette, each
+// node's edit dialog, the account's connection test, the trigger's collection picker, the examples of
+// Import → Examples, deploys, and the trigger's poll-now button; it saves the screenshots the README shows.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startSim, type SimHandle } from '../helpers/sim';
+import { startRuntime, type Runtime } from '../flows/runtime';
+import { CHROMIUM, chromiumAvailable, launch, ProblemLog, type Browser } from './editor/browser';
+import {
+  canvasNode,
+  closeTrays,
+  deploy,
+  dragFromPalette,
+  editorNode,
+  importExample,
+  openEditor,
+  openNodeDialog,
+  paletteNode,
+  pressConfigDone,
+  pressDone,
+  settle,
+  showDebug,
+  showWorkspace,
+  statuses,
+} from './editor/nodered';
+import type { Page } from 'playwright-core';
+
+const ROOT = resolve(__dirname, '..', '..');
+const SHOTS = join(ROOT, 'docs', 'screenshots');
+const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; 'node-red': { nodes: Record<string, string> } };
+const EXAMPLES = readdirSync(join(ROOT, 'examples'))
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => f.replace(/\.json$/, ''))
+  .sort();
+
+/** Node types of this package, and which are config nodes (by their editor definition's category). */
+const TYPES = Object.keys(PKG['node-red'].nodes);
+const CONFIG_TYPES = TYPES.filter((t) => {
+  const html = join(ROOT, 'nodes', `${t}.html`);
+  return existsSync(html) && /category:\s*['"]config['"]/.test(readFileSync(html, 'utf8'));
+});
+const FLOW_TYPES = TYPES.filter((t) => !CONFIG_TYPES.includes(t));
+
+/** The editor files are copied into dist/ by the build: rebuild when dist is missing or older than them. */
+function ensureBuilt(): void {
+  const stale = TYPES.some((t) => {
+    const js = join(ROOT, PKG['node-red'].nodes[t]);
+    const html = join(ROOT, 'dist', 'nodes', `${t}.html`);
+    if (!existsSync(js) || !existsSync(html)) return true;
+    const built = statSync(html).mtimeMs;
+    const sources = [join(ROOT, 'nodes', `${t}.html`), join(ROOT, 'nodes', 'locales', 'en-US', `${t}.json`), join(ROOT, 'nodes', 'locales', 'en-US', `${t}.html`)];
+    return sources.some((s) => existsSync(s) && statSync(s).mtimeMs > built);
+  });
+  if (stale) execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
+}
+
+const shot = async (page: Page, name: string, target?: ReturnType<Page['locator']>): Promise<void> => {
+  mkdirSync(SHOTS, { recursive: true });
+  const path = join(SHOTS, `${name}.png`);
+  if (target) await target.screenshot({ path, animations: 'disabled' });
+  else await page.screenshot({ path, animations: 'disabled' });
+};
+
+describe('e2e: the editor in a real browser (chromium)', function () {
+  this.timeout(300_000);
+  let sim: SimHandle;
+  let red: Runtime;
+  let browser: Browser;
+  let page: Page;
+  const problems = new ProblemLog();
+  /** Node ids made in the dialogs, by type. */
+  const made: Record<string, string> = {};
+  let accountId = '';
+
+  before(async function () {
+    if (!chromiumAvailable()) {
+      console.warn(`    skipped: ${CHROMIUM} is not installed (apt-get install -y chromium)`);
+      this.skip();
+    }
+    ensureBuilt();
+    sim = await startSim({ seed: 23, assets: 40 });
+    red = await startRuntime({
+      env: {
+        PHOTOSHELTER_BASE_URL: sim.baseUrl,
+        PHOTOSHELTER_API_KEY: sim.apiKey,
+        PHOTOSHELTER_EMAIL: sim.email,
+        PHOTOSHELTER_PASSWORD: sim.password,
+        PHOTOSHELTER_ORG_ID: sim.orgId,
+      },
+    });
+    browser = await launch();
+    page = browser.page;
+    page.setDefaultTimeout(30_000);
+    problems.attach(page);
+    await openEditor(page, red.url);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await red?.stop();
+    await sim?.close();
+  });
+
+  /** Fails with what the page reported about this package's nodes since the last check. */
+  const noProblems = (): void => {
+    const ours = problems.ours();
+    const others = problems.all.filter((p) => !p.ours);
+    if (others.length) console.log(`      (the page also reported, not about this package:\n${problems.describe(others)})`);
+    problems.all.length = 0;
+    assert.deepEqual(ours, [], `the editor page reported problems with this package's nodes:\n${problems.describe(ours)}`);
+  };
+
+  afterEach(async () => {
+    // a failed step may leave a tray open, which would block the next one
+    if (page) await closeTrays(page);
+  });
+
+  it('the palette shows a PhotoShelter category with every node of the package', async () => {
+    const category = page.locator('#red-ui-palette-container-PhotoShelter');
+    await category.waitFor({ state: 'attached' });
+    for (const t of FLOW_TYPES) {
+      assert.equal(await category.locator(`.red-ui-palette-node[data-palette-type="${t}"]`).count(), 1, `${t} in the PhotoShelter category`);
+      const label = (await paletteNode(page, t).locator('.red-ui-palette-label').innerText()).replace(/\s+/g, ' ').trim();
+      assert.ok(label.length > 0, `${t} has a palette label`);
+      const icon = await paletteNode(page, t).locator('.red-ui-palette-icon').getAttribute('style');
+      assert.match(icon ?? '', /icons\/@shelterflow\/node-red-photoshelter\//, `${t} shows the package's own icon`);
+    }
+    for (const t of CONFIG_TYPES) assert.equal(await paletteNode(page, t).count(), 0, `${t} (a config node) is not in the palette`);
+    // only this category open, for the picture
+    await page.evaluate(() => {
+      document.querySelectorAll('.red-ui-palette-category').forEach((c) => {
+        if (c.id !== 'red-ui-palette-container-PhotoShelter' && c.querySelector('.red-ui-palette-header i.expanded')) {
+          (c.querySelector('.red-ui-palette-header') as HTMLElement).click();
+        }
+      });
+    });
+    await category.scrollIntoViewIfNeeded();
+    await settle(page, 500);
+    await shot(page, 'palette', page.locator('#red-ui-palette'));
+    noProblems();
+  });
+
+  it('the trigger dialog opens, creates an account whose Test connection succeeds and fails clearly, and saves', async () => {
+    const id = await dragFromPalette(page, 'photoshelter-trigger', 160, 120);
+    made['photoshelter-trigger'] = id;
+    await openNodeDialog(page, id);
+    for (const f of ['name', 'account', 'mode', 'scope', 'interval', 'start', 'maxEvents', 'includeIptc', 'store']) {
+      assert.equal(await page.locator(`#node-input-${f}`).count(), 1, `field ${f}`);
+    }
+    await page.locator('#node-input-mode').selectOption('approved');
+    await page.locator('.ps-trigger-rule').first().waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#node-input-ruleField').inputValue(), 'Approval Status');
+    await page.locator('#node-input-interval').fill('15');
+
+    // a new account, from the trigger's account field
+    await page.locator('#node-input-btn-account-add').click();
+    const config = page.locator('#node-config-dialog-ok');
+    await config.waitFor({ state: 'visible' });
+    await page.locator('#node-config-input-baseUrl').waitFor({ state: 'visible' });
+    await settle(page);
+    await page.locator('#node-config-input-name').fill('Simulated library');
+    await page.locator('#node-config-input-baseUrl').fill(sim.baseUrl);
+    await page.locator('#node-config-input-apiKey').fill(sim.apiKey);
+    await page.locator('#node-config-input-email').fill(sim.email);
+    await page.locator('#node-config-input-password').fill(sim.password);
+    await page.locator('#node-config-input-orgId').fill(sim.orgId);
+    const result = page.locator('#node-config-photoshelter-test-result');
+    await page.locator('#node-config-photoshelter-test').click();
+    await page.locator('#node-config-photoshelter-test-result.ps-ok').waitFor();
+    const ok = await result.innerText();
+    assert.match(ok, /^Connected \([^)]+\): \d+ top-level collections and galleries$/, ok);
+    const topLevel = (await sim.control.state()).collections.filter((c) => c.parent === null);
+    assert.ok(topLevel.length > 0);
+    await shot(page, 'photoshelter-account', page.locator('.red-ui-tray').filter({ has: config }));
+
+    // a wrong API key: the failure says so
+    await page.locator('#node-config-input-apiKey').fill('WRONGKEY000');
+    await problems.allowing(/photoshelter\/account\/test|status of (4|5)\d\d/, async () => {
+      await page.locator('#node-config-photoshelter-test').click();
+      await page.locator('#node-config-photoshelter-test-result.ps-fail').waitFor();
+    });
+    const failed = await result.innerText();
+    assert.match(failed, /^Failed: /, failed);
+    assert.match(failed, /key/i, `the failure names the API key: ${failed}`);
+    assert.doesNotMatch(failed, new RegExp(sim.password), 'the message carries no secret');
+    await page.locator('#node-config-input-apiKey').fill(sim.apiKey);
+    await pressConfigDone(page);
+
+    const selected = await page.locator('#node-input-account').inputValue();
+    assert.ok(selected && selected !== '_ADD_', 'the new account is selected in the trigger');
+    accountId = selected;
+    await shot(page, 'photoshelter-trigger', page.locator('.red-ui-tray').filter({ has: page.locator('#node-dialog-ok') }));
+    await pressDone(page);
+
+    const node = await editorNode(page, id);
+    assert.ok(node);
+    assert.equal(node.mode, 'approved');
+    assert.equal(String(node.interval), '15');
+    assert.equal(node.ruleField, 'Approval Status');
+    assert.equal(node.account, accountId);
+    const account = await editorNode(page, accountId);
+    assert.equal(account?.type, 'photoshelter-account');
+    assert.equal(account?.baseUrl, sim.baseUrl);
+    assert.equal(account?.orgId, sim.orgId);
+    assert.equal(account?.name, 'Simulated library');
+    // the configured node reads well on the canvas
+    const label = await canvasNode(page, id).locator('.red-ui-flow-node-label').textContent();
+    assert.equal(label?.replace(/\s+/g, ' ').trim(), 'approved: Approval Status = Approved');
+    noProblems();
+  });
+
+  it('every other node dialog opens, shows its fields and saves', async () => {
+    const plan: Record<string, { fields: string[]; edit: () => Promise<void>; check: (n: Record<string, unknown>) => void }> = {
+      'photoshelter-fetch': {
+        fields: ['name', 'account', 'idProp', 'mode', 'rendition', 'includeIptc'],
+        edit: async () => {
+          await page.locator('#node-input-mode').selectOption('buffer');
+          await page.locator('#node-input-maxSize').waitFor({ state: 'visible' });
+          await page.locator('#node-input-maxSize').fill('20');
+          await page.locator('#node-input-includeCustom').check();
+        },
+        check: (n) => {
+          assert.equal(n.mode, 'buffer');
+          assert.equal(String(n.maxSize), '20');
+          assert.equal(n.includeCustom, true);
+        },
+      },
+      'photoshelter-update': {
+        fields: ['name', 'account', 'rows-container', 'dryRun', 'concurrency'],
+        edit: async () => {
+          await page.locator('.red-ui-editableList-addButton').first().click();
+          const row = page.locator('#node-input-rows-container li').last();
+          await row.locator('.ps-update-target').fill('Campaign');
+          await row.locator('.ps-update-op').selectOption('set');
+          await row.locator('input.red-ui-typedInput-input').fill('Spring 2027');
+          await page.locator('#node-input-dryRun').check();
+        },
+        check: (n) => {
+          assert.deepEqual(n.rows, [{ target: 'Campaign', op: 'set', value: 'Spring 2027', valueType: 'str' }]);
+          assert.equal(n.dryRun, true);
+        },
+      },
+      'photoshelter-rights': {
+        fields: ['name', 'account', 'channel', 'region', 'at', 'expiryField', 'termsField', 'window', 'timeZone', 'rules-container'],
+        edit: async () => {
+          await page.locator('#node-input-window').fill('14');
+          await page.locator('#node-input-timeZone').fill('Europe/Berlin');
+        },
+        check: (n) => {
+          assert.equal(String(n.window), '14');
+          assert.equal(n.timeZone, 'Europe/Berlin');
+          assert.ok(Array.isArray(n.rules) && n.rules.length > 0, 'the default usage rules are kept');
+        },
+      },
+    };
+    let y = 200;
+    for (const type of FLOW_TYPES.filter((t) => t !== 'photoshelter-trigger')) {
+      y += 80;
+      const id = await dragFromPalette(page, type, 160, y);
+      made[type] = id;
+      await openNodeDialog(page, id);
+      const tray = page.locator('.red-ui-tray').filter({ has: page.locator('#node-dialog-ok') });
+      const step = plan[type];
+      const fields = step?.fields ?? ['name'];
+      for (const f of fields) assert.equal(await page.locator(`#node-input-${f}`).count(), 1, `${type}: field ${f}`);
+      if (await page.locator('#node-input-account').count()) {
+        await page.locator('#node-input-account').selectOption(accountId);
+      }
+      await page.locator('#node-input-name').fill(`my ${type.replace('photoshelter-', '')}`);
+      await step?.edit();
+      await settle(page);
+      await shot(page, type, tray);
+      await pressDone(page);
+      const node = await editorNode(page, id);
+      assert.ok(node, `${type} exists after Done`);
+      assert.equal(node.name, `my ${type.replace('photoshelter-', '')}`);
+      if (await page.evaluate((t) => 'account' in ((window as unknown as { RED: { nodes: { getType(t: string): { defaults: object } } } }).RED.nodes.getType(t).defaults), type)) {
+        assert.equal(node.account, accountId, `${type} uses the account`);
+      }
+      if (step) {
+        step.check(node);
+      } else {
+        // a node this test has no settings for may need more than a name: it leaves the flow again
+        await openNodeDialog(page, id);
+        await page.locator('#node-dialog-delete').click();
+        await page.locator('#node-dialog-delete').waitFor({ state: 'detached' });
+        assert.equal(await editorNode(page, id), null, `${type} deleted`);
+        delete made[type];
+      }
+    }
+    noProblems();
+  });
+
+  it('deploys; the trigger picker lists the top-level collections of the deployed account', async () => {
+    await deploy(page);
+    const id = made['photoshelter-trigger'];
+    await openNodeDialog(page, id);
+    await page.locator('#ps-trigger-browse').click();
+    const picker = page.locator('#ps-trigger-picker');
+    await picker.locator('.ps-picker-row').first().waitFor({ state: 'visible', timeout: 60_000 });
+    const names = await picker.locator('.ps-picker-row .ps-picker-name').allInnerTexts();
+    const state = await sim.control.state();
+    for (const c of state.collections.filter((x) => x.parent === null)) {
+      assert.ok(names.some((n) => n.trim().startsWith(c.name)), `top-level collection ${c.name} listed in ${JSON.stringify(names)}`);
+    }
+    // add one to the scope, then cancel (the saved trigger stays as it was)
+    await picker.locator('.ps-picker-add').first().click();
+    assert.match(await page.locator('#node-input-scope').inputValue(), /^[CG]0000/);
+    await settle(page);
+    await shot(page, 'photoshelter-trigger', page.locator('.red-ui-tray').filter({ has: page.locator('#node-dialog-ok') }));
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
+    assert.equal((await editorNode(page, id))?.scope, '');
+    noProblems();
+  });
+
+  it('the nodes made in the dialogs show no red status after deploy', async () => {
+    await page.waitForFunction((id) => {
+      const n = (window as unknown as { RED: { nodes: { node(id: string): { status?: { fill?: string; text?: string } } | null } } }).RED.nodes.node(id);
+      return !!n?.status?.text;
+    }, made['photoshelter-trigger'], { timeout: 60_000 });
+    const s = await statuses(page, FLOW_TYPES);
+    for (const [nid, st] of Object.entries(s)) assert.notEqual(st?.fill, 'red', `${nid}: ${JSON.stringify(st)}`);
+    noProblems();
+  });
+
+  for (const example of EXAMPLES) {
+    it(`Import → Examples → ${PKG.name} → ${example}: imports and deploys with no red status`, async () => {
+      const before = new Set((await page.evaluate(() => {
+        const ids: string[] = [];
+        (window as unknown as { RED: { nodes: { eachNode(cb: (n: { id: string }) => void): void } } }).RED.nodes.eachNode((n) => void ids.push(n.id));
+        return ids;
+      })));
+      await importExample(page, PKG.name, example);
+      const file = JSON.parse(readFileSync(join(ROOT, 'examples', `${example}.json`), 'utf8')) as Array<{ id: string; type: string }>;
+      const expected = file.filter((n) => n.type !== 'tab' && !CONFIG_TYPES.includes(n.type)).length;
+      await page.waitForFunction(
+        ({ known, count }) => {
+          let added = 0;
+          (window as unknown as { RED: { nodes: { eachNode(cb: (n: { id: string }) => void): void } } }).RED.nodes.eachNode((n) => void (known.includes(n.id) || added++));
+          return added >= count;
+        },
+        { known: [...before], count: expected },
+      );
+      await deploy(page);
+      const ours = file.filter((n) => TYPES.includes(n.type) && !CONFIG_TYPES.includes(n.type)).map((n) => n.id);
+      // the triggers report their first poll; then nothing of the example may be red
+      const triggerIds = file.filter((n) => n.type === 'photoshelter-trigger').map((n) => n.id);
+      await page.waitForFunction(
+        (ids) => ids.every((i) => !!(window as unknown as { RED: { nodes: { node(id: string): { status?: { text?: string; fill?: string } } | null } } }).RED.nodes.node(i)?.status?.fill),
+        triggerIds,
+        { timeout: 60_000 },
+      );
+      const s = await statuses(page, TYPES);
+      for (const nid of ours) {
+        assert.ok(nid in s, `${nid} of the example is in the editor with its id`);
+        assert.notEqual(s[nid]?.fill, 'red', `${nid}: ${JSON.stringify(s[nid])}`);
+      }
+      assert.equal(await page.locator('#red-ui-workspace-chart .red-ui-flow-node-status-dot-red, #red-ui-workspace-chart .red-ui-flow-node-status-ring-red').count(), 0, 'no red status on the canvas');
+      noProblems();
+    });
+  }
+
+  it("the trigger's poll-now button produces debug output after a change in the library", async function () {
+    const example = JSON.parse(readFileSync(join(ROOT, 'examples', 'Approved photos to a local folder.json'), 'utf8')) as Array<{ id: string; type: string; name?: string; mode?: string; z?: string; wires?: string[][] }>;
+    const trigger = example.find((n) => n.type === 'photoshelter-trigger' && n.mode === 'changed');
+    const debugNode = example.find((n) => n.type === 'debug' && n.id === trigger?.wires?.[0]?.[0]);
+    if (!trigger || !debugNode?.name) return this.skip();
+    await showWorkspace(page, trigger.z as string);
+    const debug = await showDebug(page);
+    await page.evaluate(() => (window as unknown as { RED: { actions: { invoke(a: string): void } } }).RED.actions.invoke('core:clear-debug-messages'));
+    const [id] = await sim.control.mediaIds();
+    await sim.control.patchMedia(id, { iptc: { headline: 'Changed in the editor test' } });
+    await sim.control.clock(3);
+    const button = canvasNode(page, trigger.id).locator('.red-ui-flow-node-button-button');
+    await button.waitFor({ state: 'visible' });
+    // a message of the debug node the trigger feeds (the sidebar names it)
+    const msg = debug.locator('.red-ui-debug-msg').filter({ has: page.locator('.red-ui-debug-msg-name', { hasText: debugNode.name }) });
+    for (let attempt = 0; attempt < 6 && (await msg.count()) === 0; attempt++) {
+      await button.click();
+      await page.locator('.red-ui-notification').filter({ hasText: 'polled' }).last().waitFor({ state: 'visible', timeout: 30_000 });
+      await settle(page, 1200);
+    }
+    await msg.first().waitFor({ state: 'visible', timeout: 30_000 });
+    // the message is an update event, with the asset
+    const first = msg.first();
+    const assetKey = first.locator('.red-ui-debug-msg-object-key', { hasText: /^asset$/ }).first();
+    if (!(await assetKey.isVisible())) await first.locator('.red-ui-debug-msg-object-handle').first().click();
+    await assetKey.waitFor({ state: 'visible' });
+    assert.match(await first.innerText(), /topic: "updated"/);
+    await settle(page, 500);
+    await shot(page, 'flow');
+    noProblems();
+  });
+
+  it('the nodes of this package leave no error in the page or in the runtime log', async () => {
+    noProblems();
+    assert.doesNotMatch(red.output(), /\[error\] \[photoshelter/, red.output().slice(-3000));
+  });
+});
