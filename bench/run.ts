@@ -1,10 +1,11 @@
 /**
  * `npm run bench` (full) or `npm run bench -- --smoke` (small sizes, one round; for CI).
- * Options: --only paging,download,trigger
+ * Options: --only paging,download,trigger,deliver
  *
  * Prints one table per benchmark with ratios measured side by side in this run. Targets are reported
  * (PASS / MISS), not asserted: the exit code is non-zero only when something crashed.
  */
+import { deliverBench } from './deliver';
 import { downloadBench } from './download';
 import { pagingBench } from './paging';
 import { triggerBench } from './trigger';
@@ -17,8 +18,8 @@ const only = onlyValue ? new Set(onlyValue.split(',')) : undefined;
 
 const MiB = 1024 * 1024;
 const plan = smoke
-  ? { paging: { assets: 5_000, rounds: 1, perPage: 1000 }, download: { size: 256 * MiB, rounds: 3 }, trigger: { sizes: [2_000, 10_000] as [number, number], rounds: 3 } }
-  : { paging: { assets: 100_000, rounds: 3, perPage: 1000 }, download: { size: 2048 * MiB, rounds: 5 }, trigger: { sizes: [20_000, 100_000] as [number, number], rounds: 3 } };
+  ? { paging: { assets: 5_000, rounds: 1, perPage: 1000 }, download: { size: 256 * MiB, rounds: 3 }, trigger: { sizes: [2_000, 10_000] as [number, number], rounds: 3 }, deliver: { sizes: [128 * MiB], rounds: 1, baselineSize: 128 * MiB } }
+  : { paging: { assets: 100_000, rounds: 3, perPage: 1000 }, download: { size: 2048 * MiB, rounds: 5 }, trigger: { sizes: [20_000, 100_000] as [number, number], rounds: 3 }, deliver: { sizes: [1024 * MiB, 4096 * MiB], rounds: 2, baselineSize: 1024 * MiB } };
 /** The whole run stops by itself after this long. */
 const DEADLINE_MS = smoke ? 5 * 60_000 : 45 * 60_000;
 
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     ['paging', () => pagingBench(plan.paging, log)],
     ['download', () => downloadBench(plan.download, log)],
     ['trigger', () => triggerBench(plan.trigger, log)],
+    ['deliver', () => deliverBench(plan.deliver, log)],
   ];
   let failed = false;
   for (const [name, run] of benches) {

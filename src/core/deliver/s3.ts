@@ -393,6 +393,8 @@ class S3DestinationImpl implements S3Destination {
       if (this.stats.bufferedBytes > this.stats.peakBufferedBytes) this.stats.peakBufferedBytes = this.stats.bufferedBytes;
     };
 
+    /** Part buffers done with, reused: at most maxConcurrentParts + 1 ever exist. */
+    const pool: Buffer[] = [];
     const launch = async (part: PartBuffer): Promise<void> => {
       const n = ++partNumber;
       let id: string;
@@ -425,6 +427,8 @@ class S3DestinationImpl implements S3Destination {
         .finally(() => {
           hold(-part.buf.length);
           inFlight.delete(p);
+          // the request is over: the buffer can take the next part (no garbage piling up between GCs)
+          if (part.buf.length === partSize) pool.push(part.buf);
         });
       inFlight.add(p);
     };
@@ -437,7 +441,7 @@ class S3DestinationImpl implements S3Destination {
         total += chunk.length;
         while (chunk.length > 0) {
           if (!current) {
-            current = { buf: Buffer.allocUnsafe(partSize), filled: 0 };
+            current = { buf: pool.pop() ?? Buffer.allocUnsafe(partSize), filled: 0 };
             hold(partSize);
           }
           const n = Math.min(chunk.length, partSize - current.filled);
