@@ -3,7 +3,7 @@
  * time and the channel and region of the use. Input problems are `RightsInputError`s naming a catalogue
  * entry; they are found before any request is made.
  */
-import { isId } from '../../photoshelter/ids';
+import { FetchInputError, pickMediaId } from '../fetch';
 import { parseApiDate } from '../dates';
 import { partsNeeded, type RightsPolicy } from './policy';
 import { own, textOf } from './text';
@@ -30,12 +30,6 @@ export function hasParts(asset: Record<string, unknown>, policy: RightsPolicy): 
   return partsNeeded(policy).every((part) => isRecord(own(asset, part)));
 }
 
-function idText(v: unknown): unknown {
-  if (typeof v === 'string') return v.trim();
-  if (isRecord(v)) return idText(own(v, 'id'));
-  return v;
-}
-
 /**
  * The asset to evaluate: `msg.asset` when it carries the parts the policy reads; otherwise the media id
  * to fetch, from `msg.asset.id`, `msg.payload` or `msg.payload.id` (checked before any request).
@@ -44,13 +38,13 @@ export function assetSource(msg: { asset?: unknown; payload?: unknown }, policy:
   const given = msg.asset;
   if (isRecord(given) && hasParts(given, policy)) return { asset: given };
   const candidates = isRecord(given) ? [own(given, 'id'), msg.payload] : [msg.payload];
-  const found = candidates.map(idText).find((v) => v !== undefined && v !== null && v !== '');
-  if (found === undefined) throw new RightsInputError('noId');
-  if (!isId('media', found)) {
-    const text = typeof found === 'string' ? found.slice(0, 40) : typeof found;
-    throw new RightsInputError('badId', { value: text });
+  try {
+    return { fetchId: pickMediaId(candidates) };
+  } catch (e) {
+    // the same id rules as every node; the message comes from this node's catalogue
+    if (e instanceof FetchInputError) throw new RightsInputError(e.key, e.values);
+    throw e;
   }
-  return { fetchId: found };
 }
 
 /**
