@@ -126,7 +126,8 @@ export function renditionText(s: Pick<FetchSettings, 'fileType' | 'quality'>): s
 /** A media id from a value: the string itself, or the `id` of an object (an asset, a media resource). */
 export function idOf(value: unknown): unknown {
   if (typeof value === 'string') return value.trim();
-  if (value && typeof value === 'object' && 'id' in value) return idOf((value as { id: unknown }).id);
+  // an object stands for its id (none: no id at all, not a malformed one)
+  if (value && typeof value === 'object' && !Array.isArray(value)) return idOf(Object.hasOwn(value, 'id') ? (value as { id: unknown }).id : undefined);
   return value;
 }
 

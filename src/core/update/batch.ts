@@ -10,6 +10,7 @@
 import { checkId, updateAsset, type UpdateClient, type UpdateOptions, type UpdateOutcome } from './apply';
 import { UpdateError } from './errors';
 import type { Change } from './mapping';
+import { idOf } from '../fetch';
 
 export interface WorkItem {
   id: unknown;
@@ -32,12 +33,6 @@ export function fieldChanges(fields: unknown, where: string): Change[] {
   if (fields === undefined) return [];
   if (!isPlainObject(fields)) throw new UpdateError('badFields', { where });
   return Object.entries(fields).map(([target, value]) => ({ target, op: 'set' as const, value }));
-}
-
-function idOf(v: unknown): unknown {
-  if (typeof v === 'string') return v.trim();
-  if (isPlainObject(v)) return idOf(v.id);
-  return v;
 }
 
 /** Reads the assets and changes a msg asks for; `rows` are the node's resolved mapping rows. */
