@@ -12,7 +12,7 @@ import {
   type OAuthTokens,
   type PhotoShelterClientOptions,
 } from '../photoshelter';
-import { isValidTimeZone } from './dates';
+import { isValidTimeZone } from '../photoshelter/dates';
 
 export type AuthModeName = 'session' | 'oauth' | 'bearer';
 

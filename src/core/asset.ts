@@ -3,7 +3,7 @@
  * gallery and path resources. Flows, templates and the other core modules work on this, never on raw
  * API resources.
  */
-import { parseApiDate } from './dates';
+import { parseApiDate } from '../photoshelter/dates';
 
 export type AssetKind = 'image' | 'video' | 'audio' | 'document';
 

@@ -1,5 +1,5 @@
 import { throwIfAborted } from './clock';
-import { parseApiDate } from './endpoints';
+import { apiDateMs } from './endpoints';
 import { ValidationError } from './errors';
 import type { EventHub } from './events';
 import { pages, type FetchedPage } from './paging';
@@ -51,7 +51,7 @@ export interface ChangeRecord {
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function toEpochMs(t: TimeInput, what: string): number {
-  const ms = t instanceof Date ? t.getTime() : typeof t === 'number' ? t : parseApiDate(t);
+  const ms = t instanceof Date ? t.getTime() : typeof t === 'number' ? t : apiDateMs(t);
   if (!Number.isFinite(ms)) throw new ValidationError(`${what} ${JSON.stringify(String(t))} is not a date`);
   return ms;
 }
@@ -141,7 +141,7 @@ export class ChangeFeed implements AsyncIterable<ChangeRecord> {
           }
           for (let i = 0; i < page.items.length; i++) {
             const media = page.items[i];
-            const modifiedAt = parseApiDate(media.attributes?.modified_at);
+            const modifiedAt = apiDateMs(media.attributes?.modified_at);
             const key = `${media.id}@${String(media.attributes?.modified_at)}`;
             if (seen.has(key)) continue;
             seen.add(key);

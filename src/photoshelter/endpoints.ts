@@ -2,6 +2,7 @@
  * The wire format in one place: every path, query parameter, form field and header spelling the
  * client sends. See docs/api-decisions.md for the evidence behind each entry.
  */
+import { parseApiDate } from './dates';
 
 export const DEFAULT_BASE_URL = 'https://www.photoshelter.com/psapi/v4.0';
 
@@ -132,16 +133,11 @@ export function formatApiDate(ms: number): string {
 }
 
 /**
- * Dates read from the API: zone-less ISO values mean UTC; values with an offset are honoured; numbers are
- * Unix seconds. Returns NaN when the value cannot be read.
+ * Dates read from the API as epoch ms (zone-less means UTC, offsets honoured, numbers are Unix seconds; see
+ * dates.ts); other forms Date.parse reads are accepted too. NaN when the value cannot be read.
  */
-export function parseApiDate(value: unknown): number {
-  if (typeof value === 'number') return value * 1000;
-  if (typeof value !== 'string' || value === '') return NaN;
-  const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(value.trim());
-  if (!m) return Date.parse(value);
-  const frac = m[3] ? `.${m[3].slice(1, 4).padEnd(3, '0')}` : '';
-  let zone = m[4] ?? 'Z';
-  if (zone !== 'Z' && !zone.includes(':')) zone = `${zone.slice(0, 3)}:${zone.slice(3)}`;
-  return Date.parse(`${m[1]}T${m[2]}${frac}${zone}`);
+export function apiDateMs(value: unknown): number {
+  const parsed = parseApiDate(value);
+  if (parsed) return parsed.epochMs;
+  return typeof value === 'string' && value !== '' ? Date.parse(value) : NaN;
 }

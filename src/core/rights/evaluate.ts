@@ -15,7 +15,7 @@
  * - Precedence: expired > restricted > expiring > allowed; `reasons` lists everything that applies.
  * - Never throws: odd data ends as a reason, and an unexpected failure as `restricted`.
  */
-import { isValidTimeZone, parseApiDate, wallTimeToEpoch } from '../dates';
+import { isValidTimeZone, parseApiDate, wallTimeToEpoch } from '../../photoshelter/dates';
 import { DAY_MS, type FieldRef, type RightsPolicy, type TermRule } from './policy';
 import { fold, own, textOf } from './text';
 

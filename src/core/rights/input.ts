@@ -4,7 +4,7 @@
  * entry; they are found before any request is made.
  */
 import { FetchInputError, pickMediaId } from '../fetch';
-import { parseApiDate } from '../dates';
+import { parseApiDate } from '../../photoshelter/dates';
 import { partsNeeded, type RightsPolicy } from './policy';
 import { own, textOf } from './text';
 

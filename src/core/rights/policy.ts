@@ -3,7 +3,7 @@
  * the rules that turn terms into allowed channels and regions, and the policy for missing or odd data.
  * `resolveRights` checks a node's configuration once, so evaluating an asset never meets a bad setting.
  */
-import { isValidTimeZone } from '../dates';
+import { isValidTimeZone } from '../../photoshelter/dates';
 import { fold, parseList, textOf } from './text';
 
 export type FieldSource = 'custom' | 'iptc';

@@ -3,7 +3,7 @@
  * what the poller and the walker take. Every problem is an Error that names the field and what to do.
  */
 import { isId } from '../../photoshelter';
-import { parseApiDate } from '../dates';
+import { parseApiDate } from '../../photoshelter/dates';
 import type { AssetPart } from '../load';
 import type { ContainerScope, StartFrom, TriggerMode } from './poller';
 import { validateRule, type ApprovalRule, type RuleOperator, type RuleSource } from './rules';

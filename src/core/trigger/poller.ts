@@ -7,7 +7,7 @@
  * poll and a clean restart repeats nothing.
  */
 import type { ChangeScope, PhotoShelterClient } from '../../photoshelter';
-import { parseApiDate } from '../dates';
+import { parseApiDate } from '../../photoshelter/dates';
 import type { Asset, RawResource } from '../asset';
 import { assetFromMedia, includeFor, type AssetPart } from '../load';
 import { describeRule, evaluateRule, ruleKey, ruleNeeds, type ApprovalRule } from './rules';

@@ -14,7 +14,7 @@
 import type { PhotoShelterClient } from '../../photoshelter';
 import { isId } from '../../photoshelter/ids';
 import { normalizeAsset, type Asset, type RawResource } from '../asset';
-import { compareDates, parseApiDate } from '../dates';
+import { compareDates, parseApiDate } from '../../photoshelter/dates';
 import { computeDiff, report, writesOf, type FieldValue } from './diff';
 import { UpdateError } from './errors';
 import { catalogOf, prepare, resolveTarget, type Change, type CustomFieldDef, type FieldCatalog, type Prepared } from './mapping';

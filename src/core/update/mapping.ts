@@ -6,7 +6,7 @@
  */
 import Mustache from 'mustache';
 import { IPTC_FIELDS } from '../asset';
-import { parseApiDate, zoneOffsetMs } from '../dates';
+import { parseApiDate, zoneOffsetMs } from '../../photoshelter/dates';
 import { normText } from './diff';
 import { UpdateError } from './errors';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { ChangeFeed, splitPoint, type ChangeWindowQuery } from '../../../src/photoshelter/changes';
 import { EventHub } from '../../../src/photoshelter/events';
 import { Redactor } from '../../../src/photoshelter/redact';
-import { formatApiDate, parseApiDate } from '../../../src/photoshelter/endpoints';
+import { formatApiDate, apiDateMs } from '../../../src/photoshelter/endpoints';
 import type { MediaResource } from '../../../src/photoshelter';
 import type { PhotoShelterClient } from '../../../src/photoshelter';
 import { collect, handleSessionAuth, json, mediaId, ORG, sessionClient, startServer, type TestServer } from './helpers';
@@ -18,10 +18,10 @@ function library(times: number[]) {
     await new Promise<void>((r) => setImmediate(r));
     const inWindow = all
       .filter((m) => {
-        const t = parseApiDate(m.attributes.modified_at);
+        const t = apiDateMs(m.attributes.modified_at);
         return t >= q.start && t < q.end;
       })
-      .sort((a, b) => parseApiDate(a.attributes.modified_at) - parseApiDate(b.attributes.modified_at) || a.id.localeCompare(b.id));
+      .sort((a, b) => apiDateMs(a.attributes.modified_at) - apiDateMs(b.attributes.modified_at) || a.id.localeCompare(b.id));
     const items = inWindow.slice((q.page - 1) * q.perPage, q.page * q.perPage);
     return { items, paging: { total: inWindow.length, page: q.page } };
   };

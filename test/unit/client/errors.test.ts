@@ -12,7 +12,7 @@ import {
   ValidationError,
 } from '../../../src/photoshelter/errors';
 import { assertId, isId } from '../../../src/photoshelter/ids';
-import { formatApiDate, parseApiDate } from '../../../src/photoshelter/endpoints';
+import { apiDateMs, formatApiDate } from '../../../src/photoshelter/endpoints';
 import { Redactor } from '../../../src/photoshelter/redact';
 
 const map = (status: number, body: unknown, retryAfterMs?: number): PhotoShelterError =>
@@ -109,10 +109,10 @@ describe('client/dates and redaction', () => {
   it('formats and parses API dates as UTC', () => {
     assert.equal(formatApiDate(Date.UTC(2024, 0, 2, 3, 4, 5)), '2024-01-02T03:04:05');
     assert.equal(formatApiDate(Date.UTC(2024, 0, 2, 3, 4, 5, 120)), '2024-01-02T03:04:05.120000');
-    assert.equal(parseApiDate('2019-04-25T14:54:12.136828'), Date.UTC(2019, 3, 25, 14, 54, 12, 136));
-    assert.equal(parseApiDate('2019-04-25T14:54:12+02:00'), Date.UTC(2019, 3, 25, 12, 54, 12));
-    assert.equal(parseApiDate(1556204052), 1556204052000);
-    assert.ok(Number.isNaN(parseApiDate('not a date')));
+    assert.equal(apiDateMs('2019-04-25T14:54:12.136828'), Date.UTC(2019, 3, 25, 14, 54, 12, 136));
+    assert.equal(apiDateMs('2019-04-25T14:54:12+02:00'), Date.UTC(2019, 3, 25, 12, 54, 12));
+    assert.equal(apiDateMs(1556204052), 1556204052000);
+    assert.ok(Number.isNaN(apiDateMs('not a date')));
   });
 
   it('removes secrets and credential query parameters', () => {

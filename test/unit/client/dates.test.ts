@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { compareDates, isValidTimeZone, parseApiDate, zoneOffsetMs } from '../../../src/core/dates';
+import { compareDates, isValidTimeZone, parseApiDate, zoneOffsetMs } from '../../../src/photoshelter/dates';
 
-describe('core/dates', () => {
+describe('photoshelter/dates', () => {
   it('reads the API default (zone-less, microseconds) as UTC and keeps the microseconds', () => {
     const d = parseApiDate('2019-04-25T14:54:12.136828');
     assert.ok(d);
