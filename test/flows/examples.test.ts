@@ -1,25 +1,115 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSim, type SimHandle } from '../helpers/sim';
-import { startRuntime, type Runtime } from './runtime';
+import { startSim, type MediaTruth, type SimHandle } from '../helpers/sim';
+import { freePort, startRuntime, type Runtime } from './runtime';
 import { waitFor } from '../helpers/wait';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
-const load = (name: string) => JSON.parse(readFileSync(join(EXAMPLES, name), 'utf8')) as Array<Record<string, unknown>>;
+type FlowNode = Record<string, unknown> & { id: string; type: string; z?: string };
+const load = (name: string) => JSON.parse(readFileSync(join(EXAMPLES, name), 'utf8')) as FlowNode[];
+const files = () => readdirSync(EXAMPLES).filter((f) => f.endsWith('.json')).sort();
+
+const OURS = new Set(['photoshelter-account', 'photoshelter-trigger', 'photoshelter-fetch', 'photoshelter-update', 'photoshelter-rights', 'photoshelter-deliver', 'photoshelter-destination']);
+const CORE = new Set([
+  'tab', 'group', 'comment', 'inject', 'debug', 'complete', 'catch', 'status', 'link in', 'link out', 'link call', 'junction',
+  'function', 'switch', 'change', 'range', 'template', 'delay', 'trigger', 'exec', 'filter', 'split', 'join', 'sort', 'batch',
+  'csv', 'html', 'json', 'xml', 'yaml', 'file', 'file in', 'watch', 'http in', 'http response', 'http request',
+]);
+const CONFIG = new Set(['photoshelter-account', 'photoshelter-destination']);
+const ENV_REF = /^\$\{([A-Z0-9_]+)\}$/;
+
+/** Every `${NAME}` a node's fields (credentials included) refer to. */
+function envRefs(node: FlowNode): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown) => {
+    if (typeof v === 'string') {
+      const m = ENV_REF.exec(v);
+      if (m) out.push(m[1]);
+    } else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(node);
+  return out;
+}
+
+describe('the example flows: what ships', () => {
+  it('one flow per job, 1 to 8, named for the Import menu, plus the local-folder start and the stand-in CMS', () => {
+    const names = files();
+    for (let job = 1; job <= 8; job++) assert.equal(names.filter((n) => n.startsWith(`${job} `)).length, 1, `one example for job ${job} in ${names.join(', ')}`);
+    assert.ok(names.includes('Approved photos to a local folder.json'));
+    assert.ok(names.includes('Stand-in CMS for the examples.json'));
+  });
+
+  for (const name of files()) {
+    describe(name, () => {
+      const flow = load(name);
+      const tab = flow.find((n) => n.type === 'tab') as FlowNode & { env?: Array<{ name: string; type: string; value: string }>; info?: string; label?: string };
+
+      it('is one tab whose nodes, config nodes included, all live on it', () => {
+        assert.equal(flow.filter((n) => n.type === 'tab').length, 1);
+        for (const n of flow) if (n.type !== 'tab') assert.equal(n.z, tab.id, `${n.id} (${n.type}) is on the tab`);
+      });
+
+      it('uses only this package and Node-RED core nodes', () => {
+        for (const n of flow) assert.ok(OURS.has(n.type) || CORE.has(n.type), `${n.id}: ${n.type}`);
+      });
+
+      it('explains itself: the tab and a comment carry a description', () => {
+        assert.ok((tab.info ?? '').length > 40, 'tab info');
+        assert.ok(flow.some((n) => n.type === 'comment' && typeof n.info === 'string' && (n.info as string).length > 200), 'a comment with a description');
+      });
+
+      it('reads every setting from the environment, with a default on its tab that the process environment overrides', () => {
+        const env = new Map((tab.env ?? []).map((e) => [e.name, e]));
+        for (const n of flow) {
+          for (const ref of envRefs(n)) {
+            const e = env.get(ref);
+            assert.ok(e, `${n.id} reads \${${ref}}: the tab defines a default`);
+            assert.equal(e.type, 'jsonata');
+            assert.ok(e.value.startsWith(`$env('${ref}') ? $env('${ref}') : `), `${ref}: the process environment wins`);
+          }
+        }
+        if (flow.some((n) => n.type === 'photoshelter-account')) {
+          for (const v of ['BASE_URL', 'API_KEY', 'EMAIL', 'PASSWORD', 'ORG_ID']) assert.ok(env.has(`PHOTOSHELTER_${v}`), `PHOTOSHELTER_${v}`);
+        }
+      });
+
+      it('holds no secret: credentials are references to the environment', () => {
+        for (const n of flow) {
+          const creds = (n.credentials ?? {}) as Record<string, unknown>;
+          for (const [k, v] of Object.entries(creds)) assert.match(String(v), ENV_REF, `${n.id}.credentials.${k}`);
+        }
+      });
+    });
+  }
+
+  it('node ids are unique across all examples, so that they can be deployed together', () => {
+    const seen = new Map<string, string>();
+    for (const name of files()) {
+      for (const n of load(name)) {
+        assert.ok(!seen.has(n.id), `${n.id} is in ${seen.get(n.id)} and ${name}`);
+        seen.set(n.id, name);
+      }
+    }
+  });
+});
 
 describe('the example flows, as shipped, in a real Node-RED runtime', function () {
-  this.timeout(180_000);
+  this.timeout(240_000);
   let sim: SimHandle;
   let red: Runtime;
   let outDir: string;
+  let cms: string;
+  const auth = { authorization: `Basic ${Buffer.from('demo:demo-app-password').toString('base64')}` };
 
   before(async () => {
     sim = await startSim({ seed: 41, assets: 60 });
     outDir = mkdtempSync(join(tmpdir(), 'ps-examples-'));
+    const port = await freePort();
+    cms = `http://127.0.0.1:${port}/demo-cms`;
     red = await startRuntime({
+      port,
       env: {
         PHOTOSHELTER_BASE_URL: sim.baseUrl,
         PHOTOSHELTER_API_KEY: sim.apiKey,
@@ -27,10 +117,18 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
         PHOTOSHELTER_PASSWORD: sim.password,
         PHOTOSHELTER_ORG_ID: sim.orgId,
         PHOTOSHELTER_OUT_DIR: outDir,
+        WORDPRESS_MEDIA_URL: `${cms}/wp/v2/media`,
+        NOTIFY_URL: `${cms}/notifications`,
       },
     });
-    const all = readdirSync(EXAMPLES).filter((f) => f.endsWith('.json')).flatMap((f) => load(f));
-    await red.deploy(all);
+    const mine = [
+      'Approved photos to a local folder.json',
+      '1 Approved photos to the WordPress media library.json',
+      '2 Campaign metadata from a master system.json',
+      '5 Rights sweep of delivered photos.json',
+      'Stand-in CMS for the examples.json',
+    ];
+    await red.deploy(mine.flatMap((f) => load(f)));
   });
   after(async () => {
     await red?.stop();
@@ -38,33 +136,45 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
     rmSync(outDir, { recursive: true, force: true });
   });
 
-  it('every example deploys and every node starts without an error', async () => {
+  const truths = async () => Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
+  /** A pending image, not used by an earlier test. */
+  const used = new Set<string>();
+  const pendingImage = async (extra: (t: MediaTruth) => boolean = () => true) => {
+    const t = (await truths()).find((m) => m.custom['Approval Status'] === 'Pending' && m.type === 'image' && !used.has(m.id) && extra(m));
+    assert.ok(t, 'a pending image in the simulated library');
+    used.add(t.id);
+    return t;
+  };
+  /** After a change in the simulator: let its clock move on, then ask the trigger to poll (twice: the client learns the new time from the first answer). */
+  const settleAndPoll = async (trigger: string) => {
+    await sim.control.clock(3);
+    await new Promise((r) => setTimeout(r, 1100));
+    await red.admin('POST', `/photoshelter/trigger/${trigger}/poll`);
+    await red.admin('POST', `/photoshelter/trigger/${trigger}/poll`);
+  };
+  type Item = { id: number; slug: string; title: { raw: string }; caption: { raw: string }; alt_text: string; source_url: string };
+  const cmsBySlug = async (slug: string): Promise<Item[]> => (await (await fetch(`${cms}/wp/v2/media?slug=${slug}`, { headers: auth })).json()) as Item[];
+
+  it('deploy, and every node starts without an error', async () => {
     await new Promise((r) => setTimeout(r, 1500));
     assert.doesNotMatch(red.output(), /\[error\]/, red.output().slice(-2000));
   });
 
   it('Approved photos to a local folder: an approval writes the original and a JSON sidecar', async () => {
-    const truths = await Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
-    const pending = truths.find((t) => t.custom['Approval Status'] === 'Pending' && t.type === 'image');
-    assert.ok(pending);
+    const pending = await pendingImage();
     await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Approved' } });
-    await sim.control.clock(3);
-    // the trigger polls every 10 s; asking it now keeps the test short
-    const poll = async () => {
+    const dir = join(outDir, 'local-folder');
+    const written = () => (existsSync(dir) ? readdirSync(dir) : []);
+    await settleAndPoll('demo.approved');
+    await waitFor(async () => {
       await red.admin('POST', '/photoshelter/trigger/demo.approved/poll');
-      return readdirSync(outDir).some((f) => f.startsWith(pending.id) && !f.endsWith('.json'));
-    };
-    await waitFor(poll, 'the approved original in the folder');
-    const file = readdirSync(outDir).find((f) => f.startsWith(pending.id) && !f.endsWith('.json')) as string;
-    await waitFor(() => existsSync(join(outDir, `${file}.json`)), 'the sidecar');
-    const bytes = readFileSync(join(outDir, file));
-    assert.equal(bytes.length, pending.file_size);
-    const res = await fetch(`${sim.baseUrl}/media/${pending.id}/download?download_filetype=original`, { headers: { 'x-ps-api-key': sim.apiKey } });
-    assert.ok(res.status === 200 || res.status === 401, 'the simulator answers downloads');
-    const sidecar = JSON.parse(readFileSync(join(outDir, `${file}.json`), 'utf8')) as { id: string; custom: Record<string, string> };
+      return written().some((f) => f.startsWith(pending.id) && f.endsWith('.json'));
+    }, 'the approved original and its sidecar');
+    const file = written().find((f) => f.startsWith(pending.id) && !f.endsWith('.json')) as string;
+    assert.equal(readFileSync(join(dir, file)).length, pending.file_size);
+    const sidecar = JSON.parse(readFileSync(join(dir, `${file}.json`), 'utf8')) as { id: string; custom: Record<string, string> };
     assert.equal(sidecar.id, pending.id);
     assert.equal(sidecar.custom['Approval Status'], 'Approved');
-    assert.equal(createHash('sha256').update(bytes).digest('hex').length, 64);
   });
 
   it('Campaign metadata from a master system: writes what changed and answers with the difference', async () => {
@@ -89,35 +199,50 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
     assert.equal(bad.status, 400);
   });
 
-  it('Approved photos delivered to a folder tree: the original under its gallery path with an XMP sidecar, once', async () => {
-    const truths = await Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
-    const pending = truths.find((t) => t.custom['Approval Status'] === 'Pending' && t.type === 'image' && t.galleries.length > 0);
-    assert.ok(pending);
-    await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Approved' }, iptc: { caption: 'Delivered & <checked>' } });
-    await sim.control.clock(3);
-    const files = (dir: string): string[] =>
-      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
-    const tree = join(outDir, 'tree');
-    const delivered = () => (existsSync(tree) ? files(tree).filter((f) => f.endsWith(pending.file_name)) : []);
-    await waitFor(async () => {
-      await red.admin('POST', '/photoshelter/trigger/dlv.approved/poll');
-      return delivered().length === 1 && existsSync(`${delivered()[0]}.xmp`);
-    }, 'the delivered original and its sidecar');
-    const [file] = delivered();
-    assert.equal(readFileSync(file).length, pending.file_size);
-    const xmp = readFileSync(`${file}.xmp`, 'utf8');
-    assert.match(xmp, /Delivered &amp; &lt;checked&gt;/);
-    assert.ok(!readdirSync(join(file, '..')).some((f) => f.includes('.tmp') || f.includes('.part')), 'no temporary file left');
-    // a second approval of the same version delivers nothing new
-    await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Pending' } });
-    await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Approved' } });
-    await sim.control.clock(3);
-    const before = readFileSync(join(red.userDir, 'photoshelter', 'deliveries', 'dlv_destination.jsonl'), 'utf8').split('\n').filter(Boolean).length;
-    await red.admin('POST', '/photoshelter/trigger/dlv.approved/poll');
-    await red.admin('POST', '/photoshelter/trigger/dlv.approved/poll');
-    await new Promise((r) => setTimeout(r, 500));
-    const after = readFileSync(join(red.userDir, 'photoshelter', 'deliveries', 'dlv_destination.jsonl'), 'utf8').split('\n').filter(Boolean).length;
-    assert.equal(after, before, 'the ledger records no second delivery');
-    assert.equal(delivered().length, 1);
+  let published: MediaTruth;
+  let kept: MediaTruth;
+  it('1 → WordPress (the stand-in CMS): the file, its title, caption, alt text and slug; once per version', async () => {
+    published = await pendingImage();
+    kept = await pendingImage((t) => t.id !== published.id);
+    await sim.control.patchMedia(published.id, { custom: { 'Approval Status': 'Approved' }, iptc: { headline: 'Harbour at dawn', caption: 'Boats & <nets> at first light' } });
+    await sim.control.patchMedia(kept.id, { custom: { 'Approval Status': 'Approved', 'Usage Rights': 'Unlimited', 'License Expiration Date': '2099-12-31' } });
+    await settleAndPoll('job1.approved');
+    const slug = `ps-${published.id.toLowerCase()}`;
+    await waitFor(async () => (await cmsBySlug(slug)).length === 1, 'the media item with its metadata', 30_000);
+    const [item] = await cmsBySlug(slug);
+    assert.equal(item.title.raw, 'Harbour at dawn');
+    assert.equal(item.caption.raw, 'Boats & <nets> at first light');
+    assert.equal(item.alt_text, 'Boats & <nets> at first light');
+    const bytes = Buffer.from(await (await fetch(item.source_url)).arrayBuffer());
+    assert.equal(bytes.length, published.file_size);
+    assert.deepEqual([...bytes.subarray(0, 2)], [0xff, 0xd8], 'a JPEG');
+    await waitFor(async () => (await cmsBySlug(`ps-${kept.id.toLowerCase()}`)).length === 1, 'the second media item', 30_000);
+    // approved again: the same version is not uploaded twice
+    await sim.control.patchMedia(published.id, { custom: { 'Approval Status': 'Pending' } });
+    await settleAndPoll('job1.approved');
+    await sim.control.patchMedia(published.id, { custom: { 'Approval Status': 'Approved' } });
+    await settleAndPoll('job1.approved');
+    await new Promise((r) => setTimeout(r, 1000));
+    const all = (await (await fetch(`${cms}/wp/v2/media`, { headers: auth })).json()) as Item[];
+    assert.equal(all.filter((i) => i.slug === slug).length, 1, 'one media item per asset version');
+    assert.equal(all.filter((i) => i.slug.startsWith('media-')).length, 0, 'no item left without its metadata');
+    assert.match(await (await fetch(`${cms}`)).text(), /Harbour at dawn/, 'the stand-in CMS page lists it');
+  });
+
+  it('5 rights sweep: an expired licence removes the WordPress item and sends one notification; valid ones stay', async () => {
+    await sim.control.patchMedia(published.id, { custom: { 'License Expiration Date': '2020-01-31' } });
+    const before = (await (await fetch(`${cms}/notifications`)).json()) as unknown[];
+    const res = await red.admin('POST', '/inject/job5.schedule');
+    assert.equal(res.status, 200);
+    await waitFor(async () => (await cmsBySlug(`ps-${published.id.toLowerCase()}`)).length === 0, 'the expired item removed', 60_000);
+    await waitFor(async () => ((await (await fetch(`${cms}/notifications`)).json()) as unknown[]).length === before.length + 1, 'one notification', 60_000);
+    const notes = (await (await fetch(`${cms}/notifications`)).json()) as Array<{ body: { removed: Array<{ id: string; reason: string; wordpress: string; sftp: string }> } }>;
+    const note = notes[notes.length - 1].body.removed.find((r) => r.id === published.id);
+    assert.ok(note, 'the notification names the asset');
+    assert.match(note.reason, /^expired/);
+    assert.match(note.wordpress, /^removed \d+/);
+    assert.match(note.sftp, /not configured/);
+    assert.equal((await cmsBySlug(`ps-${kept.id.toLowerCase()}`)).length, 1, 'an asset within its licence stays');
+    assert.ok(!notes[notes.length - 1].body.removed.some((r) => r.id === kept.id));
   });
 });

@@ -22,6 +22,8 @@ export interface RuntimeOptions {
   node?: string;
   /** Node-RED's red.js (default: the one in this repository's devDependencies). */
   redJs?: string;
+  /** The port to listen on (default: a free one); see freePort() for flows that must know it beforehand. */
+  port?: number;
 }
 
 export interface Runtime {
@@ -36,7 +38,7 @@ export interface Runtime {
   halt(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.once('error', fail);
@@ -54,7 +56,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     symlinkSync(ROOT, join(userDir, 'node_modules', '@shelterflow', 'node-red-photoshelter'), 'dir');
     writeFileSync(join(userDir, 'package.json'), JSON.stringify({ name: 'ps-test-userdir', private: true, dependencies: { '@shelterflow/node-red-photoshelter': '*' } }));
   }
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const contextStorage = opts.contextStorage ?? { default: { module: 'localfilesystem', config: { flushInterval: 1 } } };
   writeFileSync(
     join(userDir, 'settings.js'),
