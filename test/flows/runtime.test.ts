@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { startSim, type SimHandle } from '../helpers/sim';
 import { startRuntime, type Runtime } from './runtime';
 import { waitFor } from '../helpers/wait';
@@ -49,6 +50,14 @@ describe('in a real Node-RED runtime', function () {
   after(async () => {
     await red?.stop();
     await sim.close();
+  });
+
+  it('runs the Node-RED and Node.js this suite was asked for', () => {
+    const redJs = process.env.PS_TEST_RED_JS ?? require.resolve('node-red/red.js');
+    const { version } = JSON.parse(readFileSync(join(dirname(redJs), 'package.json'), 'utf8')) as { version: string };
+    assert.match(red!.output(), new RegExp(`Node-RED version: v${version.replace(/\./g, '\\.')}`));
+    const nodeVersion = process.env.PS_TEST_NODE ? execFileSync(process.env.PS_TEST_NODE, ['-p', 'process.version'], { encoding: 'utf8' }).trim() : process.version;
+    assert.ok(red!.output().includes(`Node.js  version: ${nodeVersion}`), nodeVersion);
   });
 
   it('loads every node of the package without a warning', async () => {

@@ -71,8 +71,9 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       externalModules: { autoInstall: false, palette: { allowInstall: false } },
     })};\n`,
   );
-  const red = opts.redJs ?? join(ROOT, 'node_modules', 'node-red', 'red.js');
-  const child: ChildProcess = spawn(opts.node ?? process.execPath, [red, '--userDir', userDir, '--settings', join(userDir, 'settings.js')], {
+  // PS_TEST_NODE / PS_TEST_RED_JS run the whole suite on another Node.js and Node-RED (scripts/flows-on-node-red-5.mjs)
+  const red = opts.redJs ?? process.env.PS_TEST_RED_JS ?? join(ROOT, 'node_modules', 'node-red', 'red.js');
+  const child: ChildProcess = spawn(opts.node ?? process.env.PS_TEST_NODE ?? process.execPath, [red, '--userDir', userDir, '--settings', join(userDir, 'settings.js')], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
