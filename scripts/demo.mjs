@@ -1,8 +1,9 @@
-// npm start: the simulator with a seeded demo library, and Node-RED (from devDependencies, user directory
-// .demo/node-red) with this package loaded and the demo flow deployed against the simulator.
-// Ctrl-C stops both; a second start reuses .demo/ (flows, positions, delivered files).
+// npm start: the simulator with a seeded demo library, a local SFTP server standing in for an agency, and
+// Node-RED (from devDependencies, user directory .demo/node-red) with this package loaded and every example
+// flow deployed against them (the stand-in CMS example plays WordPress and the notification inbox).
+// Ctrl-C stops everything; a second start reuses .demo/ (flows, positions, ledgers, delivered files).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,9 +11,11 @@ import { createRequire } from 'node:module';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const demoDir = join(root, '.demo');
+// PHOTOSHELTER_DEMO_DIR puts the demo's state elsewhere (the end-to-end test of the demo uses it)
+const demoDir = process.env.PHOTOSHELTER_DEMO_DIR || join(root, '.demo');
 const userDir = join(demoDir, 'node-red');
-const outDir = join(demoDir, 'approved');
+const outDir = join(demoDir, 'out');
+const sftpRoot = join(demoDir, 'agency-sftp');
 
 function portFree(port) {
   return new Promise((resolve) => {
@@ -35,6 +38,8 @@ async function pickPort(preferred) {
 const { startSimulator } = require(join(root, 'dist', 'simulator', 'index.js'));
 const sim = await startSimulator({ port: await pickPort(8765), seed: 1, assets: 200 });
 const creds = sim.credentials;
+const { startSftpTarget } = require(join(root, 'dist', 'simulator', 'sftp.js'));
+const sftp = await startSftpTarget({ root: sftpRoot, port: await pickPort(2222), user: 'agency', password: 'agency-password' });
 
 mkdirSync(join(userDir, 'node_modules', '@shelterflow'), { recursive: true });
 mkdirSync(outDir, { recursive: true });
@@ -50,6 +55,8 @@ writeFileSync(
       uiPort,
       flowFile: 'flows.json',
       credentialSecret: 'photoshelter-demo',
+      // the stand-in CMS receives whole originals through an http in node
+      apiMaxLength: '200mb',
       contextStorage: { default: { module: 'localfilesystem' } },
       editorTheme: { projects: { enabled: false }, tours: false },
     },
@@ -57,7 +64,7 @@ writeFileSync(
     2,
   )};\n`,
 );
-// the demo flow is deployed on the first start only: afterwards the user's edits are kept
+// the example flows are deployed on the first start only: afterwards the user's edits are kept
 const firstStart = !existsSync(join(userDir, 'flows.json'));
 
 const env = {
@@ -68,6 +75,17 @@ const env = {
   PHOTOSHELTER_PASSWORD: creds.password,
   PHOTOSHELTER_ORG_ID: creds.orgId,
   PHOTOSHELTER_OUT_DIR: outDir,
+  WORDPRESS_MEDIA_URL: `http://127.0.0.1:${uiPort}/demo-cms/wp/v2/media`,
+  WORDPRESS_USER: 'demo',
+  WORDPRESS_APP_PASSWORD: 'demo-app-password',
+  NOTIFY_URL: `http://127.0.0.1:${uiPort}/demo-cms/notifications`,
+  REVIEW_TOOL_URL: `http://127.0.0.1:${uiPort}/demo-review/tasks`,
+  AGENCY_SFTP_HOST: sftp.host,
+  AGENCY_SFTP_PORT: String(sftp.port),
+  AGENCY_SFTP_USER: 'agency',
+  AGENCY_SFTP_PASSWORD: 'agency-password',
+  AGENCY_SFTP_HOST_KEY: sftp.hostKeyFingerprint,
+  AGENCY_SFTP_DIR: 'photoshelter',
 };
 const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], {
   env,
@@ -83,9 +101,13 @@ red.stdout.on('data', (chunk) => {
   }
 });
 
-/** Deploy the example as the editor would; its credentials are references to the environment, not values. */
+/** Deploy every example, one tab each, as the editor would; their credentials are references to the environment, not values. */
 async function deployDemo() {
-  const flow = JSON.parse(readFileSync(join(root, 'examples', 'Approved photos to a local folder.json'), 'utf8'));
+  const examples = join(root, 'examples');
+  const flow = readdirSync(examples)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .flatMap((f) => JSON.parse(readFileSync(join(examples, f), 'utf8')));
   const res = await fetch(`http://127.0.0.1:${uiPort}/flows`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
@@ -139,7 +161,7 @@ async function stop() {
       resolve();
     });
   });
-  await sim.close();
+  await Promise.all([sim.close(), sftp.close()]);
   process.exit(0);
 }
 process.on('SIGINT', stop);
@@ -147,6 +169,6 @@ process.on('SIGTERM', stop);
 red.on('exit', (code) => {
   if (!stopping) {
     console.error(`Node-RED exited (${code}); stopping the simulator.`);
-    void sim.close().then(() => process.exit(code ?? 1));
+    void Promise.all([sim.close(), sftp.close()]).then(() => process.exit(code ?? 1));
   }
 });
