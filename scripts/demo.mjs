@@ -36,7 +36,8 @@ async function pickPort(preferred) {
 }
 
 const { startSimulator } = require(join(root, 'dist', 'simulator', 'index.js'));
-const sim = await startSimulator({ port: await pickPort(8765), seed: 1, assets: 200 });
+// the library's changes (approvals, uploads, the clock) are kept in .demo/ like everything else
+const sim = await startSimulator({ port: await pickPort(8765), seed: 1, assets: 200, stateFile: join(demoDir, 'simulator-state.json') });
 const creds = sim.credentials;
 const { startSftpTarget } = require(join(root, 'dist', 'simulator', 'sftp.js'));
 const sftp = await startSftpTarget({ root: sftpRoot, port: await pickPort(2222), user: 'agency', password: 'agency-password' });

@@ -14,6 +14,7 @@ const HELP = `Usage: photoshelter-sim [options]
   --org-id <id>      organization id (default ${DEFAULTS.orgId})
   --rate-limit <n>   requests per second, 0 = unlimited (default 0)
   --token-ttl <s>    OAuth access token lifetime in seconds (default ${DEFAULTS.oauthTokenTtlSeconds})
+  --state <file>     keep the library's changes in this file across restarts
   --demo             start with the defaults
   --help             this text
 `;
@@ -45,6 +46,7 @@ export function parseArgs(argv: readonly string[]): SimulatorOptions & { help?: 
       case '--org-id': out.orgId = value(); break;
       case '--rate-limit': out.rateLimit = num(flag, value()); break;
       case '--token-ttl': out.oauthTokenTtlSeconds = num(flag, value()); break;
+      case '--state': out.stateFile = value(); break;
       case '--demo': break;
       case '--help': case '-h': out.help = true; break;
       default: throw new Error(`unknown option ${argv[i]}`);

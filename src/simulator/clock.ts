@@ -26,6 +26,16 @@ export class SimClock {
   reset(): void {
     this.offsetMs = 0;
   }
+
+  /** What a restart must keep: the offset and the last timestamp handed out. */
+  saved(): { offsetMs: number; lastMicros: number } {
+    return { offsetMs: this.offsetMs, lastMicros: this.lastMicros };
+  }
+
+  restore(saved: { offsetMs: number; lastMicros: number }): void {
+    this.offsetMs = saved.offsetMs;
+    this.lastMicros = saved.lastMicros;
+  }
 }
 
 /** `2019-04-25T14:54:12.136828`, zone-less UTC (the API's iso8601ps). */

@@ -8,6 +8,7 @@ import { RateLimiter } from './ratelimit';
 import { RequestLog } from './requestlog';
 import { createSimServer } from './server';
 import { Store } from './store';
+import { keepState } from './persist';
 import { API_KEY_RE, ORG_ID_RE } from './ids';
 
 export interface SimulatorOptions {
@@ -23,6 +24,8 @@ export interface SimulatorOptions {
   /** Requests per second (token bucket, burst = rate); 0 or undefined = unlimited. */
   rateLimit?: number;
   oauthTokenTtlSeconds?: number;
+  /** Keep the library's changes in this file across restarts (read at start, written after each change). */
+  stateFile?: string;
 }
 
 export interface SimulatorCredentials {
@@ -72,6 +75,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   const assets = opts.assets ?? DEFAULTS.assets;
   const clock = new SimClock();
   const store = new Store({ seed, assets, orgId: credentials.orgId, userId: credentials.userId }, clock);
+  const keeper = opts.stateFile ? keepState(opts.stateFile, store, clock) : undefined;
   const auth = new AuthState(credentials, clock, opts.oauthTokenTtlSeconds ?? DEFAULTS.oauthTokenTtlSeconds);
   const deps = {
     app: { store, auth, clock },
@@ -82,9 +86,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   };
   const server = createSimServer(deps);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e) => {
+      keeper?.close();
+      reject(e);
+    });
     server.listen(opts.port ?? 0, opts.host ?? DEFAULTS.host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });
@@ -97,7 +104,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     credentials,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          keeper?.close();
+          resolve();
+        });
         server.closeAllConnections();
       }),
   };

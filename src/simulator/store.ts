@@ -50,6 +50,11 @@ export class Store {
     return this.lib.seed;
   }
 
+  /** The number of generated media the library started from. */
+  get assets(): number {
+    return this.opts.assets;
+  }
+
   media(id: string): MediaRec | undefined {
     return this.lib.media.get(id);
   }

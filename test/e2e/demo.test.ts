@@ -91,6 +91,8 @@ describe('npm start: the demo', function () {
     assert.equal(readFileSync(join(dir, 'node-red', 'flows.json'), 'utf8'), flowsFile, 'the flows are not deployed again');
     assert.ok(readdirSync(join(dir, 'out', 'local-folder')).some((f) => f.startsWith(approved)));
     const d = demo;
+    const truth = (await (await fetch(`${d.sim}/__sim/media/${approved}`)).json()) as { custom: Record<string, string> };
+    assert.equal(truth.custom['Approval Status'], 'Approved', 'the simulated library kept the approval');
     const auth = { authorization: `Basic ${Buffer.from('demo:demo-app-password').toString('base64')}` };
     await fetch(`${d.editor}/photoshelter/trigger/job1.approved/poll`, { method: 'POST' });
     await new Promise((r) => setTimeout(r, 2000));
