@@ -81,6 +81,9 @@ const env = {
   WORDPRESS_APP_PASSWORD: 'demo-app-password',
   NOTIFY_URL: `http://127.0.0.1:${uiPort}/demo-cms/notifications`,
   REVIEW_TOOL_URL: `http://127.0.0.1:${uiPort}/demo-review/tasks`,
+  REVIEW_CALLBACK_URL: `http://127.0.0.1:${uiPort}/photoshelter/review-decision`,
+  // the lighter of the demo library's curated collections ("Product Shots", about 200 MB of originals)
+  CAMPAIGN_COLLECTION: 'C0000VsonMAAAAAD',
   AGENCY_SFTP_HOST: sftp.host,
   AGENCY_SFTP_PORT: String(sftp.port),
   AGENCY_SFTP_USER: 'agency',

@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSim, type MediaTruth, type SimHandle } from '../helpers/sim';
+import { waitFor } from '../helpers/wait';
+import { startRuntime, type Runtime } from './runtime';
+
+const FLOW = join(__dirname, '..', '..', 'examples', '6 Curated collection to regional campaign libraries.json');
+/** CAMPAIGN_COLLECTION's default: "Spring Launch" of the seed-1 library. */
+const DEFAULT_COLLECTION = 'C0000Gu8u8AAAAAA';
+
+/** The rule the flow documents: custom field Region, else the IPTC country code, else Unassigned. */
+const BY_COUNTRY: Record<string, string> = {
+  DEU: 'EMEA', FRA: 'EMEA', CHE: 'EMEA', ZAF: 'EMEA', USA: 'North America', CAN: 'North America', BRA: 'LATAM', JPN: 'APAC', AUS: 'APAC',
+};
+const FOLDER: Record<string, string> = { EMEA: 'emea', 'North America': 'north-america', LATAM: 'latam', APAC: 'apac', Unassigned: 'unassigned' };
+const regionOf = (t: MediaTruth): string => t.custom.Region ?? BY_COUNTRY[String(t.iptc.country_iso)] ?? 'Unassigned';
+
+const files = (dir: string): string[] =>
+  existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)])) : [];
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('example 6, curated collection to regional campaign libraries, as shipped in a real runtime', function () {
+  this.timeout(240_000);
+  let sim: SimHandle;
+  let red: Runtime;
+  let outDir: string;
+  let library: string;
+
+  const poll = async (id: string) => assert.equal((await red.admin('POST', `/photoshelter/trigger/${id}/poll`)).status, 200);
+  const settleAndPoll = async () => {
+    await sim.control.clock(3);
+    await new Promise((r) => setTimeout(r, 1100));
+    for (const id of ['job6.changed', 'job6.added', 'job6.changed', 'job6.added']) await poll(id);
+  };
+  /** The walk's state as the trigger stored it (node context). */
+  const walk = async (): Promise<{ id: string; done: boolean; emitted: number; acked: number } | undefined> => {
+    const res = await red.admin<Record<string, Record<string, { msg: string }>>>('GET', '/context/node/job6.walk');
+    const entry = Object.values(res.body ?? {}).find((s) => s['photoshelter-trigger'])?.['photoshelter-trigger'];
+    return entry ? (JSON.parse(entry.msg) as { walk?: { id: string; done: boolean; emitted: number; acked: number } }).walk : undefined;
+  };
+  /** The original bytes of the asset's current version, as the simulator serves them. */
+  const original = async (t: MediaTruth) => Buffer.from(await (await fetch(`${sim.url}/__sim/files/${t.id}/${t.version}/original`)).arrayBuffer());
+  const expectedPath = (t: MediaTruth) => join(library, FOLDER[regionOf(t)], `${t.id} ${t.file_name}`);
+  const ledgerDone = () =>
+    readdirSync(join(red.userDir, 'photoshelter', 'deliveries'))
+      .filter((f) => f.startsWith('job6_'))
+      .flatMap((f) => readFileSync(join(red.userDir, 'photoshelter', 'deliveries', f), 'utf8').split('\n').filter(Boolean))
+      .map((l) => JSON.parse(l) as { t: string; a: string; v: string; l: string })
+      .filter((r) => r.t === 'done');
+
+  /** Ids of the media under the collection and its sub-collections, from the simulator's truth. */
+  async function collectionMedia(collection: string): Promise<MediaTruth[]> {
+    const state = await sim.control.state();
+    const inTree = new Set([collection]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const c of state.collections) if (c.parent && inTree.has(c.parent) && !inTree.has(c.id)) grew = Boolean(inTree.add(c.id));
+    }
+    const galleries = state.galleries.filter((g) => g.parents.some((p) => inTree.has(p)));
+    const ids = new Set((await Promise.all(galleries.map((g) => sim.control.mediaIds(g.id)))).flat());
+    return Promise.all([...ids].map((id) => sim.control.media(id)));
+  }
+
+  before(async () => {
+    sim = await startSim({ seed: 1, assets: 60 });
+    outDir = mkdtempSync(join(tmpdir(), 'ps-job6-'));
+    library = join(outDir, 'campaign-library');
+    // CAMPAIGN_COLLECTION is left unset: the flow's default names a collection of this library
+    red = await startRuntime({
+      env: {
+        PHOTOSHELTER_BASE_URL: sim.baseUrl,
+        PHOTOSHELTER_API_KEY: sim.apiKey,
+        PHOTOSHELTER_EMAIL: sim.email,
+        PHOTOSHELTER_PASSWORD: sim.password,
+        PHOTOSHELTER_ORG_ID: sim.orgId,
+        PHOTOSHELTER_OUT_DIR: outDir,
+      },
+    });
+    await red.deploy(JSON.parse(readFileSync(FLOW, 'utf8')) as unknown[]);
+    // the polling triggers record where "now" is
+    await poll('job6.changed');
+    await poll('job6.added');
+  });
+  after(async () => {
+    await red?.stop();
+    await sim?.close();
+    rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it('deploys without an error, S3 unconfigured', () => {
+    assert.doesNotMatch(red.output(), /\[error\]/, red.output().slice(-2000));
+  });
+
+  let scope: MediaTruth[];
+  it('a sync puts every asset of the collection into its region\'s folder, with the original bytes', async () => {
+    scope = await collectionMedia(DEFAULT_COLLECTION);
+    assert.ok(scope.length >= 10, `the default collection has media (${scope.length})`);
+    const regions = new Set(scope.map(regionOf));
+    assert.ok(regions.size >= 3, `the collection spans regions: ${[...regions].join(', ')}`);
+    assert.equal((await red.admin('POST', '/inject/job6.syncNow')).status, 200);
+    await waitFor(async () => (await walk())?.done === true, 'the end of the walk', 120_000);
+    const expected = scope.map(expectedPath).sort();
+    assert.deepEqual(files(library).sort(), expected, 'exactly the collection, each in its region (no temporary files left)');
+    for (const t of scope) {
+      const bytes = readFileSync(expectedPath(t));
+      assert.equal(bytes.length, t.file_size, t.id);
+      assert.equal(sha256(bytes), sha256(await original(t)), `${t.id}: the original's bytes`);
+    }
+    const w = await walk();
+    assert.equal(w?.emitted, scope.length, 'each asset once, even one that sits in two galleries');
+    assert.equal(w?.acked, scope.length, 'every delivery acknowledged');
+    assert.equal(ledgerDone().length, scope.length);
+  });
+
+  it('keeps in sync: a new version is delivered again, a metadata edit and a second sync deliver nothing', async () => {
+    const [changed, edited] = scope.filter((t) => t.file_size < 2_000_000);
+    assert.ok(changed && edited);
+    const editedPath = expectedPath(edited);
+    const editedMtime = statSync(editedPath).mtimeMs;
+    const ledgerBefore = ledgerDone().length;
+    const newer = await sim.control.patchMedia(changed.id, { size: changed.file_size + 4321 });
+    assert.notEqual(newer.version, changed.version);
+    await sim.control.patchMedia(edited.id, { iptc: { caption: 'only the caption changed' } });
+    await settleAndPoll();
+    await waitFor(() => existsSync(expectedPath(newer)) && statSync(expectedPath(newer)).size === newer.file_size, 'the new version in its library');
+    assert.equal(sha256(readFileSync(expectedPath(newer))), sha256(await original(newer)));
+    // a second, full sync: every asset is looked at, nothing is delivered
+    const before = (await walk())?.id;
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await red.admin('POST', '/inject/job6.syncNow')).status, 200);
+    await waitFor(async () => {
+      const w = await walk();
+      return w !== undefined && w.id !== before && w.done;
+    }, 'the second walk', 120_000);
+    assert.equal((await walk())?.acked, scope.length);
+    assert.equal(ledgerDone().length, ledgerBefore + 1, 'one new delivery: the new version');
+    assert.equal(ledgerDone().filter((r) => r.a === edited.id).length, 1, 'the edited asset was delivered once');
+    assert.equal(statSync(editedPath).mtimeMs, editedMtime, 'its file was not written again');
+    assert.equal(files(library).length, scope.length);
+  });
+
+  it('an asset newly placed in the collection is delivered once, into the region its Region field names', async () => {
+    const galleries = (await sim.control.state()).galleries.filter((g) => g.parents.includes(DEFAULT_COLLECTION) || g.parents.includes('C0000XrBFkAAAAAC'));
+    assert.ok(galleries.length > 0);
+    const id = await sim.control.addMedia({ galleryId: galleries[0].id, fileName: 'new in the campaign.jpg', size: 65_432, iptc: { country_iso: 'JPN' }, custom: { Region: 'LATAM' } });
+    const t = await sim.control.media(id);
+    assert.equal(regionOf(t), 'LATAM');
+    await settleAndPoll();
+    const path = join(library, 'latam', `${id} new in the campaign.jpg`);
+    await waitFor(() => existsSync(path), 'the new asset in the LATAM library');
+    await settleAndPoll();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(readFileSync(path).length, 65_432);
+    assert.equal(sha256(readFileSync(path)), sha256(await original(t)));
+    assert.equal(ledgerDone().filter((r) => r.a === id).length, 1, 'changed and added both saw it; delivered once');
+    assert.ok(!existsSync(join(library, 'apac', `${id} new in the campaign.jpg`)), 'not by its country');
+    assert.doesNotMatch(red.output(), /\[error\]/, red.output().slice(-2000));
+  });
+});
