@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import type { AddressInfo, Socket } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { Server, utils, type Connection, type ParsedKey, type SFTPWrapper } from 'ssh2';
+import { utils, type ParsedKey, type SFTPWrapper } from 'ssh2';
 import {
   createSftpDestination,
   fetchHostKeyFingerprint,
@@ -15,8 +14,7 @@ import {
   type SftpDestinationConfig,
 } from '../../../src/core/deliver/sftp';
 import { DeliverError, type Destination } from '../../../src/core/deliver/types';
-
-const { STATUS_CODE } = utils.sftp;
+import { startSftpTarget, type SftpTarget, type WriteHook } from '../../../src/simulator/sftp';
 
 function blobOf(publicKeyLine: string): Buffer {
   return Buffer.from(publicKeyLine.trim().split(/\s+/)[1], 'base64');
@@ -29,35 +27,57 @@ interface ServerOptions {
   posixRename?: boolean;
 }
 
-/** An SFTP server over a temporary folder: just the requests an uploader needs. */
+/** The simulator's SFTP target over a temporary folder, with this suite's host key and any user name. */
 class TestSftpServer {
   readonly root = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-sftp-'));
   readonly hostKey = utils.generateKeyPairSync('ed25519');
   readonly fingerprint = fingerprintOf(blobOf(this.hostKey.public));
-  readonly connections = new Set<Connection>();
-  connectionCount = 0;
-  /** Names of the renames and removes served, in order. */
-  readonly ops: string[] = [];
-  /** Called on each WRITE before it is done; return 'drop' to cut the connection instead. */
-  onWrite?: (file: string, offset: number, length: number) => 'drop' | void;
-  port = 0;
-  private server: Server;
+  private target?: SftpTarget;
   private options: ServerOptions;
 
   constructor(options: ServerOptions = {}) {
     this.options = { password: 'secret-pw', ...options };
-    this.server = new Server({ hostKeys: [this.hostKey.private] }, (conn) => this.accept(conn));
+  }
+
+  private get t(): SftpTarget {
+    if (!this.target) throw new Error('the test SFTP server is not started');
+    return this.target;
+  }
+  get port(): number {
+    return this.t.port;
+  }
+  get connectionCount(): number {
+    return this.t.connectionCount;
+  }
+  get openConnections(): number {
+    return this.t.openConnections;
+  }
+  /** Names of the renames and removes served, in order. */
+  get ops(): readonly string[] {
+    return this.t.ops;
+  }
+  /** Called on each WRITE before it is done; return 'drop' to cut the connection instead. */
+  set onWrite(hook: WriteHook | undefined) {
+    this.t.onWrite = hook;
   }
 
   async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
+    this.target = await startSftpTarget({
+      root: this.root,
+      password: this.options.password,
+      publicKey: this.options.publicKey,
+      hostKey: this.hostKey.private,
+      onSftp: this.options.posixRename ? advertisePosixRename : undefined,
+    });
     return this;
   }
 
+  dropConnections(): void {
+    this.t.dropConnections();
+  }
+
   async stop(): Promise<void> {
-    for (const c of this.connections) c.end();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.target?.close();
     fs.rmSync(this.root, { recursive: true, force: true });
   }
 
@@ -78,150 +98,6 @@ class TestSftpServer {
     };
     walk(this.root);
     return out.sort();
-  }
-
-  private accept(conn: Connection): void {
-    this.connections.add(conn);
-    this.connectionCount++;
-    conn.on('close', () => this.connections.delete(conn));
-    conn.on('error', () => undefined);
-    conn.on('authentication', (ctx) => {
-      if (ctx.method === 'password' && this.options.password !== undefined && ctx.password === this.options.password) {
-        return ctx.accept();
-      }
-      const pub = this.options.publicKey;
-      if (ctx.method === 'publickey' && pub) {
-        const want = pub.getPublicSSH();
-        const got = ctx.key.data;
-        if (got.length === want.length && timingSafeEqual(got, want)) {
-          if (!ctx.signature || !ctx.blob) return ctx.accept();
-          if (pub.verify(ctx.blob, ctx.signature, ctx.hashAlgo)) return ctx.accept();
-        }
-      }
-      ctx.reject(['password', 'publickey']);
-    });
-    conn.on('ready', () => {
-      conn.on('session', (acceptSession) => {
-        const session = acceptSession();
-        session.on('sftp', (acceptSftp) => {
-          const sftp = acceptSftp();
-          if (this.options.posixRename) advertisePosixRename(sftp);
-          this.serve(conn, sftp);
-        });
-      });
-    });
-  }
-
-  private serve(conn: Connection, sftp: SFTPWrapper): void {
-    const handles = new Map<number, { fd: number; file: string }>();
-    let nextHandle = 1;
-    const fail = (id: number, err: unknown): void => {
-      const code = (err as NodeJS.ErrnoException).code;
-      const status =
-        code === 'ENOENT' ? STATUS_CODE.NO_SUCH_FILE
-          : code === 'EACCES' || code === 'EPERM' ? STATUS_CODE.PERMISSION_DENIED
-            : STATUS_CODE.FAILURE;
-      sftp.status(id, status, (err as Error).message);
-    };
-    const handleOf = (buf: Buffer): { fd: number; file: string } | undefined =>
-      buf.length === 4 ? handles.get(buf.readUInt32BE(0)) : undefined;
-    const stat = (id: number, p: string): void => {
-      try {
-        const st = fs.statSync(this.local(p));
-        sftp.attrs(id, {
-          mode: st.mode, uid: st.uid, gid: st.gid, size: st.size,
-          atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000),
-        });
-      } catch (err) {
-        fail(id, err);
-      }
-    };
-    sftp.on('OPEN', (id, filename, flags) => {
-      const mode = utils.sftp.flagsToString(flags);
-      if (!mode) return sftp.status(id, STATUS_CODE.BAD_MESSAGE);
-      try {
-        const fd = fs.openSync(this.local(filename), mode);
-        const h = nextHandle++;
-        handles.set(h, { fd, file: filename });
-        const buf = Buffer.alloc(4);
-        buf.writeUInt32BE(h, 0);
-        sftp.handle(id, buf);
-      } catch (err) {
-        fail(id, err);
-      }
-    });
-    sftp.on('WRITE', (id, handle, offset, data) => {
-      const h = handleOf(handle);
-      if (!h) return sftp.status(id, STATUS_CODE.FAILURE);
-      if (this.onWrite?.(h.file, offset, data.length) === 'drop') {
-        (conn as unknown as { _sock: Socket })._sock.destroy();
-        return;
-      }
-      try {
-        fs.writeSync(h.fd, data, 0, data.length, offset);
-        sftp.status(id, STATUS_CODE.OK);
-      } catch (err) {
-        fail(id, err);
-      }
-    });
-    sftp.on('CLOSE', (id, handle) => {
-      const key = handle.length === 4 ? handle.readUInt32BE(0) : -1;
-      const h = handles.get(key);
-      if (!h) return sftp.status(id, STATUS_CODE.FAILURE);
-      handles.delete(key);
-      fs.closeSync(h.fd);
-      sftp.status(id, STATUS_CODE.OK);
-    });
-    sftp.on('STAT', stat);
-    sftp.on('LSTAT', stat);
-    sftp.on('MKDIR', (id, p) => {
-      try {
-        fs.mkdirSync(this.local(p));
-        sftp.status(id, STATUS_CODE.OK);
-      } catch (err) {
-        fail(id, err);
-      }
-    });
-    sftp.on('REMOVE', (id, p) => {
-      this.ops.push('REMOVE');
-      try {
-        fs.unlinkSync(this.local(p));
-        sftp.status(id, STATUS_CODE.OK);
-      } catch (err) {
-        fail(id, err);
-      }
-    });
-    // Like OpenSSH's sftp-server: a plain rename never replaces an existing file.
-    sftp.on('RENAME', (id, from, to) => {
-      this.ops.push('RENAME');
-      try {
-        fs.linkSync(this.local(from), this.local(to));
-        fs.unlinkSync(this.local(from));
-        sftp.status(id, STATUS_CODE.OK);
-      } catch (err) {
-        fail(id, err);
-      }
-    });
-    sftp.on('EXTENDED', (id, name, data) => {
-      if (name !== 'posix-rename@openssh.com' || !this.options.posixRename) {
-        return sftp.status(id, STATUS_CODE.OP_UNSUPPORTED);
-      }
-      this.ops.push('POSIX-RENAME');
-      const fromLen = data.readUInt32BE(0);
-      const from = data.subarray(4, 4 + fromLen).toString('utf8');
-      const toLen = data.readUInt32BE(4 + fromLen);
-      const to = data.subarray(8 + fromLen, 8 + fromLen + toLen).toString('utf8');
-      try {
-        fs.renameSync(this.local(from), this.local(to));
-        sftp.status(id, STATUS_CODE.OK);
-      } catch (err) {
-        fail(id, err);
-      }
-    });
-    sftp.on('REALPATH', (id, p) => {
-      const abs = path.posix.normalize(p.startsWith('/') ? p : '/' + p);
-      sftp.name(id, [{ filename: abs, longname: abs, attrs: { mode: 0o40755, uid: 0, gid: 0, size: 0, atime: 0, mtime: 0 } }]);
-    });
   }
 }
 
@@ -391,7 +267,7 @@ describe('core/deliver/sftp', function () {
       assert.deepEqual(server.files(), ['out/2024/campaign/a.jpg', 'out/2024/other/b.txt']);
       assert.equal(server.connectionCount, 1);
       await d.close();
-      await waitFor(() => server.connections.size === 0);
+      await waitFor(() => server.openConnections === 0);
     });
 
     it('uploads concurrently and with an empty body', async () => {
@@ -531,8 +407,8 @@ describe('core/deliver/sftp', function () {
     it('reconnects when the server closed the idle connection', async () => {
       const d = open();
       await d.put({ location: 'a.txt', body: Readable.from([Buffer.from('a')]), signal });
-      for (const c of server.connections) c.end();
-      await waitFor(() => server.connections.size === 0);
+      server.dropConnections();
+      await waitFor(() => server.openConnections === 0);
       await new Promise((r) => setTimeout(r, 50));
       await d.put({ location: 'b.txt', body: Readable.from([Buffer.from('b')]), signal });
       assert.deepEqual(server.files(), ['out/a.txt', 'out/b.txt']);

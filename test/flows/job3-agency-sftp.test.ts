@@ -1,0 +1,212 @@
+// Example 3, as shipped, in a real Node-RED runtime: approved images of the agency's gallery arrive on an
+// SFTP server (the simulator's SFTP target) with their JSON sidecars, once, and every delivery is logged.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import { startSftpTarget, type SftpTarget } from '../../src/simulator/sftp';
+import { startSim, type MediaTruth, type SimHandle } from '../helpers/sim';
+import { waitFor } from '../helpers/wait';
+import { startRuntime, type Runtime } from './runtime';
+
+const FILE = join(__dirname, '..', '..', 'examples', '3 Approved gallery images to an agency over SFTP.json');
+/** The tab's default AGENCY_GALLERY: "Brand Assets – Tokyo 2" in the seed-1 library. */
+const GALLERY = 'G0000sKBQrAAAAAB';
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** Every file under `dir`, relative, with "/" separators. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else out.push(relative(dir, join(d, e.name)).split(sep).join('/'));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** A CSV parser for the log (quoted fields with "" escapes and commas). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += c;
+  }
+  if (cell || row.length) rows.push([...row, cell]);
+  return rows;
+}
+
+describe('example 3: approved gallery images to an agency over SFTP (runtime, simulator, SFTP target)', function () {
+  this.timeout(180_000);
+  let sim: SimHandle;
+  let red: Runtime;
+  let sftp: SftpTarget;
+  let work: string;
+  let outDir: string;
+  let agencyRoot: string;
+  let galleryName: string;
+  let inGallery: MediaTruth[];
+  let elsewhere: MediaTruth;
+
+  const remoteDir = () => join(agencyRoot, 'photoshelter', galleryName);
+  const logFile = () => join(outDir, 'agency-sftp', 'delivery-log.csv');
+  const logRows = (): Array<Record<string, string>> => {
+    if (!existsSync(logFile())) return [];
+    const [header, ...rows] = parseCsv(readFileSync(logFile(), 'utf8'));
+    return rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
+  };
+  const poll = () => red.admin('POST', '/photoshelter/trigger/job3.approved/poll');
+  /** Move the simulator clock on, then poll twice (the first poll teaches the client the new time). */
+  const settleAndPoll = async () => {
+    await sim.control.clock(3);
+    await new Promise((r) => setTimeout(r, 1100));
+    await poll();
+    await poll();
+  };
+  const original = async (m: MediaTruth): Promise<Buffer> => {
+    const res = await fetch(`${sim.url}/__sim/files/${m.id}/${m.version}/original`);
+    assert.equal(res.status, 200);
+    return Buffer.from(await res.arrayBuffer());
+  };
+
+  before(async () => {
+    sim = await startSim({ seed: 1, assets: 60 });
+    work = mkdtempSync(join(tmpdir(), 'ps-job3-'));
+    outDir = join(work, 'out');
+    agencyRoot = join(work, 'agency');
+    // the contract's defaults for user and password; only the port and the host key are the test's own
+    sftp = await startSftpTarget({ root: agencyRoot, user: 'agency', password: 'agency-password' });
+    const state = await sim.control.state();
+    galleryName = state.galleries.find((g) => g.id === GALLERY)?.name as string;
+    assert.ok(galleryName, 'the default gallery exists in the seeded library');
+    const truths = await Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
+    const plain = (t: MediaTruth) => t.type === 'image' && t.custom['Approval Status'] === 'Pending' && /^[\w .-]+$/.test(t.file_name);
+    inGallery = truths.filter((t) => plain(t) && t.galleries.includes(GALLERY) && t.galleries.length === 1);
+    elsewhere = truths.find((t) => plain(t) && !t.galleries.includes(GALLERY)) as MediaTruth;
+    assert.ok(inGallery.length >= 2 && elsewhere, 'pending images in and outside the gallery');
+    red = await startRuntime({
+      env: {
+        PHOTOSHELTER_BASE_URL: sim.baseUrl,
+        PHOTOSHELTER_API_KEY: sim.apiKey,
+        PHOTOSHELTER_EMAIL: sim.email,
+        PHOTOSHELTER_PASSWORD: sim.password,
+        PHOTOSHELTER_ORG_ID: sim.orgId,
+        PHOTOSHELTER_OUT_DIR: outDir,
+        AGENCY_SFTP_PORT: String(sftp.port),
+        AGENCY_SFTP_HOST_KEY: sftp.hostKeyFingerprint,
+      },
+    });
+    await red.deploy(JSON.parse(readFileSync(FILE, 'utf8')) as unknown[]);
+    // the first poll records which assets are approved already
+    await settleAndPoll();
+  });
+  after(async () => {
+    await red?.stop();
+    await sftp?.close();
+    await sim?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('deploys without an error', () => {
+    assert.doesNotMatch(red.output(), /\[error\]/, red.output().slice(-2000));
+  });
+
+  it('delivers an approved image of the gallery, byte for byte, with its JSON sidecar, and logs it', async () => {
+    const [a] = inGallery;
+    await sim.control.patchMedia(a.id, { custom: { 'Approval Status': 'Approved' }, iptc: { headline: 'Agency pick, "final"' } });
+    await sim.control.patchMedia(elsewhere.id, { custom: { 'Approval Status': 'Approved' } });
+    await settleAndPoll();
+    const file = join(remoteDir(), a.file_name);
+    await waitFor(() => existsSync(file) && existsSync(`${file}.json`) && logRows().length >= 1, 'the image, its sidecar and the log line', 30_000);
+    const bytes = readFileSync(file);
+    assert.equal(bytes.length, a.file_size);
+    assert.equal(sha(bytes), sha(await original(a)));
+    const sidecar = JSON.parse(readFileSync(`${file}.json`, 'utf8')) as { id: string; fileName: string; iptc: Record<string, unknown>; custom: Record<string, string>; galleries: Array<{ id: string; name: string }> };
+    assert.equal(sidecar.id, a.id);
+    assert.equal(sidecar.fileName, a.file_name);
+    assert.equal(sidecar.iptc.headline, 'Agency pick, "final"');
+    assert.equal(sidecar.custom['Approval Status'], 'Approved');
+    assert.deepEqual(sidecar.galleries.map((g) => g.id), [GALLERY]);
+    // only the gallery's image reaches the agency; no temporary file is left
+    assert.deepEqual(filesUnder(agencyRoot), [`photoshelter/${galleryName}/${a.file_name}`, `photoshelter/${galleryName}/${a.file_name}.json`]);
+    const header = readFileSync(logFile(), 'utf8').split('\n')[0];
+    assert.equal(header, 'loggedAt,outcome,assetId,fileName,gallery,location,sidecar,bytes,sha256,error');
+    const rows = logRows();
+    assert.equal(rows.length, 1);
+    const [row] = rows;
+    assert.equal(row.outcome, 'delivered');
+    assert.equal(row.assetId, a.id);
+    assert.equal(row.fileName, a.file_name);
+    assert.equal(row.gallery, galleryName);
+    assert.equal(row.location, `${galleryName}/${a.file_name}`);
+    assert.equal(row.sidecar, `${galleryName}/${a.file_name}.json`);
+    assert.equal(Number(row.bytes), a.file_size);
+    assert.equal(row.sha256, sha(bytes));
+    assert.equal(row.error, '');
+    assert.ok(Math.abs(Date.parse(row.loggedAt) - Date.now()) < 60_000);
+  });
+
+  it('sends nothing again on a repeated poll, and logs a repeated approval of the same version as skipped', async () => {
+    const [a] = inGallery;
+    const file = join(remoteDir(), a.file_name);
+    const before = { mtime: statSync(file).mtimeMs, ino: statSync(file).ino, connections: sftp.connectionCount, ops: sftp.ops.length };
+    await settleAndPoll();
+    await settleAndPoll();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(logRows().length, 1, 'no new log line');
+    assert.equal(sftp.ops.length, before.ops, 'nothing renamed or removed on the server');
+    // approved again (Pending, then Approved): the same version is already there
+    await sim.control.patchMedia(a.id, { custom: { 'Approval Status': 'Pending' } });
+    await settleAndPoll();
+    await sim.control.patchMedia(a.id, { custom: { 'Approval Status': 'Approved' } });
+    await settleAndPoll();
+    await waitFor(() => logRows().length === 2, 'the second log line');
+    const row = logRows()[1];
+    assert.equal(row.outcome, 'skipped');
+    assert.equal(row.assetId, a.id);
+    assert.equal(row.location, `${galleryName}/${a.file_name}`);
+    assert.equal(statSync(file).mtimeMs, before.mtime, 'the file was not written again');
+    assert.equal(statSync(file).ino, before.ino);
+    assert.equal(sftp.ops.length, before.ops, 'nothing uploaded');
+    assert.equal(filesUnder(agencyRoot).length, 2);
+  });
+
+  it('logs a failed delivery with the error, and says so clearly', async () => {
+    const b = inGallery[1];
+    // a folder where the file should go: the server refuses to replace it
+    mkdirSync(join(remoteDir(), b.file_name), { recursive: true });
+    await sim.control.patchMedia(b.id, { custom: { 'Approval Status': 'Approved' } });
+    await settleAndPoll();
+    await waitFor(() => logRows().some((r) => r.assetId === b.id), 'the failure in the log', 30_000);
+    const row = logRows().find((r) => r.assetId === b.id) as Record<string, string>;
+    assert.equal(row.outcome, 'failed');
+    assert.equal(row.fileName, b.file_name);
+    assert.ok(row.error.startsWith('Delivery failed: ') && row.error.includes(`uploading photoshelter/${galleryName}/${b.file_name}`), row.error);
+    assert.equal(row.bytes, '');
+    await waitFor(() => red.output().includes(`Agency delivery of ${b.id} (${b.file_name}) failed in "to the agency": Delivery failed: `), 'the warning in the log');
+    assert.ok(!filesUnder(agencyRoot).some((f) => f.includes('.part')), 'no temporary file left');
+    assert.ok(!existsSync(join(remoteDir(), `${b.file_name}.json`)), 'no sidecar without its file');
+  });
+});
