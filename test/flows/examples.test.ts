@@ -17,7 +17,6 @@ const CORE = new Set([
   'function', 'switch', 'change', 'range', 'template', 'delay', 'trigger', 'exec', 'filter', 'split', 'join', 'sort', 'batch',
   'csv', 'html', 'json', 'xml', 'yaml', 'file', 'file in', 'watch', 'http in', 'http response', 'http request',
 ]);
-const CONFIG = new Set(['photoshelter-account', 'photoshelter-destination']);
 const ENV_REF = /^\$\{([A-Z0-9_]+)\}$/;
 
 /** Every `${NAME}` a node's fields (credentials included) refer to. */
@@ -201,9 +200,10 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
 
   let published: MediaTruth;
   let kept: MediaTruth;
+  let raw: MediaTruth | undefined;
   it('1 → WordPress (the stand-in CMS): the file, its title, caption, alt text and slug; once per version', async () => {
-    published = await pendingImage();
-    kept = await pendingImage((t) => t.id !== published.id);
+    published = await pendingImage((t) => /\.jpe?g$/i.test(t.file_name));
+    kept = await pendingImage((t) => /\.jpe?g$/i.test(t.file_name));
     await sim.control.patchMedia(published.id, { custom: { 'Approval Status': 'Approved' }, iptc: { headline: 'Harbour at dawn', caption: 'Boats & <nets> at first light' } });
     await sim.control.patchMedia(kept.id, { custom: { 'Approval Status': 'Approved', 'Usage Rights': 'Unlimited', 'License Expiration Date': '2099-12-31' } });
     await settleAndPoll('job1.approved');
@@ -229,6 +229,21 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
     assert.match(await (await fetch(`${cms}`)).text(), /Harbour at dawn/, 'the stand-in CMS page lists it');
   });
 
+  it('1 → WordPress: a file WordPress does not take (RAW, TIFF…) goes as a JPEG rendition named .jpg', async function () {
+    raw = (await truths()).find((m) => m.custom['Approval Status'] === 'Pending' && m.type === 'image' && !used.has(m.id) && !/\.(jpe?g|png|gif|webp)$/i.test(m.file_name));
+    if (!raw) return this.skip();
+    used.add(raw.id);
+    await sim.control.patchMedia(raw.id, { custom: { 'Approval Status': 'Approved' } });
+    await settleAndPoll('job1.approved');
+    const slug = `ps-${raw.id.toLowerCase()}`;
+    await waitFor(async () => (await cmsBySlug(slug)).length === 1, 'the rendition in the CMS', 30_000);
+    const [item] = await cmsBySlug(slug);
+    const bytes = Buffer.from(await (await fetch(item.source_url)).arrayBuffer());
+    assert.deepEqual([...bytes.subarray(0, 2)], [0xff, 0xd8], 'a JPEG');
+    const name = (item as unknown as { file: string }).file;
+    assert.ok(name.endsWith(`${raw.file_name.replace(/\.[^.]*$/, '')}.jpg`), name);
+  });
+
   it('5 rights sweep: an expired licence removes the WordPress item and sends one notification; valid ones stay', async () => {
     await sim.control.patchMedia(published.id, { custom: { 'License Expiration Date': '2020-01-31' } });
     const before = (await (await fetch(`${cms}/notifications`)).json()) as unknown[];
@@ -244,5 +259,26 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
     assert.match(note.sftp, /not configured/);
     assert.equal((await cmsBySlug(`ps-${kept.id.toLowerCase()}`)).length, 1, 'an asset within its licence stays');
     assert.ok(!notes[notes.length - 1].body.removed.some((r) => r.id === kept.id));
+    assert.ok(notes[notes.length - 1].body.removed.every((r) => /^removed/.test(r.wordpress) || /^removed/.test(r.sftp)), 'only what was removed is listed');
+  });
+
+  it('5 rights sweep: a sweep that removes nothing sends no notification', async () => {
+    const count = async () => ((await (await fetch(`${cms}/notifications`)).json()) as unknown[]).length;
+    const before = await count();
+    await sim.control.clearRequests();
+    await red.admin('POST', '/inject/job5.schedule');
+    // the sweep has run when its walk has asked PhotoShelter and then stays quiet
+    let seen = -1;
+    let quietSince = Date.now();
+    await waitFor(async () => {
+      const n = (await sim.control.requests()).length;
+      if (n !== seen) {
+        seen = n;
+        quietSince = Date.now();
+      }
+      return n > 0 && Date.now() - quietSince > 3000;
+    }, 'the sweep to walk the library', 60_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(await count(), before);
   });
 });
