@@ -68,6 +68,8 @@ writeFileSync(
 // the example flows are deployed on the first start only: afterwards the user's edits are kept
 const firstStart = !existsSync(join(userDir, 'flows.json'));
 
+// the gallery whose approved images go to the agency (example 3's default)
+const AGENCY_GALLERY = 'G0000sKBQrAAAAAB';
 const env = {
   ...process.env,
   PHOTOSHELTER_BASE_URL: sim.baseUrl,
@@ -84,6 +86,7 @@ const env = {
   REVIEW_CALLBACK_URL: `http://127.0.0.1:${uiPort}/photoshelter/review-decision`,
   // the lighter of the demo library's curated collections ("Product Shots", about 200 MB of originals)
   CAMPAIGN_COLLECTION: 'C0000VsonMAAAAAD',
+  AGENCY_GALLERY,
   AGENCY_SFTP_HOST: sftp.host,
   AGENCY_SFTP_PORT: String(sftp.port),
   AGENCY_SFTP_USER: 'agency',
@@ -120,35 +123,56 @@ async function deployDemo() {
   if (!res.ok) throw new Error(`deploying the demo flow failed: ${res.status} ${await res.text()}`);
 }
 
+/** A pending image, preferably in `galleryId`, so that approving it is a real transition every flow sees. */
+async function pendingImage(galleryId) {
+  const pick = async (query) => {
+    const { ids } = await (await fetch(`${sim.url}/__sim/media${query}`)).json();
+    for (const id of ids.slice(0, 80)) {
+      const truth = await (await fetch(`${sim.url}/__sim/media/${id}`)).json();
+      if (truth.custom?.['Approval Status'] === 'Pending' && truth.type === 'image') return id;
+    }
+    return undefined;
+  };
+  return (await pick(`?galleryId=${galleryId}`)) ?? (await pick('')) ?? 'I0000…';
+}
+
 async function ready() {
   if (firstStart) await deployDemo();
-  // suggest an asset that is still pending, so approving it is a real transition
-  const { ids } = await (await fetch(`${sim.url}/__sim/media`)).json();
-  let some = ids[0];
-  for (const id of ids.slice(0, 50)) {
-    const truth = await (await fetch(`${sim.url}/__sim/media/${id}`)).json();
-    if (truth.custom?.['Approval Status'] === 'Pending' && truth.type === 'image') {
-      some = id;
-      break;
-    }
-  }
+  const some = await pendingImage(AGENCY_GALLERY);
+  const red = `http://127.0.0.1:${uiPort}`;
+  const json = "-H 'content-type: application/json'";
   console.log(`
-PhotoShelter demo is running.
+PhotoShelter demo is running: every example flow is deployed, one tab each.
 
-  Node-RED editor       http://127.0.0.1:${uiPort}/
-  simulated PhotoShelter ${sim.baseUrl}
+  Node-RED editor         ${red}/
+  stand-in CMS            ${red}/demo-cms/   (plays WordPress for examples 1 and 5)
+  stand-in review tool    ${red}/demo-review/tasks   (example 4)
+  agency SFTP server      127.0.0.1:${sftp.port}, user agency / agency-password, files in ${sftpRoot}
+  simulated PhotoShelter  ${sim.baseUrl}
      API key ${creds.apiKey}, login ${creds.email} / ${creds.password}, organization ${creds.orgId}
-  approved files land in ${outDir}
+  files land in           ${outDir}
 
 Try it:
-  approve an asset, and watch its file appear within a few seconds (and in the debug sidebar):
-    curl -s -X PATCH ${sim.url}/__sim/media/${some} -H 'content-type: application/json' \\
-         -d '{"custom":{"Approval Status":"Approved"}}'
-  upload a new asset:
-    curl -s -X POST ${sim.url}/__sim/media -H 'content-type: application/json' \\
-         -d '{"galleryId":"${(await (await fetch(`${sim.url}/__sim/state`)).json()).galleries[0].id}","fileName":"new upload.jpg","size":200000}'
+  1. Approve an asset. Within 30 s (or press a trigger's button) its original lands in out/local-folder,
+     in the stand-in CMS with title, caption and alt text, on the agency SFTP server with a JSON sidecar,
+     and in the audit log out/audit/deliveries.csv:
+       curl -s -X PATCH ${sim.url}/__sim/media/${some} ${json} \\
+            -d '{"custom":{"Approval Status":"Approved"}}'
+  2. A master system sends campaign metadata; the answer says what changed:
+       curl -s -X POST ${red}/photoshelter/metadata ${json} \\
+            -d '{"id":"${some}","campaign":"Spring 2027","department":"Marketing","expires":"2027-12-31"}'
+  3. Upload an asset: a review task appears at ${red}/demo-review/tasks; decide it there:
+       curl -s -X POST ${sim.url}/__sim/media ${json} -d '{"galleryId":"${AGENCY_GALLERY}","fileName":"new upload.jpg"}'
+       curl -s -X POST ${red}/demo-review/tasks/T1/decide ${json} -d '{"decision":"approved","reviewer":"Dana"}'
+  4. Let the licence of the asset of step 1 expire, and run the rights sweep: it is removed from the CMS
+     and the SFTP server, and a notification appears on the CMS page:
+       curl -s -X PATCH ${sim.url}/__sim/media/${some} ${json} -d '{"custom":{"License Expiration Date":"2020-01-01"}}'
+       curl -s -X POST ${red}/inject/job5.schedule
+  5. Migrate a collection to a folder tree (tab 8, "Start or resume"), export the metadata inventory
+     (tab 7, "export now"), or sync the regional campaign libraries (tab 6): out/migration, out/audit,
+     out/campaign-library.
 
-Ctrl-C stops everything; the next npm start reuses .demo/.`);
+Ctrl-C stops everything; the next npm start reuses .demo/ (flows, the simulated library, ledgers, files).`);
 }
 
 let stopping = false;

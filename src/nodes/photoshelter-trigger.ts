@@ -92,6 +92,7 @@ export = function register(RED: NodeAPI): void {
           node.error(t('errors.walk', { detail: describeError(e) }));
         },
       );
+      node.status(status.idle(t('status.walkIdle')));
       walker.resume().then(
         (resumed) => resumed && node.log(t('log.walkResumed')),
         (e) => node.error(t('errors.walk', { detail: describeError(e) })),

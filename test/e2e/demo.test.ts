@@ -64,7 +64,11 @@ describe('npm start: the demo', function () {
   });
 
   let approved = '';
-  it('the printed approval command lands the file in the folder and in the stand-in CMS', async () => {
+  const filesUnder = (d: string): string[] =>
+    existsSync(d) ? readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(d, e.name)) : [join(d, e.name)])) : [];
+  let fileName = '';
+
+  it('step 1: the printed approval lands the file in the folder, the stand-in CMS and on the agency SFTP server', async () => {
     const d = demo as Demo;
     const cmd = /curl -s -X PATCH (\S+) -H 'content-type: application\/json' \\\s*-d '([^']+)'/.exec(d.out());
     assert.ok(cmd, 'an approval command is printed');
@@ -75,29 +79,55 @@ describe('npm start: the demo', function () {
     const folder = join(dir, 'out', 'local-folder');
     const auth = { authorization: `Basic ${Buffer.from('demo:demo-app-password').toString('base64')}` };
     const inCms = async () => ((await (await fetch(`${d.editor}/demo-cms/wp/v2/media?slug=ps-${approved.toLowerCase()}`, { headers: auth })).json()) as unknown[]).length;
+    fileName = ((await (await fetch(`${d.sim}/__sim/media/${approved}`)).json()) as { file_name: string }).file_name;
+    const onSftp = () => filesUnder(join(dir, 'agency-sftp')).filter((f) => f.endsWith(fileName) || f.endsWith(`${fileName}.json`)).length;
     await waitFor(async () => {
-      await fetch(`${d.editor}/photoshelter/trigger/demo.approved/poll`, { method: 'POST' });
-      await fetch(`${d.editor}/photoshelter/trigger/job1.approved/poll`, { method: 'POST' });
+      for (const t of ['demo.approved', 'job1.approved', 'job3.approved']) await fetch(`${d.editor}/photoshelter/trigger/${t}/poll`, { method: 'POST' });
       await new Promise((r) => setTimeout(r, 1200));
-      return existsSync(folder) && readdirSync(folder).some((f) => f.startsWith(approved)) && (await inCms()) === 1;
-    }, 'the approved original in .demo/out/local-folder and in the stand-in CMS', 90_000);
+      return existsSync(folder) && readdirSync(folder).some((f) => f.startsWith(approved)) && (await inCms()) === 1 && onSftp() === 2;
+    }, 'the approved original in .demo/out/local-folder, in the stand-in CMS and on the SFTP server with its sidecar', 90_000);
   });
 
-  it('Ctrl-C stops everything; a second start keeps the flows, the ledgers and the files', async () => {
+  it('step 4: an expired licence and the printed sweep command remove it from the CMS and the SFTP server, with a notification', async () => {
+    const d = demo as Demo;
+    const cmds = [...d.out().matchAll(/curl -s -X (PATCH|POST) (\S+) -H 'content-type: application\/json' -d '([^']+)'/g)];
+    const expire = cmds.find((c) => c[3].includes('License Expiration Date'));
+    assert.ok(expire, 'an expiry command is printed');
+    assert.equal((await fetch(expire[2], { method: expire[1], headers: { 'content-type': 'application/json' }, body: expire[3] })).status, 200);
+    const sweep = /curl -s -X POST (\S+\/inject\/\S+)/.exec(d.out());
+    assert.ok(sweep, 'a sweep command is printed');
+    assert.equal((await fetch(sweep[1], { method: 'POST' })).status, 200);
+    const auth = { authorization: `Basic ${Buffer.from('demo:demo-app-password').toString('base64')}` };
+    await waitFor(async () => {
+      const items = (await (await fetch(`${d.editor}/demo-cms/wp/v2/media?slug=ps-${approved.toLowerCase()}`, { headers: auth })).json()) as unknown[];
+      const left = filesUnder(join(dir, 'agency-sftp')).filter((f) => f.endsWith(fileName) || f.endsWith(`${fileName}.json`));
+      return items.length === 0 && left.length === 0;
+    }, 'the expired asset gone from the CMS and the SFTP server', 120_000);
+    await waitFor(async () => JSON.stringify(await (await fetch(`${d.editor}/demo-cms/notifications`)).json()).includes(approved), 'a notification naming it', 60_000);
+  });
+
+  it('Ctrl-C stops everything; a second start keeps the flows, the simulated library, the ledgers and the files', async () => {
     const first = demo as Demo;
     assert.equal(await stop(first), 0, first.out().slice(-2000));
     const flowsFile = readFileSync(join(dir, 'node-red', 'flows.json'), 'utf8');
     demo = await startDemo(dir);
-    assert.equal(readFileSync(join(dir, 'node-red', 'flows.json'), 'utf8'), flowsFile, 'the flows are not deployed again');
-    assert.ok(readdirSync(join(dir, 'out', 'local-folder')).some((f) => f.startsWith(approved)));
     const d = demo;
+    assert.equal(readFileSync(join(dir, 'node-red', 'flows.json'), 'utf8'), flowsFile, 'the flows are not deployed again');
+    assert.ok(readdirSync(join(dir, 'out', 'local-folder')).some((f) => f.startsWith(approved)), 'delivered files stay');
     const truth = (await (await fetch(`${d.sim}/__sim/media/${approved}`)).json()) as { custom: Record<string, string> };
     assert.equal(truth.custom['Approval Status'], 'Approved', 'the simulated library kept the approval');
+    assert.equal(truth.custom['License Expiration Date'], '2020-01-01', 'and the expiry');
+    const notes = (await (await fetch(`${d.editor}/demo-cms/notifications`)).json()) as unknown[];
+    assert.ok(notes.length >= 1, 'the stand-in CMS kept its notifications');
+    // polled again after the restart, nothing is delivered a second time
+    const ledger = () => readFileSync(join(dir, 'node-red', 'photoshelter', 'deliveries', 'job1_wordpress.jsonl'), 'utf8');
+    const before = ledger();
+    for (const t of ['job1.approved', 'job3.approved']) await fetch(`${d.editor}/photoshelter/trigger/${t}/poll`, { method: 'POST' });
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(ledger(), before, 'no new delivery to the CMS');
     const auth = { authorization: `Basic ${Buffer.from('demo:demo-app-password').toString('base64')}` };
-    await fetch(`${d.editor}/photoshelter/trigger/job1.approved/poll`, { method: 'POST' });
-    await new Promise((r) => setTimeout(r, 2000));
-    const items = (await (await fetch(`${d.editor}/demo-cms/wp/v2/media`, { headers: auth })).json()) as Array<{ slug: string }>;
-    assert.equal(items.filter((i) => i.slug === `ps-${approved.toLowerCase()}`).length, 1, 'the stand-in CMS kept its item, and nothing was uploaded twice');
+    const items = (await (await fetch(`${d.editor}/demo-cms/wp/v2/media?slug=ps-${approved.toLowerCase()}`, { headers: auth })).json()) as unknown[];
+    assert.equal(items.length, 0, 'the removed item is not uploaded again');
     assert.equal(await stop(d), 0);
   });
 });
