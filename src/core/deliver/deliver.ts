@@ -406,6 +406,18 @@ export class Deliverer {
       out.attempts = attempts;
       out.durationMs = Date.now() - started;
       return out;
+    } catch (e) {
+      // refused before anything was written (a file is there and the policy is "fail"): this attempt's
+      // intent is void, or a later attempt would take it for an interrupted delivery of ours and overwrite
+      if (ledger && e instanceof DeliverError && e.code === 'EEXIST' && !recovering) {
+        if (prior && prior.t !== 'intent') {
+          const { at: _at, ...before } = prior;
+          await ledger.append(before);
+        } else {
+          await ledger.append({ t: 'refused', a: asset.id, v: asset.versionKey, l: location });
+        }
+      }
+      throw e;
     } finally {
       release();
     }

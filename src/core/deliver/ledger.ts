@@ -5,6 +5,7 @@
  *   {"t":"intent","a":"<asset id>","v":"<versionKey>","l":"<location>","at":"<iso>"}
  *   {"t":"done","a":…,"v":…,"l":…,"b":<bytes>,"h":"<sha256>","r":<response summary>,"at":…}
  *   {"t":"removed","a":…,"v":…,"l":…,"at":…}
+ *   {"t":"refused","a":…,"v":…,"l":…,"at":…}   the destination refused before writing (policy "fail")
  *
  * An `intent` is written before an upload starts and `done` after it (and its sidecar) succeeded, so a
  * crash in between leaves an intent: the next attempt delivers again to the same, deterministically
@@ -14,7 +15,7 @@
 import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-export type LedgerState = 'intent' | 'done' | 'removed';
+export type LedgerState = 'intent' | 'done' | 'removed' | 'refused';
 
 export interface LedgerRecord {
   t: LedgerState;

@@ -226,6 +226,30 @@ describe('deliver: folder destination', function () {
     assert.equal(readFileSync(join(base, r.location), 'utf8'), 'complete');
   });
 
+  it('an upload refused because a file is there (policy "fail") leaves no intent: a later attempt refuses again, never overwrites', async () => {
+    const { d } = await deliverer();
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(base, 'Campaigns/Spring'), { recursive: true });
+    // someone else's file at the location this asset maps to
+    writeFileSync(join(base, 'Campaigns/Spring/harbour.jpg'), 'not ours');
+    await rejectsCode(put(d, Buffer.from('ours'), asset(), { overwrite: 'fail' }), 'EEXIST');
+    await rejectsCode(put(d, Buffer.from('ours'), asset(), { overwrite: 'fail' }), 'EEXIST');
+    assert.equal(readFileSync(join(base, 'Campaigns/Spring/harbour.jpg'), 'utf8'), 'not ours');
+    // after a restart (the ledger read back from disk) too
+    const { d: again } = await deliverer();
+    await rejectsCode(put(again, Buffer.from('ours'), asset(), { overwrite: 'fail' }), 'EEXIST');
+    assert.equal(readFileSync(join(base, 'Campaigns/Spring/harbour.jpg'), 'utf8'), 'not ours');
+  });
+
+  it('a refusal after an earlier version was delivered keeps the record of that delivery', async () => {
+    const { d } = await deliverer();
+    const first = await put(d, Buffer.from('v1'));
+    await rejectsCode(put(d, Buffer.from('v2'), asset({ versionKey: 'v2' }), { overwrite: 'fail' }), 'EEXIST');
+    const again = await put(d, Buffer.from('v1'));
+    assert.equal(again.skipped, true, 'version 1 is still known as delivered there');
+    assert.equal(readFileSync(join(base, first.location), 'utf8'), 'v1');
+  });
+
   it('overwrite policies: skip leaves an existing file, fail refuses it', async () => {
     const { d } = await deliverer({ ledger: null });
     await put(d, Buffer.from('old'));
