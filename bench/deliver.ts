@@ -3,7 +3,7 @@
 // pipeline (undici → file / undici / ssh2); and the buffering path of Node-RED's core nodes as the memory
 // baseline users have today.
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DestinationConfig } from '../src/core/deliver/registry';
 import { openSshUnavailable, startOpenSsh, type OpenSshServer } from '../test/e2e/openssh';
@@ -22,13 +22,35 @@ export interface DeliverBenchOptions {
   baselineSize: number;
   /** Also deliver to a real OpenSSH server when one can be started here (default true). */
   openssh?: boolean;
+  /** Only these destinations (folder, http, sftp, openssh, s3); default all. */
+  to?: string[];
 }
+
+export const DELIVER_DESTINATIONS = ['folder', 'http', 'sftp', 'openssh', 's3'] as const;
 
 const MiB = 1024 * 1024;
 const RATIO_TARGET = 0.9;
 const RSS_TARGET = 64 * MiB;
 
-type Side = 'bare' | 'ours';
+/** bare: the plain pipeline; sha: the same with an on-the-fly sha256 (what hashing alone costs); ours: the delivery path. */
+type Side = 'bare' | 'sha' | 'ours';
+const SIDE_LABEL: Record<Side, string> = { bare: 'bare', sha: 'bare + sha256', ours: 'ours' };
+
+/** "(min–max)" of a list of figures. */
+function spread(xs: number[], digits = 2): string {
+  const ok = xs.filter((x) => Number.isFinite(x));
+  if (ok.length < 2) return '';
+  return `(${fixed(Math.min(...ok), digits)}–${fixed(Math.max(...ok), digits)})`;
+}
+
+/** Table cell from parts, the empty ones left out. */
+function cell(...parts: string[]): string {
+  return parts.filter(Boolean).join(' ');
+}
+
+function loadAverage(): number {
+  return loadavg()[0];
+}
 
 /** One destination row: how each side is set up, where its bytes land, and how to check them. */
 interface Dest {
@@ -71,64 +93,74 @@ export async function deliverBench(o: DeliverBenchOptions, log: (l: string) => v
       if (created.media.file_size !== size) throw new Error(`the simulator made a file of ${created.media.file_size} bytes, not ${size}`);
       media.set(size, created.id);
     }
-    const http = await startServerProcess<HttpSinkInfo>('http-sink');
-    stops.push(() => http.stop());
-    const s3 = await startServerProcess<S3SinkInfo>('s3-sink');
-    stops.push(() => s3.stop());
-    const sftp = await startServerProcess<SftpSinkInfo>('sftp-sink');
-    stops.push(() => sftp.stop());
-    let openssh: OpenSshServer | undefined;
-    const noOpenSsh = o.openssh === false ? 'turned off' : openSshUnavailable();
-    if (!noOpenSsh) {
-      openssh = await startOpenSsh();
-      const server = openssh;
-      stops.push(() => server.stop());
-    } else log(`deliver: no OpenSSH row (${noOpenSsh})`);
-
-    const si = sftp.info;
-    const dests: Dest[] = [
-      {
+    const wanted = (id: (typeof DELIVER_DESTINATIONS)[number]): boolean => !o.to || o.to.includes(id);
+    const dests: Dest[] = [];
+    if (wanted('folder')) {
+      dests.push({
         name: 'folder',
         ratioTarget: RATIO_TARGET,
         bare: (loc) => ({ kind: 'folder', path: join(outDir, loc) }),
         ours: (loc) => ({ config: { kind: 'folder', folder: outDir }, location: loc }),
         file: (loc) => join(outDir, loc),
-      },
-      {
+      });
+    }
+    if (wanted('http')) {
+      const http = await startServerProcess<HttpSinkInfo>('http-sink');
+      stops.push(() => http.stop());
+      dests.push({
         name: 'HTTP (raw PUT)',
         ratioTarget: RATIO_TARGET,
         bare: (loc) => ({ kind: 'http', url: `${http.info.url}/${loc}` }),
         ours: (loc) => ({ config: { kind: 'http', method: 'PUT', bodyMode: 'raw', url: `${http.info.url}/${loc}` }, location: loc }),
         sink: http as SinkHandle<unknown>,
         key: (loc) => `/${loc}`,
-      },
-      {
+      });
+    }
+    if (wanted('sftp')) {
+      const sftp = await startServerProcess<SftpSinkInfo>('sftp-sink');
+      stops.push(() => sftp.stop());
+      const si = sftp.info;
+      dests.push({
         name: 'SFTP (ssh2 server)',
         bare: (loc) => ({ kind: 'sftp', host: si.host, port: si.port, user: si.user, password: si.password, path: loc }),
         ours: (loc) => ({ config: { kind: 'sftp', host: si.host, port: si.port, user: si.user, password: si.password, hostKey: si.fingerprint }, location: loc }),
         sink: sftp as SinkHandle<unknown>,
         key: (loc) => `/${loc}`,
-      },
-    ];
-    if (openssh) {
-      const os = openssh;
-      dests.push({
-        name: 'SFTP (OpenSSH)',
-        bare: (loc) => ({ kind: 'sftp', host: os.host, port: os.port, user: os.user, password: os.password, path: loc }),
-        ours: (loc) => ({ config: { kind: 'sftp', host: os.host, port: os.port, user: os.user, password: os.password, hostKey: os.fingerprint }, location: loc }),
-        file: (loc) => join(os.home, loc),
       });
     }
-    dests.push({
-      name: 'S3 (multipart)',
-      bare: (loc) => ({ kind: 'http', url: `${s3.info.endpoint}/${s3.info.bucket}/${loc}` }),
-      ours: (loc) => ({
-        config: { kind: 's3', endpoint: s3.info.endpoint, region: 'us-east-1', bucket: s3.info.bucket, forcePathStyle: true, accessKeyId: 'bench', secretAccessKey: 'bench-secret' },
-        location: loc,
-      }),
-      sink: s3 as SinkHandle<unknown>,
-      key: (loc) => loc,
-    });
+    if (wanted('openssh')) {
+      const noOpenSsh = o.openssh === false ? 'turned off' : openSshUnavailable();
+      if (!noOpenSsh) {
+        const os: OpenSshServer = await startOpenSsh();
+        stops.push(() => os.stop());
+        dests.push({
+          name: 'SFTP (OpenSSH)',
+          bare: (loc) => ({ kind: 'sftp', host: os.host, port: os.port, user: os.user, password: os.password, path: loc }),
+          ours: (loc) => ({ config: { kind: 'sftp', host: os.host, port: os.port, user: os.user, password: os.password, hostKey: os.fingerprint }, location: loc }),
+          file: (loc) => join(os.home, loc),
+        });
+      } else log(`deliver: no OpenSSH row (${noOpenSsh})`);
+    }
+    if (wanted('s3')) {
+      const s3 = await startServerProcess<S3SinkInfo>('s3-sink');
+      stops.push(() => s3.stop());
+      dests.push({
+        name: 'S3 (multipart)',
+        bare: (loc) => ({ kind: 'http', url: `${s3.info.endpoint}/${s3.info.bucket}/${loc}` }),
+        ours: (loc) => ({
+          config: { kind: 's3', endpoint: s3.info.endpoint, region: 'us-east-1', bucket: s3.info.bucket, forcePathStyle: true, accessKeyId: 'bench', secretAccessKey: 'bench-secret' },
+          location: loc,
+        }),
+        sink: s3 as SinkHandle<unknown>,
+        key: (loc) => loc,
+      });
+    }
+    const folderDest: Dest = {
+      name: 'folder',
+      bare: (loc) => ({ kind: 'folder', path: join(outDir, loc) }),
+      ours: (loc) => ({ config: { kind: 'folder', folder: outDir }, location: loc }),
+      file: (loc) => join(outDir, loc),
+    };
 
     let n = 0;
     const runSide = async (d: Dest, side: Side, size: number): Promise<Run> => {
@@ -137,9 +169,9 @@ export async function deliverBench(o: DeliverBenchOptions, log: (l: string) => v
       const sim0 = await sim.stats();
       const sink0 = await d.sink?.stats();
       const r =
-        side === 'bare'
-          ? await runCase('deliver-bare', { ...base, target: d.bare(loc) })
-          : await runCase('deliver-ours', { ...base, ...d.ours(loc), ledgerDir });
+        side === 'ours'
+          ? await runCase('deliver-ours', { ...base, ...d.ours(loc), ledgerDir })
+          : await runCase('deliver-bare', { ...base, target: d.bare(loc), hash: side === 'sha' });
       const sim1 = await sim.stats();
       const sink1 = await d.sink?.stats();
       const run: Run = { r, simCpuMs: sim1.cpuMs - sim0.cpuMs, sinkCpuMs: sink0 && sink1 ? sink1.cpuMs - sink0.cpuMs : undefined };
@@ -158,6 +190,7 @@ export async function deliverBench(o: DeliverBenchOptions, log: (l: string) => v
       return run;
     };
 
+    const load0 = loadAverage();
     const oursAt = new Map<number, Run[]>();
     let warm = false;
     for (const size of o.sizes) {
@@ -166,52 +199,70 @@ export async function deliverBench(o: DeliverBenchOptions, log: (l: string) => v
       let shaOk = true;
       for (const d of dests) {
         log(`deliver: ${mb(size)} MiB to ${d.name}`);
-        const runs = { bare: [] as Run[], ours: [] as Run[] };
-        // A/B alternating; one unmeasured run before the first pair of the benchmark only (the simulator's
-        // first download and the page cache), not before every pair: at 4 GiB a warm-up costs minutes
-        for (let round = warm ? 0 : -1; round < o.rounds; round++) {
-          for (const side of ['bare', 'ours'] as const) {
-            if (round < 0 && side === 'ours') continue;
+        const runs: Record<Side, Run[]> = { bare: [], sha: [], ours: [] };
+        const sides: Side[] = d.ratioTarget === undefined ? ['bare', 'ours'] : ['bare', 'sha', 'ours'];
+        // one unmeasured run before the first round of the benchmark only (the simulator's first download
+        // and the page cache), not before every destination: at 4 GiB a warm-up costs minutes
+        if (!warm) {
+          const x = await runSide(d, 'bare', size);
+          log(`  warm-up (bare, not counted): ${fixed(x.r.ms, 0)} ms`);
+          warm = true;
+        }
+        // the sides alternate, and the first side moves on by one each round, so that none always runs
+        // right after the same neighbour (page cache, writeback of the previous file, the sink's GC)
+        for (let round = 0; round < o.rounds; round++) {
+          for (let i = 0; i < sides.length; i++) {
+            const side = sides[(i + round) % sides.length];
             const x = await runSide(d, side, size);
-            if (round < 0) {
-              log(`  warm-up (bare, not counted): ${fixed(x.r.ms, 0)} ms`);
-              continue;
-            }
             runs[side].push(x);
-            log(`  round ${round + 1}/${o.rounds} ${side}: ${fixed(x.r.ms, 0)} ms, RSS +${mb(x.r.rssGrowth)} MB`);
+            const ledger = x.r.extra?.ledgerMs;
+            log(`  round ${round + 1}/${o.rounds} ${SIDE_LABEL[side]}: ${fixed(x.r.ms, 0)} ms (${fixed(size / MiB / (x.r.ms / 1000), 0)} MiB/s), RSS +${mb(x.r.rssGrowth)} MB${ledger === undefined ? '' : `, ledger ${fixed(ledger, 1)} ms`}`);
           }
         }
-        warm = true;
         if (d.name === 'folder') oursAt.set(size, runs.ours);
-        // every side's bytes at the sink hash the same, and the same as the Deliverer's sha256
+        // every side's bytes at the sink hash the same, and the same as the Deliverer's and bare + sha256's sha256
         const shas = new Set<string>();
-        for (const x of [...runs.bare, ...runs.ours]) if (x.received) shas.add(x.received.sha256);
-        for (const x of runs.ours) shas.add((x.r as CaseResult & { sha256: string }).sha256);
+        for (const x of [...runs.bare, ...runs.sha, ...runs.ours]) if (x.received) shas.add(x.received.sha256);
+        for (const x of [...runs.sha, ...runs.ours]) shas.add((x.r as CaseResult & { sha256: string }).sha256);
         if (shas.size !== 1) shaOk = false;
-        const ms = (side: Side): number => median(runs[side].map((x) => x.r.ms));
-        const rate = (side: Side): number => size / MiB / (ms(side) / 1000);
-        const ratio = rate('ours') / rate('bare');
+        const rates = (side: Side): number[] => runs[side].map((x) => size / MiB / (x.r.ms / 1000));
+        const rate = (side: Side): number => size / MiB / (median(runs[side].map((x) => x.r.ms)) / 1000);
+        const rateCell = (side: Side): string => (runs[side].length ? cell(fixed(rate(side), 0), spread(rates(side), 0)) : '–');
+        // the ratio of the medians, and the spread of the ratios of the runs of one round
+        const ratioOf = (a: Side, b: Side): number => rate(a) / rate(b);
+        const paired = (a: Side, b: Side): number[] => runs[a].map((x, i) => runs[b][i].r.ms / x.r.ms);
+        const ratio = ratioOf('ours', 'bare');
         const rss = (side: Side): number => Math.max(...runs[side].map((x) => x.r.rssGrowth));
         const cpuPct = (side: Side, pick: (x: Run) => number | undefined): string => {
+          if (!runs[side].length) return '–';
           const v = median(runs[side].map((x) => (pick(x) ?? NaN) / x.r.ms));
           return Number.isFinite(v) ? `${Math.round(v * 100)}` : '–';
         };
         const target = d.ratioTarget;
+        const ledgerMs = runs.ours.map((x) => x.r.extra?.ledgerMs ?? NaN);
         rows.push([
           d.name,
-          fixed(rate('bare'), 0),
-          fixed(rate('ours'), 0),
-          target === undefined ? fixed(ratio) : `${fixed(ratio)} ${verdict(ratio >= target)}`,
+          rateCell('bare'),
+          rateCell('sha'),
+          rateCell('ours'),
+          // three decimals where there is a target, so that 0.897 does not read as 0.90 next to a MISS
+          cell(fixed(ratio, target === undefined ? 2 : 3), spread(paired('ours', 'bare')), target === undefined ? '' : verdict(ratio >= target)),
+          runs.sha.length ? cell(fixed(ratioOf('sha', 'bare')), spread(paired('sha', 'bare'))) : '–',
+          runs.sha.length ? cell(fixed(ratioOf('ours', 'sha')), spread(paired('ours', 'sha'))) : '–',
+          cell(fixed(median(ledgerMs), 0), spread(ledgerMs, 0)),
           `${mb(rss('ours'))} ${verdict(rss('ours') <= RSS_TARGET)}`,
           mb(rss('bare')),
-          `${cpuPct('ours', (x) => x.r.cpuMs)} / ${cpuPct('bare', (x) => x.r.cpuMs)}`,
+          `${cpuPct('ours', (x) => x.r.cpuMs)} / ${cpuPct('sha', (x) => x.r.cpuMs)} / ${cpuPct('bare', (x) => x.r.cpuMs)}`,
           `${cpuPct('ours', (x) => x.sinkCpuMs)} / ${cpuPct('bare', (x) => x.sinkCpuMs)}`,
           `${cpuPct('ours', (x) => x.simCpuMs)} / ${cpuPct('bare', (x) => x.simCpuMs)}`,
         ]);
         const sinkPct = median(runs.ours.map((x) => (x.sinkCpuMs ?? NaN) / x.r.ms));
         const oursPct = median(runs.ours.map((x) => (x.r.cpuMs ?? NaN) / x.r.ms));
         if (target !== undefined && ratio < target) {
-          notes.push(`${d.name} misses the ratio (${fixed(ratio)}); CPU of the deliverer ${Math.round(oursPct * 100)}%${Number.isFinite(sinkPct) ? `, of the sink ${Math.round(sinkPct * 100)}%` : ''}`);
+          const why = runs.sha.length
+            ? `; bare + sha256 ran at ${fixed(ratioOf('sha', 'bare'))}× the bare rate, ours at ${fixed(ratioOf('ours', 'sha'))}× the bare + sha256 rate`
+            : '';
+          notes.push(`${d.name} misses the ratio (${fixed(ratio)})${why}; CPU of the deliverer ${Math.round(oursPct * 100)}%${Number.isFinite(sinkPct) ? `, of the sink ${Math.round(sinkPct * 100)}%` : ''}`);
         } else if (Number.isFinite(sinkPct) && sinkPct > 0.85) {
           notes.push(`${d.name}: the sink is the bottleneck (it uses ${Math.round(sinkPct * 100)}% of a core), so both sides run at its pace`);
         }
@@ -222,12 +273,27 @@ export async function deliverBench(o: DeliverBenchOptions, log: (l: string) => v
       }
       const misses = rows.filter((r) => r.some((c) => c.endsWith('MISS'))).map((r) => r[0]);
       printTable(
-        `### Delivery of one ${mb(size)} MiB original (${o.rounds} round${o.rounds > 1 ? 's' : ''}, A/B alternating, medians; RSS: max)`,
-        ['destination', 'bare MiB/s', 'ours MiB/s', 'ours/bare (target ≥ 0.9: folder, HTTP)', 'ours peak RSS growth MB (target ≤ 64)', 'bare peak RSS growth MB', 'CPU % deliverer ours / bare', 'CPU % sink ours / bare', 'CPU % simulator ours / bare'],
+        `### Delivery of one ${mb(size)} MiB original (${o.rounds} round${o.rounds > 1 ? 's' : ''}, sides alternating; medians, (min–max) over the rounds; RSS: max)`,
+        [
+          'destination',
+          'bare MiB/s',
+          'bare + sha256 MiB/s',
+          'ours MiB/s',
+          'ours/bare (target ≥ 0.9: folder, HTTP)',
+          'bare + sha256 / bare (cost of hashing)',
+          'ours / bare + sha256 (cost of the rest)',
+          'ledger ms (2 fsync’d appends)',
+          'ours peak RSS growth MB (target ≤ 64)',
+          'bare peak RSS growth MB',
+          'CPU % deliverer ours / bare + sha256 / bare',
+          'CPU % sink ours / bare',
+          'CPU % simulator ours / bare',
+        ],
         rows,
         `Conclusion: ${misses.length === 0 ? 'all targets met' : `MISS for ${misses.join(', ')}`}; ` +
           `${shaOk ? 'every upload arrived whole, with the sha256 the Deliverer computed' : 'SHA256 MISMATCH between sides or with the Deliverer'}` +
-          `${notes.length ? `. ${notes.join('; ')}` : ''}. (bare: undici → fs.createWriteStream / undici PUT / ssh2 sftp.createWriteStream / single PutObject; ours: client.download() → Deliverer → destination, with ledger and sha256.)`,
+          `${notes.length ? `. ${notes.join('; ')}` : ''}. Load average (1 min) ${fixed(load0, 1)} at the start, ${fixed(loadAverage(), 1)} now, on ${cpus().length} cores. ` +
+          `(bare: undici → fs.createWriteStream / undici PUT / ssh2 sftp.createWriteStream / single PutObject; bare + sha256: the same with a sha256 of the bytes on the way; ours: client.download() → Deliverer → destination, with ledger and sha256. Ratios: of the median rates; in brackets the range of the ratios of the runs of one round.)`,
       );
     }
 
@@ -238,7 +304,7 @@ export async function deliverBench(o: DeliverBenchOptions, log: (l: string) => v
     const got = statSync(path).size;
     rmSync(path, { force: true });
     if (got !== o.baselineSize || buffered.bytes !== o.baselineSize) throw new Error(`buffered: ${got} bytes written, expected ${o.baselineSize}`);
-    const ours = oursAt.get(o.baselineSize) ?? (await Promise.all([runSide(dests[0], 'ours', o.baselineSize)]));
+    const ours = oursAt.get(o.baselineSize) ?? [await runSide(folderDest, 'ours', o.baselineSize)];
     const oursRss = Math.max(...ours.map((x) => x.r.rssGrowth));
     const oursMs = med(ours.map((x) => x.r), (r) => r.ms);
     printTable(

@@ -5,6 +5,7 @@
  * never the measured side's.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import type { Hash } from 'node:crypto';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { request } from 'undici';
@@ -286,17 +287,22 @@ export async function alternate<K extends string>(
   return out;
 }
 
-/** A pass-through Transform that counts the bytes (and chunks) flowing through it. */
-export function byteCounter(): Transform & { bytes: number; chunks: number } {
+/**
+ * A pass-through Transform that counts the bytes (and chunks) flowing through it; given a hash (e.g.
+ * sha256), it feeds every chunk to it as well, and `sha256()` returns the hex digest at the end.
+ */
+export function byteCounter(hash?: Hash): Transform & { bytes: number; chunks: number; sha256?: () => string } {
   const t = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       t.bytes += chunk.length;
       t.chunks++;
+      hash?.update(chunk);
       cb(null, chunk);
     },
-  }) as Transform & { bytes: number; chunks: number };
+  }) as Transform & { bytes: number; chunks: number; sha256?: () => string };
   t.bytes = 0;
   t.chunks = 0;
+  if (hash) t.sha256 = () => hash.digest('hex');
   return t;
 }
 

@@ -1,11 +1,14 @@
 /**
  * `npm run bench` (full) or `npm run bench -- --smoke` (small sizes, one round; for CI).
  * Options: --only paging,download,trigger,deliver
+ *          --deliver-to folder,http,sftp,openssh,s3   (destinations of the deliver benchmark; default all)
+ *          --deliver-sizes 1024,4096                  (original sizes in MiB; default 1024,4096 / smoke 128)
+ *          --rounds N                                 (rounds of the deliver benchmark; default 3)
  *
  * Prints one table per benchmark with ratios measured side by side in this run. Targets are reported
  * (PASS / MISS), not asserted: the exit code is non-zero only when something crashed.
  */
-import { deliverBench } from './deliver';
+import { DELIVER_DESTINATIONS, deliverBench } from './deliver';
 import { downloadBench } from './download';
 import { pagingBench } from './paging';
 import { triggerBench } from './trigger';
@@ -15,13 +18,25 @@ const smoke = argv.includes('--smoke');
 const onlyArg = argv.find((a) => a.startsWith('--only'));
 const onlyValue = onlyArg?.includes('=') ? onlyArg.split('=')[1] : onlyArg ? argv[argv.indexOf(onlyArg) + 1] : undefined;
 const only = onlyValue ? new Set(onlyValue.split(',')) : undefined;
+/** The value of `--name value` or `--name=value`. */
+function option(name: string): string | undefined {
+  const i = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (i < 0) return undefined;
+  return argv[i].includes('=') ? argv[i].slice(name.length + 1) : argv[i + 1];
+}
+const deliverTo = option('--deliver-to')?.split(',').map((s) => s.trim().toLowerCase());
+const deliverSizes = option('--deliver-sizes')?.split(',').map((s) => Number(s) * 1024 * 1024);
+const deliverRounds = option('--rounds') === undefined ? undefined : Number(option('--rounds'));
+for (const d of deliverTo ?? []) if (!(DELIVER_DESTINATIONS as readonly string[]).includes(d)) throw new Error(`--deliver-to: unknown destination "${d}" (${DELIVER_DESTINATIONS.join(', ')})`);
+for (const s of deliverSizes ?? []) if (!(s > 0)) throw new Error('--deliver-sizes: sizes in MiB, comma-separated');
+if (deliverRounds !== undefined && !(deliverRounds >= 1)) throw new Error('--rounds: a number of rounds ≥ 1');
 
 const MiB = 1024 * 1024;
 const plan = smoke
   ? { paging: { assets: 5_000, rounds: 1, perPage: 1000 }, download: { size: 256 * MiB, rounds: 3 }, trigger: { sizes: [2_000, 10_000] as [number, number], rounds: 3 }, deliver: { sizes: [128 * MiB], rounds: 1, baselineSize: 128 * MiB } }
-  : { paging: { assets: 100_000, rounds: 3, perPage: 1000 }, download: { size: 2048 * MiB, rounds: 5 }, trigger: { sizes: [20_000, 100_000] as [number, number], rounds: 3 }, deliver: { sizes: [1024 * MiB, 4096 * MiB], rounds: 2, baselineSize: 1024 * MiB } };
+  : { paging: { assets: 100_000, rounds: 3, perPage: 1000 }, download: { size: 2048 * MiB, rounds: 5 }, trigger: { sizes: [20_000, 100_000] as [number, number], rounds: 3 }, deliver: { sizes: [1024 * MiB, 4096 * MiB], rounds: 3, baselineSize: 1024 * MiB } };
 /** The whole run stops by itself after this long. */
-const DEADLINE_MS = smoke ? 5 * 60_000 : 45 * 60_000;
+const DEADLINE_MS = smoke ? 5 * 60_000 : 90 * 60_000;
 
 const started = Date.now();
 const log = (line: string): void => console.error(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
@@ -32,7 +47,7 @@ async function main(): Promise<void> {
     ['paging', () => pagingBench(plan.paging, log)],
     ['download', () => downloadBench(plan.download, log)],
     ['trigger', () => triggerBench(plan.trigger, log)],
-    ['deliver', () => deliverBench(plan.deliver, log)],
+    ['deliver', () => deliverBench({ ...plan.deliver, sizes: deliverSizes ?? plan.deliver.sizes, rounds: deliverRounds ?? plan.deliver.rounds, to: deliverTo }, log)],
   ];
   let failed = false;
   for (const [name, run] of benches) {

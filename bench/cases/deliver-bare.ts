@@ -1,7 +1,10 @@
 // The bare pipelines the delivery is compared with: a plain undici request for the original piped
 // straight into fs.createWriteStream (folder), into a second undici request as its body (HTTP, and a
 // single PutObject for S3), or into ssh2's sftp.createWriteStream (SFTP). No hashing, no ledger, no temp
-// file and rename.
+// file and rename. With `hash: true` (the "bare + sha256" side) the bytes also pass through a sha256
+// Transform on the way, the same work the Deliverer does for msg.delivery.sha256, so that the table can
+// tell the cost of hashing from the cost of the rest of the delivery path.
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Client } from 'ssh2';
@@ -19,6 +22,8 @@ interface Arg {
   credentials: Record<string, string>;
   mediaId: string;
   target: BareTarget;
+  /** Hash the bytes with sha256 on the way (bare + sha256). */
+  hash?: boolean;
 }
 
 function sftpSession(t: Extract<BareTarget, { kind: 'sftp' }>): Promise<{ client: Client; sftp: import('ssh2').SFTPWrapper }> {
@@ -30,12 +35,12 @@ function sftpSession(t: Extract<BareTarget, { kind: 'sftp' }>): Promise<{ client
   });
 }
 
-caseMain<Arg>(async ({ baseUrl, credentials, mediaId, target }) => {
+caseMain<Arg>(async ({ baseUrl, credentials, mediaId, target, hash }) => {
   const { headers } = await bareLogin(baseUrl, credentials);
   return measure(async () => {
     const res = await request(`${baseUrl}/media/${mediaId}/download?download_filetype=original`, { headers });
     if (res.statusCode !== 200) throw new Error(`download: ${res.statusCode} ${await res.body.text()}`);
-    const count = byteCounter();
+    const count = byteCounter(hash ? createHash('sha256') : undefined);
     switch (target.kind) {
       case 'folder':
         await pipeline(res.body, count, createWriteStream(target.path));
@@ -63,6 +68,6 @@ caseMain<Arg>(async ({ baseUrl, credentials, mediaId, target }) => {
         break;
       }
     }
-    return { bytes: count.bytes, requests: 2 };
+    return Object.assign({ bytes: count.bytes, requests: 2 }, count.sha256 ? { sha256: count.sha256() } : {});
   });
 });
