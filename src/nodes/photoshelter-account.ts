@@ -18,6 +18,7 @@ import {
 } from '../core/account';
 import { describeError } from './shared/errors';
 import type { AccountNode } from './shared/types';
+import { formConfig, formCredentials } from './shared/form';
 
 type AccountDef = NodeDef & AccountConfig;
 
@@ -30,9 +31,6 @@ const CREDENTIALS: Record<keyof AccountCredentials, { type: 'text' | 'password' 
   refreshToken: { type: 'password' },
   token: { type: 'password' },
 };
-
-const SECRET_PLACEHOLDER = '__PWRD__';
-const ENV_REF = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 
 export = function register(RED: NodeAPI): void {
   function AccountNodeCtor(this: AccountNode, def: AccountDef) {
@@ -70,27 +68,6 @@ export = function register(RED: NodeAPI): void {
     credentials: CREDENTIALS,
   });
 
-  /** Credentials from the edit form: `__PWRD__` means "unchanged" (use the stored value), `${VAR}` reads the environment. */
-  function formCredentials(id: unknown, given: Record<string, unknown> | undefined): AccountCredentials {
-    const stored = (typeof id === 'string' ? RED.nodes.getCredentials(id) : undefined) as AccountCredentials | undefined;
-    const out: AccountCredentials = {};
-    for (const key of Object.keys(CREDENTIALS) as Array<keyof AccountCredentials>) {
-      let v = given?.[key];
-      if (v === SECRET_PLACEHOLDER || v === undefined || v === '') v = stored?.[key];
-      if (typeof v === 'string') {
-        const env = ENV_REF.exec(v.trim());
-        out[key] = env ? process.env[env[1]] : v;
-      }
-    }
-    return out;
-  }
-
-  function envValue(v: unknown): unknown {
-    if (typeof v !== 'string') return v;
-    const env = ENV_REF.exec(v.trim());
-    return env ? process.env[env[1]] : v;
-  }
-
   function deployed(req: Request, res: Response): AccountNode | undefined {
     const node = RED.nodes.getNode(String(req.params.id)) as AccountNode | null;
     if (!node || node.type !== 'photoshelter-account') {
@@ -111,8 +88,8 @@ export = function register(RED: NodeAPI): void {
     async (req: Request, res: Response) => {
       const body = (req.body ?? {}) as { id?: unknown; config?: Record<string, unknown>; credentials?: Record<string, unknown> };
       try {
-        const config = Object.fromEntries(Object.entries(body.config ?? {}).map(([k, v]) => [k, envValue(v)])) as AccountConfig;
-        const { options } = resolveAccount(config, formCredentials(body.id, body.credentials));
+        const config = formConfig<AccountConfig>(body.config);
+        const { options } = resolveAccount(config, formCredentials<AccountCredentials>(RED, body.id, body.credentials, Object.keys(CREDENTIALS)));
         const report = await testConnection(options, AbortSignal.timeout(30_000));
         res.json(report);
       } catch (e) {

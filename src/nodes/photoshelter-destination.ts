@@ -5,11 +5,15 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { Request, Response } from 'express';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { Semaphore } from '../core/deliver/deliver';
+import { describeError } from './shared/errors';
 import { Ledger } from '../core/deliver/ledger';
+import { probeDestination } from '../core/deliver/probe';
 import { createDestination, destinationTemplates, type DestinationConfig, type DestinationTemplates } from '../core/deliver/registry';
-import type { Destination } from '../core/deliver/types';
+import { DeliverError, type Destination } from '../core/deliver/types';
+import { formConfig, formCredentials } from './shared/form';
 
 type DestinationDef = NodeDef & DestinationConfig;
 
@@ -38,6 +42,8 @@ interface DestinationNode extends Node<DestinationCredentials> {
   /** The shared concurrency cap (the smallest any deliver node asked for). */
   semaphore(cap: number): Semaphore;
 }
+
+const PROBE_TIMEOUT_MS = 20_000;
 
 const CREDENTIALS: Record<keyof DestinationCredentials, { type: 'text' | 'password' }> = {
   password: { type: 'password' },
@@ -100,4 +106,33 @@ export = function register(RED: NodeAPI): void {
   RED.nodes.registerType<DestinationNode, DestinationDef, object, DestinationCredentials>('photoshelter-destination', DestinationNodeCtor, {
     credentials: CREDENTIALS,
   });
+
+  /** Removes every secret from a text that is going back to the editor. */
+  function scrub(text: string, secrets: DestinationCredentials): string {
+    let out = text;
+    for (const [key, s] of Object.entries(secrets)) {
+      if (CREDENTIALS[key as keyof DestinationCredentials]?.type === 'password' && typeof s === 'string' && s.length >= 3) out = out.split(s).join('***');
+    }
+    return out;
+  }
+
+  // Test destination: checks the settings of the edit dialog (not yet deployed) without delivering anything
+  RED.httpAdmin.post(
+    '/photoshelter/destination/test',
+    RED.auth.needsPermission('photoshelter-destination.write'),
+    async (req: Request, res: Response) => {
+      const body = (req.body ?? {}) as { id?: unknown; config?: Record<string, unknown>; credentials?: Record<string, unknown> };
+      const credentials = formCredentials<DestinationCredentials>(RED, body.id, body.credentials, Object.keys(CREDENTIALS));
+      const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+      try {
+        const config = formConfig<DestinationConfig>(body.config);
+        const report = await probeDestination(config, { ...credentials }, signal);
+        res.json({ ok: true, warning: report.warning === true, key: report.key, message: scrub(RED._(`photoshelter-destination.test.${report.key}`, report.values), credentials) });
+      } catch (e) {
+        const code = e instanceof DeliverError ? e.code : ((e as { code?: string })?.code ?? 'ERROR');
+        const detail = signal.aborted ? RED._('photoshelter-destination.test.timeout', { seconds: PROBE_TIMEOUT_MS / 1000 }) : describeError(e);
+        res.status(code === 'ECONFIG' ? 400 : 502).json({ ok: false, code, error: scrub(RED._('photoshelter-destination.test.failed', { detail }), credentials) });
+      }
+    },
+  );
 };

@@ -5,10 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { link, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { DeliverError, type Destination, type PutRequest, type PutResult } from './types';
+import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from './types';
 
 export interface FolderOptions {
   /** The base folder (absolute, or relative to the working directory). */
@@ -173,6 +173,36 @@ export class FolderDestination implements Destination {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { removed: false };
       throw fsError(e, location);
     }
+  }
+
+  /**
+   * The base folder exists (or is created, as the first delivery would) and takes a file: a small probe
+   * file is created beside where deliveries go, and removed.
+   */
+  async probe(_signal: AbortSignal): Promise<ProbeResult> {
+    let created = false;
+    try {
+      const st = await stat(this.base).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined;
+        throw e;
+      });
+      if (st && !st.isDirectory()) throw new DeliverError('ENOTDIR', `${this.base} is a file, not a folder`);
+      if (!st) {
+        await mkdir(this.base, { recursive: true });
+        created = true;
+      }
+      const probe = join(this.base, `.photoshelter-probe-${randomBytes(6).toString('hex')}.part`);
+      const h = await open(probe, 'wx');
+      try {
+        await h.writeFile('photoshelter destination test\n');
+      } finally {
+        await h.close();
+        await unlink(probe).catch(() => undefined);
+      }
+    } catch (e) {
+      throw fsError(e, this.base);
+    }
+    return { key: created ? 'folderCreated' : 'folderOk', values: { folder: this.base } };
   }
 
   async close(): Promise<void> {

@@ -235,6 +235,18 @@ export class HttpDestination implements Destination {
     return { location: req.location, bytes, response: r };
   }
 
+  /**
+   * HEAD `url` with the destination's authentication and TLS settings: reaches the host (DNS, TCP, TLS)
+   * and reports what it answered. Refused credentials (401, 403) are an error; other statuses are not.
+   */
+  async head(url: string, signal: AbortSignal): Promise<{ url: string; status: number }> {
+    const r = await this.send('HEAD', this.resolve(url), signal, {});
+    if (r.status === 401 || r.status === 403) {
+      throw new DeliverError('EAUTH', `HEAD ${shown(url)} answered ${r.status}: the server refused the destination's authentication`);
+    }
+    return { url: shown(url), status: r.status };
+  }
+
   async remove(location: string, signal: AbortSignal): Promise<{ removed: boolean }> {
     const r = await this.send('DELETE', location, signal, {});
     if (r.status === 404 || r.status === 410) return { removed: false };

@@ -41,7 +41,7 @@
 import type { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
 import { networkCode } from '../../photoshelter/transport';
-import { DeliverError, type Destination, type PutRequest, type PutResult } from './types';
+import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from './types';
 import { EMPTY_SHA256, UNSIGNED_PAYLOAD, sha256Hex, signRequest, uriEncode } from './sigv4';
 
 export interface S3DestinationConfig {
@@ -295,6 +295,15 @@ class S3DestinationImpl implements S3Destination {
     const res = await this.send({ method: 'DELETE', key, payloadHash: EMPTY_SHA256, signal });
     if (res.status !== 204 && res.status !== 200) throw this.error('DeleteObject', key, res);
     return { removed: true };
+  }
+
+  /** HeadBucket, signed: the endpoint answers, the bucket exists, and the keys are accepted. */
+  async probe(signal: AbortSignal): Promise<ProbeResult> {
+    const res = await this.send({ method: 'HEAD', key: '', payloadHash: EMPTY_SHA256, signal });
+    const where = s3Url(this.config, '').origin;
+    if (res.status === 200) return { key: 's3Ok', values: { bucket: this.config.bucket, endpoint: where } };
+    if (res.status === 404) throw new DeliverError('ENOTFOUND', `There is no bucket "${this.config.bucket}" at ${where}`);
+    throw this.error('HeadBucket', this.config.bucket, res);
   }
 
   async close(): Promise<void> {

@@ -23,8 +23,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Client, utils, type ConnectConfig, type SFTPWrapper } from 'ssh2';
-import { DeliverError, type Destination, type PutRequest, type PutResult } from './types';
+import { Client, utils, type ConnectConfig, type SFTPWrapper, type Stats } from 'ssh2';
+import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from './types';
 
 export interface SftpDestinationConfig {
   host?: string;
@@ -341,6 +341,8 @@ interface Session {
   uses: number;
   /** Folders known to exist, or being created, on this connection. */
   dirs: Map<string, Promise<void>>;
+  /** The SHA256 fingerprint of the host key the server presented. */
+  hostKey?: string;
 }
 
 function readConfig(config: SftpDestinationConfig): {
@@ -461,7 +463,7 @@ export function createSftpDestination(config: SftpDestinationConfig): Destinatio
           if (err) return failed(err);
           if (settled) return;
           settled = true;
-          const session: Session = { client, sftp, broken: false, uses: 0, dirs: new Map() };
+          const session: Session = { client, sftp, broken: false, uses: 0, dirs: new Map(), hostKey: seen?.sha256 };
           client.removeListener('error', failed);
           client.on('error', () => drop(session));
           client.on('close', () => drop(session));
@@ -681,8 +683,28 @@ export function createSftpDestination(config: SftpDestinationConfig): Destinatio
     }
   }
 
+  /** Sign in (checking the host key as deliveries do) and stat the remote folder; nothing is written. */
+  async function probe(signal: AbortSignal): Promise<ProbeResult> {
+    const folder = basePath || '.';
+    const doing = `checking the folder ${basePath || '(login folder)'} on ${where}`;
+    try {
+      return await withSession(signal, `connecting to ${where}`, async (s) => {
+        const attrs = await raceAbort(call<Stats>((cb) => s.sftp.stat(folder, cb)), signal, doing);
+        if (!attrs.isDirectory()) throw new DeliverError('ENOTDIR', `${folder} on ${where} is not a folder`);
+        return {
+          key: settings.expected ? 'sftpOk' : 'sftpUnchecked',
+          values: { where, folder: basePath || '~', fingerprint: s.hostKey ?? '?' },
+        };
+      });
+    } catch (err) {
+      if (signal.aborted) throw abortError(signal, doing);
+      throw classifyError(err, doing);
+    }
+  }
+
   return {
     kind: 'sftp',
+    probe,
     resolve: normalizeRemotePath,
     put,
     async remove(location: string, signal: AbortSignal): Promise<{ removed: boolean }> {

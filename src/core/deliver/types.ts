@@ -45,6 +45,17 @@ export interface PutResult {
   response?: { status: number; headers: Record<string, string>; body: unknown };
 }
 
+/**
+ * What a check of a destination found (the editor's "Test destination"): a message key of the
+ * destination node's catalogue (`test.<key>`) and its values. Never carries a secret.
+ */
+export interface ProbeResult {
+  key: string;
+  values: Record<string, string | number>;
+  /** Reached, but something looks wrong (e.g. an HTTP server answering 404 or 5xx). */
+  warning?: boolean;
+}
+
 export interface Destination {
   readonly kind: DestinationKind;
   /** Validate and normalize a rendered location template. Throws DeliverError('EBADPATH') for `..`, absolute paths, NUL, reserved names… */
@@ -52,6 +63,8 @@ export interface Destination {
   put(req: PutRequest): Promise<PutResult>;
   /** Remove what is at `location`; `removed: false` when nothing was there. */
   remove(location: string, signal: AbortSignal): Promise<{ removed: boolean }>;
+  /** Check the destination without delivering anything (folder, SFTP, S3; HTTP: see probe.ts). */
+  probe?(signal: AbortSignal): Promise<ProbeResult>;
   /** Release connections; aborts nothing by itself (callers abort through their signals). */
   close(): Promise<void>;
 }
