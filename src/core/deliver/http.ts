@@ -71,6 +71,16 @@ export function multipartBody(
   return { stream, length: file.size === undefined ? undefined : head.length + file.size + tail.length };
 }
 
+/**
+ * A header value as HTTP carries it: one line, and text beyond ASCII as its UTF-8 bytes (what servers
+ * expect, e.g. for a file name in Content-Disposition; the HTTP client takes only one byte per character).
+ */
+export function headerValue(v: string): string {
+  const line = v.replace(/[\r\n]+/g, ' ');
+  // eslint-disable-next-line no-control-regex
+  return /[^\x00-\x7f]/.test(line) ? Buffer.from(line, 'utf8').toString('latin1') : line;
+}
+
 async function readResponse(body: Dispatcher.ResponseData['body'], contentType: string, max: number): Promise<unknown> {
   const chunks: Buffer[] = [];
   let total = 0;
@@ -196,7 +206,7 @@ export class HttpDestination implements Destination {
     const headers: Record<string, string> = {};
     const fields: Array<[string, string]> = [];
     for (const [k, v] of Object.entries(meta)) {
-      if (k.startsWith('header:') && k.length > 7) headers[k.slice(7).toLowerCase()] = v.replace(/[\r\n]+/g, ' ');
+      if (k.startsWith('header:') && k.length > 7) headers[k.slice(7).toLowerCase()] = headerValue(v);
       else if (k.startsWith('field:') && k.length > 6) fields.push([k.slice(6), v]);
     }
     const contentType = req.contentType || 'application/octet-stream';

@@ -108,6 +108,17 @@ describe('deliver: HTTP destination', function () {
     assert.equal(r.response?.status, 201);
   });
 
+  it('sends a header value beyond ASCII (a Greek or Arabic file name) as its UTF-8 bytes', async () => {
+    const d = await make({ method: 'POST', url: `${baseUrl}/media`, headers: [{ name: 'Content-Disposition', value: 'attachment; filename="{{asset.fileName}}"' }] });
+    for (const fileName of ['Ωμέγα-Αθήνα.jpg', 'قمر.jpg', 'Zürich Hafen.jpg']) {
+      seen = [];
+      const a = asset({ fileName, versionKey: fileName });
+      await put(d, { kind: 'buffer', data: Buffer.from('x') }, {}, a);
+      const raw = Buffer.from(String(seen[0].headers['content-disposition']), 'latin1').toString('utf8');
+      assert.equal(raw, `attachment; filename="${fileName}"`);
+    }
+  });
+
   it('sends multipart/form-data with fields and the file part intact', async () => {
     const d = await make({ bodyMode: 'multipart', fileField: 'media', url: `${baseUrl}/media`, fields: JSON.stringify([{ name: 'title', value: '{{asset.iptc.caption}}' }, { name: 'alt', value: 'x "y"' }]) });
     const data = Buffer.from(Array.from({ length: 200_000 }, (_, i) => i % 251));
