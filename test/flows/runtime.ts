@@ -115,7 +115,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     return { status: res.status, body: parsed as T, text };
   };
   const halt = async () => {
-    if (child.exitCode !== null) return;
+    // a runtime killed by a signal has no exit code, only a signal code
+    if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGINT');
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
