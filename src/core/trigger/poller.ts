@@ -170,7 +170,13 @@ class PollRun {
   }
 
   async changes(settleMs: number, startMs: () => number, baseline: boolean): Promise<void> {
-    const until = Math.floor((this.o.now() - settleMs) / 1000) * 1000;
+    const now = this.o.now();
+    const until = Math.floor((now - settleMs) / 1000) * 1000;
+    // The baseline ("start from now") reads up to now: what matches then was approved before the start,
+    // edits of the last seconds included. The position stays at `until` (late writes are read again), and
+    // the versions read beyond it are skipped by the next poll instead of being taken for new approvals.
+    // PhotoShelter's clock is known to the second (Date headers), so "now" reaches a second further.
+    const scanUntil = baseline ? (Math.ceil(now / 1000) + 1) * 1000 : until;
     const scopes: Array<ContainerScope | undefined> = this.o.scopes.length ? this.o.scopes : [undefined];
     const matching = new Set(this.state.matching ?? []);
     const recent = new Map(this.state.recent ?? []);
@@ -182,14 +188,14 @@ class PollRun {
         this.more = true;
         break;
       }
-      if (!(since < until)) {
+      if (!(since < scanUntil)) {
         this.state.positions[key] = pos;
         continue;
       }
       const skip = new Set(pos.seen);
       const feed = this.client.changes({
         since,
-        until,
+        until: scanUntil,
         scope: scope as ChangeScope | undefined,
         include: includeFor(this.include),
         signal: this.signal,
@@ -197,9 +203,11 @@ class PollRun {
       let at = pos.at;
       let boundary = pos.seen.slice();
       let stopped = false;
+      const beyond: string[] = [];
       for await (const rec of feed) {
         const k = `${rec.media.id}@${String(rec.media.attributes?.modified_at)}`;
         if (skip.has(k)) continue;
+        if (!(rec.modifiedAt < until)) beyond.push(k);
         if (!baseline && this.full()) {
           stopped = true;
           break;
@@ -214,7 +222,7 @@ class PollRun {
         }
         boundary.push(k);
       }
-      this.state.positions[key] = stopped ? { at, seen: boundary } : { at: iso(until), seen: [] };
+      this.state.positions[key] = stopped ? { at, seen: boundary } : { at: iso(until), seen: baseline ? beyond : [] };
       if (stopped) this.more = true;
     }
     if (this.o.mode === 'approved') {

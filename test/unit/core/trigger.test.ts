@@ -155,6 +155,24 @@ describe('core/trigger: polling against the simulator', function () {
       assert.deepEqual(again.events.map((e) => [e.asset.id, e.event.previous]), [[pending.id, 'Rejected']]);
     });
 
+    it('started now: an asset approved before the start but edited in its last seconds fires nothing; one approved after fires once', async () => {
+      const truths = await Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
+      const approved = truths.filter((t) => t.custom['Approval Status'] === 'Approved').slice(0, 3);
+      const pending = truths.find((t) => t.custom['Approval Status'] === 'Pending');
+      assert.ok(approved.length === 3 && pending);
+      await settle();
+      // edited a moment before the trigger starts: younger than the poll's settling time
+      for (const a of approved) await sim.control.patchMedia(a.id, { iptc: { caption: 'edited just before the start' } });
+      const p = new TriggerPoller(client, options({ mode: 'approved', rule }), new MemoryStore());
+      const baseline = await p.poll();
+      await p.commit(baseline);
+      assert.equal(baseline.events.length, 0, 'the baseline emits nothing');
+      await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Approved' } });
+      const r = await pollAndCommit(p);
+      assert.deepEqual(r.events.map((e) => e.asset.id), [pending.id], 'only the approval made after the start');
+      assert.equal((await pollAndCommit(p)).events.length, 0);
+    });
+
     it('from the beginning, every matching asset fires once', async () => {
       const p = new TriggerPoller(client, options({ mode: 'approved', rule, start: { from: 'beginning' }, maxEvents: 1000 }), new MemoryStore());
       const r = await pollAndCommit(p);
