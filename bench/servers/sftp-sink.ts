@@ -7,6 +7,7 @@ import { posix } from 'node:path';
 import { Server, utils, type SFTPWrapper } from 'ssh2';
 import { fingerprintOf } from '../../src/core/deliver/sftp';
 import { serverMain, type Received } from './process';
+import { generateEd25519 } from '../../src/simulator/sftp';
 
 export interface SftpSinkInfo {
   host: string;
@@ -32,7 +33,7 @@ interface OpenFile {
 serverMain<Record<string, never>, SftpSinkInfo>(async () => {
   const received = new Map<string, Received>();
   const dirs = new Set<string>(['/', '.']);
-  const hostKey = utils.generateKeyPairSync('ed25519');
+  const hostKey = generateEd25519();
   const blob = Buffer.from(hostKey.public.trim().split(/\s+/)[1], 'base64');
   const norm = (p: string): string => posix.normalize(p.startsWith('/') ? p : '/' + p);
 

@@ -62,10 +62,24 @@ export interface SftpTarget {
   close(): Promise<void>;
 }
 
+type KeyOptions = Parameters<typeof utils.generateKeyPairSync>[1];
+
+/**
+ * A new ed25519 key pair that ssh2 can read back: a few in a thousand of the keys ssh2 generates are
+ * refused by its own parser ("Malformed OpenSSH private key"), so such a key is made again.
+ */
+export function generateEd25519(opts: KeyOptions = {}): { private: string; public: string } {
+  for (let tries = 1; ; tries++) {
+    const pair = utils.generateKeyPairSync('ed25519', opts);
+    const passphrase = (opts as { passphrase?: string }).passphrase;
+    if (!(utils.parseKey(pair.private, passphrase) instanceof Error) || tries >= 20) return pair;
+  }
+}
+
 /** The host key in `file`, made (and saved with mode 0600) when the file does not exist yet. */
 function hostKeyIn(file: string): string {
   if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8');
-  const pair = utils.generateKeyPairSync('ed25519', { comment: 'photoshelter-sftp-target' });
+  const pair = generateEd25519({ comment: 'photoshelter-sftp-target' });
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, pair.private, { mode: 0o600 });
   return pair.private;

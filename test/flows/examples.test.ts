@@ -165,9 +165,20 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
     const dir = join(outDir, 'local-folder');
     const written = () => (existsSync(dir) ? readdirSync(dir) : []);
     await settleAndPoll('demo.approved');
+    // the file node writes in place: the sidecar is complete when it parses
+    const sidecarReady = () => {
+      const f = written().find((n) => n.startsWith(pending.id) && n.endsWith('.json'));
+      if (!f) return false;
+      try {
+        JSON.parse(readFileSync(join(dir, f), 'utf8'));
+        return true;
+      } catch {
+        return false;
+      }
+    };
     await waitFor(async () => {
       await red.admin('POST', '/photoshelter/trigger/demo.approved/poll');
-      return written().some((f) => f.startsWith(pending.id) && f.endsWith('.json'));
+      return sidecarReady();
     }, 'the approved original and its sidecar');
     const file = written().find((f) => f.startsWith(pending.id) && !f.endsWith('.json')) as string;
     assert.equal(readFileSync(join(dir, file)).length, pending.file_size);

@@ -11,10 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
-import { utils } from 'ssh2';
 import destinationNode from '../../src/nodes/photoshelter-destination';
 import { fingerprintOf } from '../../src/core/deliver/sftp';
-import { startSftpTarget, type SftpTarget } from '../../src/simulator/sftp';
+import { startSftpTarget, type SftpTarget, generateEd25519 } from '../../src/simulator/sftp';
 
 helper.init(require.resolve('node-red'));
 
@@ -200,9 +199,9 @@ describe('photoshelter-destination: Test destination (admin endpoint)', function
   describe('SFTP', () => {
     let target: SftpTarget;
     let root: string;
-    const hostKey = utils.generateKeyPairSync('ed25519');
+    const hostKey = generateEd25519();
     const fingerprint = fingerprintOf(Buffer.from(hostKey.public.trim().split(/\s+/)[1], 'base64')).sha256;
-    const other = utils.generateKeyPairSync('ed25519');
+    const other = generateEd25519();
     const otherFingerprint = fingerprintOf(Buffer.from(other.public.trim().split(/\s+/)[1], 'base64')).sha256;
 
     before(async () => {

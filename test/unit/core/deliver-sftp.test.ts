@@ -14,7 +14,7 @@ import {
   type SftpDestinationConfig,
 } from '../../../src/core/deliver/sftp';
 import { DeliverError, type Destination } from '../../../src/core/deliver/types';
-import { startSftpTarget, type SftpTarget, type WriteHook } from '../../../src/simulator/sftp';
+import { startSftpTarget, type SftpTarget, type WriteHook, generateEd25519 } from '../../../src/simulator/sftp';
 
 function blobOf(publicKeyLine: string): Buffer {
   return Buffer.from(publicKeyLine.trim().split(/\s+/)[1], 'base64');
@@ -30,7 +30,7 @@ interface ServerOptions {
 /** The simulator's SFTP target over a temporary folder, with this suite's host key and any user name. */
 class TestSftpServer {
   readonly root = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-sftp-'));
-  readonly hostKey = utils.generateKeyPairSync('ed25519');
+  readonly hostKey = generateEd25519();
   readonly fingerprint = fingerprintOf(blobOf(this.hostKey.public));
   private target?: SftpTarget;
   private options: ServerOptions;
@@ -246,7 +246,7 @@ describe('core/deliver/sftp', function () {
     });
 
     it('refuses a wrong private key passphrase as a config error', () => {
-      const key = utils.generateKeyPairSync('ed25519', { passphrase: 'right', cipher: 'aes256-ctr', rounds: 2 });
+      const key = generateEd25519({ passphrase: 'right', cipher: 'aes256-ctr', rounds: 2 });
       assert.throws(
         () => open({ password: undefined, privateKey: key.private, passphrase: 'wrong' }),
         (e: unknown) => e instanceof DeliverError && e.code === 'ECONFIG' && !e.message.includes('wrong'),
@@ -286,7 +286,7 @@ describe('core/deliver/sftp', function () {
 
     it('authenticates with an encrypted private key', async () => {
       await server.stop();
-      const key = utils.generateKeyPairSync('ed25519', { passphrase: 'kp', cipher: 'aes256-ctr', rounds: 2 });
+      const key = generateEd25519({ passphrase: 'kp', cipher: 'aes256-ctr', rounds: 2 });
       const pub = utils.parseKey(key.public);
       assert.ok(!(pub instanceof Error));
       server = await new TestSftpServer({ password: undefined, publicKey: pub }).start();
@@ -435,7 +435,7 @@ describe('core/deliver/sftp', function () {
     });
 
     it('an unknown host key is refused with the fingerprint the server presented', async () => {
-      const other = fingerprintOf(blobOf(utils.generateKeyPairSync('ed25519').public));
+      const other = fingerprintOf(blobOf(generateEd25519().public));
       const d = open({ hostKey: other.sha256 });
       const e = await rejectsWith(d.put({ location: 'a.txt', body: Readable.from([Buffer.from('a')]), signal }), 'EHOSTKEY', false);
       assert.ok(e.message.includes(server.fingerprint.sha256), e.message);

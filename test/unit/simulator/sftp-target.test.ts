@@ -6,10 +6,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { Client, utils, type SFTPWrapper } from 'ssh2';
+import { Client, type SFTPWrapper } from 'ssh2';
 import { createSftpDestination, fetchHostKeyFingerprint, parseHostKeySetting } from '../../../src/core/deliver/sftp';
 import { DeliverError } from '../../../src/core/deliver/types';
-import { startSftpTarget, type SftpTarget } from '../../../src/simulator/sftp';
+import { startSftpTarget, type SftpTarget, generateEd25519 } from '../../../src/simulator/sftp';
 
 const USER = 'agency';
 const PASSWORD = 'agency-password';
@@ -99,12 +99,12 @@ describe('simulator: SFTP target', function () {
   });
 
   it('checks the user name, and takes a key login when given a public key', async () => {
-    const pair = utils.generateKeyPairSync('ed25519');
+    const pair = generateEd25519();
     target = await startSftpTarget({ root, user: USER, password: PASSWORD, publicKey: pair.public });
     const base = { host: '127.0.0.1', port: target.port, hostKey: target.hostKeyFingerprint };
     const wrongUser = createSftpDestination({ ...base, user: 'someone-else', password: PASSWORD });
     const byKey = createSftpDestination({ ...base, user: USER, privateKey: pair.private });
-    const otherKey = createSftpDestination({ ...base, user: USER, privateKey: utils.generateKeyPairSync('ed25519').private });
+    const otherKey = createSftpDestination({ ...base, user: USER, privateKey: generateEd25519().private });
     try {
       await assert.rejects(wrongUser.put({ location: 'u.txt', body: Readable.from([Buffer.from('u')]), signal }), (e: unknown) => e instanceof DeliverError && e.code === 'EAUTH');
       await assert.rejects(otherKey.put({ location: 'o.txt', body: Readable.from([Buffer.from('o')]), signal }), (e: unknown) => e instanceof DeliverError && e.code === 'EAUTH');
