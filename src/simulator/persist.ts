@@ -7,27 +7,11 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SimClock } from './clock';
-import type { GalleryRec, MediaKind, MediaRec } from './model';
+import type { GalleryRec, MediaRec } from './model';
 import type { Store } from './store';
 
-interface SavedMedia {
-  id: string;
-  index: number;
-  kind: MediaKind;
-  fileName: string;
-  fileSize: number;
-  width: number;
-  height: number;
-  duration: number;
-  rating: number | null;
-  flags: number;
-  createdAt: number;
-  modifiedAt: number;
-  version: number;
-  galleries: string[];
-  iptc: MediaRec['iptc'];
-  custom: MediaRec['custom'];
-}
+/** A media record with its galleries as ids. */
+type SavedMedia = Omit<MediaRec, 'galleries'> & { galleries: string[] };
 
 interface SavedState {
   format: 1;

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { filesUnder } from '../helpers/files';
 import { waitFor } from '../helpers/wait';
 
 const ROOT = join(__dirname, '..', '..');
@@ -64,8 +65,6 @@ describe('npm start: the demo', function () {
   });
 
   let approved = '';
-  const filesUnder = (d: string): string[] =>
-    existsSync(d) ? readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(d, e.name)) : [join(d, e.name)])) : [];
   let fileName = '';
 
   it('step 1: the printed approval lands the file in the folder, the stand-in CMS and on the agency SFTP server', async () => {

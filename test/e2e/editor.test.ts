@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startSim, type SimHandle } from '../helpers/sim';
+import { startSim, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { startRuntime, type Runtime } from '../flows/runtime';
 import { CHROMIUM, chromiumAvailable, launch, ProblemLog, type Browser } from './editor/browser';
 import {
@@ -85,11 +85,7 @@ describe('e2e: the editor in a real browser (chromium)', function () {
     sim = await startSim({ seed: 1, assets: 40 });
     red = await startRuntime({
       env: {
-        PHOTOSHELTER_BASE_URL: sim.baseUrl,
-        PHOTOSHELTER_API_KEY: sim.apiKey,
-        PHOTOSHELTER_EMAIL: sim.email,
-        PHOTOSHELTER_PASSWORD: sim.password,
-        PHOTOSHELTER_ORG_ID: sim.orgId,
+        ...photoshelterEnv(sim),
       },
     });
     browser = await launch();

@@ -3,14 +3,15 @@
 // sidecars, checked on the server's filesystem.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { sanitizeSegment } from '../../src/core/deliver/template';
 import { startRuntime, type Runtime } from '../flows/runtime';
-import { startSim, type MediaTruth, type SimHandle } from '../helpers/sim';
+import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { waitFor } from '../helpers/wait';
 import { openSshUnavailable, startOpenSsh, type OpenSshServer } from './openssh';
+import { filesUnder } from '../helpers/files';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const JOB3 = '3 Approved gallery images to an agency over SFTP.json';
@@ -20,18 +21,6 @@ const GALLERY = 'G0000sKBQrAAAAAB';
 const SCOPE = 'C0000RindzAAAAAE';
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else out.push(relative(dir, join(d, e.name)).split(sep).join('/'));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
 describe('e2e: examples 3 and 8 delivering to OpenSSH', function () {
   this.timeout(300_000);
@@ -79,11 +68,7 @@ describe('e2e: examples 3 and 8 delivering to OpenSSH', function () {
     out = mkdtempSync(join(tmpdir(), 'ps-jobs-e2e-'));
     red = await startRuntime({
       env: {
-        PHOTOSHELTER_BASE_URL: sim.baseUrl,
-        PHOTOSHELTER_API_KEY: sim.apiKey,
-        PHOTOSHELTER_EMAIL: sim.email,
-        PHOTOSHELTER_PASSWORD: sim.password,
-        PHOTOSHELTER_ORG_ID: sim.orgId,
+        ...photoshelterEnv(sim),
         PHOTOSHELTER_OUT_DIR: out,
         AGENCY_SFTP_HOST: sshd.host,
         AGENCY_SFTP_PORT: String(sshd.port),

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'undici';
 import { encodeJpeg, patternFor } from '../../src/simulator/jpeg';
 import { startRuntime, type Runtime } from '../flows/runtime';
-import { startSim, type MediaTruth, type SimHandle } from '../helpers/sim';
+import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { waitFor } from '../helpers/wait';
 import { startWordPress, wordPressUnavailable, type WordPress } from './wordpress';
 
@@ -202,11 +202,7 @@ describe('e2e: a real WordPress', function () {
       await new Promise<void>((r) => notifier!.listen(0, '127.0.0.1', r));
       red = await startRuntime({
         env: {
-          PHOTOSHELTER_BASE_URL: sim.baseUrl,
-          PHOTOSHELTER_API_KEY: sim.apiKey,
-          PHOTOSHELTER_EMAIL: sim.email,
-          PHOTOSHELTER_PASSWORD: sim.password,
-          PHOTOSHELTER_ORG_ID: sim.orgId,
+          ...photoshelterEnv(sim),
           WORDPRESS_MEDIA_URL: wp!.mediaUrl,
           WORDPRESS_USER: wp!.user,
           WORDPRESS_APP_PASSWORD: wp!.appPassword,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSim, type MediaTruth, type SimHandle } from '../helpers/sim';
+import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { freePort, startRuntime, type Runtime } from './runtime';
 import { waitFor } from '../helpers/wait';
 
@@ -110,11 +110,7 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
     red = await startRuntime({
       port,
       env: {
-        PHOTOSHELTER_BASE_URL: sim.baseUrl,
-        PHOTOSHELTER_API_KEY: sim.apiKey,
-        PHOTOSHELTER_EMAIL: sim.email,
-        PHOTOSHELTER_PASSWORD: sim.password,
-        PHOTOSHELTER_ORG_ID: sim.orgId,
+        ...photoshelterEnv(sim),
         PHOTOSHELTER_OUT_DIR: outDir,
         WORDPRESS_MEDIA_URL: `${cms}/wp/v2/media`,
         NOTIFY_URL: `${cms}/notifications`,

@@ -2,61 +2,21 @@
 // SFTP server (the simulator's SFTP target) with their JSON sidecars, once, and every delivery is logged.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { startSftpTarget, type SftpTarget } from '../../src/simulator/sftp';
-import { startSim, type MediaTruth, type SimHandle } from '../helpers/sim';
+import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { waitFor } from '../helpers/wait';
 import { startRuntime, type Runtime } from './runtime';
+import { filesUnder, parseCsv } from '../helpers/files';
 
 const FILE = join(__dirname, '..', '..', 'examples', '3 Approved gallery images to an agency over SFTP.json');
 /** The tab's default AGENCY_GALLERY: "Brand Assets – Tokyo 2" in the seed-1 library. */
 const GALLERY = 'G0000sKBQrAAAAAB';
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-/** Every file under `dir`, relative, with "/" separators. */
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else out.push(relative(dir, join(d, e.name)).split(sep).join('/'));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
-/** A CSV parser for the log (quoted fields with "" escapes and commas). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (c === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-    } else cell += c;
-  }
-  if (cell || row.length) rows.push([...row, cell]);
-  return rows;
-}
 
 describe('example 3: approved gallery images to an agency over SFTP (runtime, simulator, SFTP target)', function () {
   this.timeout(180_000);
@@ -108,11 +68,7 @@ describe('example 3: approved gallery images to an agency over SFTP (runtime, si
     assert.ok(inGallery.length >= 2 && elsewhere, 'pending images in and outside the gallery');
     red = await startRuntime({
       env: {
-        PHOTOSHELTER_BASE_URL: sim.baseUrl,
-        PHOTOSHELTER_API_KEY: sim.apiKey,
-        PHOTOSHELTER_EMAIL: sim.email,
-        PHOTOSHELTER_PASSWORD: sim.password,
-        PHOTOSHELTER_ORG_ID: sim.orgId,
+        ...photoshelterEnv(sim),
         PHOTOSHELTER_OUT_DIR: outDir,
         AGENCY_SFTP_PORT: String(sftp.port),
         AGENCY_SFTP_HOST_KEY: sftp.hostKeyFingerprint,

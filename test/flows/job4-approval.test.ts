@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { startSim, type SimHandle } from '../helpers/sim';
+import { startSim, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { waitFor } from '../helpers/wait';
 import { freePort, startRuntime, type Runtime } from './runtime';
 
@@ -47,11 +47,7 @@ describe('example 4, approval workflow with a review tool, as shipped in a real 
     red = await startRuntime({
       port,
       env: {
-        PHOTOSHELTER_BASE_URL: sim.baseUrl,
-        PHOTOSHELTER_API_KEY: sim.apiKey,
-        PHOTOSHELTER_EMAIL: sim.email,
-        PHOTOSHELTER_PASSWORD: sim.password,
-        PHOTOSHELTER_ORG_ID: sim.orgId,
+        ...photoshelterEnv(sim),
         REVIEW_TOOL_URL: `http://127.0.0.1:${port}/demo-review/tasks`,
         REVIEW_CALLBACK_URL: `http://127.0.0.1:${port}/photoshelter/review-decision`,
       },
@@ -206,11 +202,7 @@ describe('example 4 with a review tool that is down at first (a capture server a
     await new Promise<void>((ok) => tool.listen(0, '127.0.0.1', ok));
     red = await startRuntime({
       env: {
-        PHOTOSHELTER_BASE_URL: sim.baseUrl,
-        PHOTOSHELTER_API_KEY: sim.apiKey,
-        PHOTOSHELTER_EMAIL: sim.email,
-        PHOTOSHELTER_PASSWORD: sim.password,
-        PHOTOSHELTER_ORG_ID: sim.orgId,
+        ...photoshelterEnv(sim),
         REVIEW_SCOPE: 'C0000IrfNDAAAAAB',
         REVIEW_TOOL_URL: `http://127.0.0.1:${(tool.address() as AddressInfo).port}/api/tasks`,
         REVIEW_CALLBACK_URL: 'https://nodered.example.com/photoshelter/review-decision',

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSim, type MediaTruth, type SimHandle } from '../helpers/sim';
+import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { waitFor } from '../helpers/wait';
 import { startRuntime, type Runtime } from './runtime';
 
@@ -71,11 +71,7 @@ describe('example 6, curated collection to regional campaign libraries, as shipp
     // CAMPAIGN_COLLECTION is left unset: the flow's default names a collection of this library
     red = await startRuntime({
       env: {
-        PHOTOSHELTER_BASE_URL: sim.baseUrl,
-        PHOTOSHELTER_API_KEY: sim.apiKey,
-        PHOTOSHELTER_EMAIL: sim.email,
-        PHOTOSHELTER_PASSWORD: sim.password,
-        PHOTOSHELTER_ORG_ID: sim.orgId,
+        ...photoshelterEnv(sim),
         PHOTOSHELTER_OUT_DIR: outDir,
       },
     });

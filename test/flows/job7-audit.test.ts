@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSim, type MediaTruth, type SimHandle } from '../helpers/sim';
+import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { waitFor } from '../helpers/wait';
 import { startRuntime, type Runtime } from './runtime';
+import { parseCsv } from '../helpers/files';
 
 const FLOW = join(__dirname, '..', '..', 'examples', '7 Audit log and metadata inventory.json');
 /** INVENTORY_SCOPE's default: "Annual Report" of the seed-1 library. */
@@ -13,40 +14,12 @@ const DEFAULT_SCOPE = 'C0000IrfNDAAAAAB';
 const DELIVERY_COLUMNS = ['time', 'assetId', 'fileName', 'version', 'action', 'destination', 'location', 'bytes', 'sha256', 'skipped', 'dryRun', 'durationMs', 'error'];
 const UPDATE_COLUMNS = ['time', 'assetId', 'action', 'changed', 'fields', 'changes', 'reapplied', 'dryRun', 'error'];
 
-/** RFC 4180 CSV: quoted cells, doubled quotes, line breaks inside quotes. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-    } else cell += c;
-  }
-  assert.equal(cell === '' && row.length === 0, true, 'the file ends with a line break');
-  return rows;
-}
 
 /** The rows of a CSV file as objects; checks that the header is the first line and only there. */
 function readTable(file: string, columns?: string[]): Array<Record<string, string>> {
   const text = readFileSync(file, 'utf8');
   if (text === '') return []; // created, not written yet
+  assert.ok(text.endsWith('\n'), 'the file ends with a line break');
   const [header, ...rows] = parseCsv(text);
   if (columns) assert.deepEqual(header, columns);
   for (const r of rows) {
@@ -86,11 +59,7 @@ describe('example 7, audit log and metadata inventory, as shipped in a real runt
     // INVENTORY_SCOPE is left unset: the flow's default names a collection of this library
     red = await startRuntime({
       env: {
-        PHOTOSHELTER_BASE_URL: sim.baseUrl,
-        PHOTOSHELTER_API_KEY: sim.apiKey,
-        PHOTOSHELTER_EMAIL: sim.email,
-        PHOTOSHELTER_PASSWORD: sim.password,
-        PHOTOSHELTER_ORG_ID: sim.orgId,
+        ...photoshelterEnv(sim),
         PHOTOSHELTER_OUT_DIR: outDir,
       },
     });

@@ -4,14 +4,15 @@
 // summary.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, type Stats } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { sanitizeSegment } from '../../src/core/deliver/template';
 import { startSftpTarget, type SftpTarget } from '../../src/simulator/sftp';
-import { startSim, type MediaTruth, type SimHandle } from '../helpers/sim';
+import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { waitFor } from '../helpers/wait';
 import { startRuntime, type Runtime } from './runtime';
+import { filesUnder } from '../helpers/files';
 
 const FILE = join(__dirname, '..', '..', 'examples', '8 Migration of a collection tree to a folder tree.json');
 /** The tab's default MIGRATION_SCOPE: the collection "Annual Report" of the seed-1 library. */
@@ -20,18 +21,6 @@ const DEFAULT_SCOPE = 'C0000IrfNDAAAAAB';
 const DEEP_SCOPE = 'C0000RindzAAAAAE';
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else out.push(relative(dir, join(d, e.name)).split(sep).join('/'));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 const isTemp = (f: string): boolean => f.split('/').pop()?.startsWith('.') === true;
 const originals = (dir: string): string[] => filesUnder(dir).filter((f) => !f.endsWith('.xmp') && !isTemp(f));
 
@@ -119,11 +108,7 @@ describe('example 8: migration of a collection tree to a folder tree (runtime, s
     }
     work = mkdtempSync(join(tmpdir(), 'ps-job8-'));
     env = {
-      PHOTOSHELTER_BASE_URL: sim.baseUrl,
-      PHOTOSHELTER_API_KEY: sim.apiKey,
-      PHOTOSHELTER_EMAIL: sim.email,
-      PHOTOSHELTER_PASSWORD: sim.password,
-      PHOTOSHELTER_ORG_ID: sim.orgId,
+      ...photoshelterEnv(sim),
       PHOTOSHELTER_OUT_DIR: join(work, 'out'),
     };
   });

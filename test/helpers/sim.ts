@@ -104,3 +104,14 @@ export async function startSim(opts: SimulatorOptions = {}): Promise<SimHandle> 
   };
   return { url: sim.url, baseUrl: sim.baseUrl, ...sim.credentials, control, close: () => sim.close() };
 }
+
+/** The environment the example flows read their PhotoShelter account from, pointing at `sim`. */
+export function photoshelterEnv(sim: SimHandle): Record<string, string> {
+  return {
+    PHOTOSHELTER_BASE_URL: sim.baseUrl,
+    PHOTOSHELTER_API_KEY: sim.apiKey,
+    PHOTOSHELTER_EMAIL: sim.email,
+    PHOTOSHELTER_PASSWORD: sim.password,
+    PHOTOSHELTER_ORG_ID: sim.orgId,
+  };
+}
