@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sanitizeSegment } from '../../src/core/deliver/template';
-import { startRuntime, type Runtime } from '../flows/runtime';
+import { startRuntime, type Runtime, pollAfterChange } from '../flows/runtime';
 import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { waitFor } from '../helpers/wait';
 import { openSshUnavailable, startOpenSsh, type OpenSshServer } from './openssh';
@@ -31,13 +31,7 @@ describe('e2e: examples 3 and 8 delivering to OpenSSH', function () {
   let out: string;
   let state: Awaited<ReturnType<SimHandle['control']['state']>>;
 
-  const poll = () => red.admin('POST', '/photoshelter/trigger/job3.approved/poll');
-  const settleAndPoll = async () => {
-    await sim.control.clock(3);
-    await new Promise((r) => setTimeout(r, 1100));
-    await poll();
-    await poll();
-  };
+  const settleAndPoll = () => pollAfterChange(sim, red, ['job3.approved']);
   const digestOf = async (m: MediaTruth): Promise<string> => {
     const res = await fetch(`${sim.url}/__sim/files/${m.id}/${m.version}/original`);
     assert.equal(res.status, 200);

@@ -14,7 +14,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSim, type SimHandle } from '../helpers/sim';
+import { startSim, type SimHandle, simAccountNode } from '../helpers/sim';
 import { startRuntime, type Runtime } from './runtime';
 
 type FlowNode = Record<string, unknown> & { id: string; type: string };
@@ -70,18 +70,7 @@ describe('photoshelter-deliver in a real Node-RED runtime, across restarts', fun
   /** A tab: POST /deliver/<route> with an asset id as text → deliver → the delivery (or the error, 500) as JSON. */
   const flows = (route: string, destination: Record<string, unknown>, destinationCredentials: Record<string, string> = {}): FlowNode[] => [
     { id: 'dr.tab', type: 'tab', label: 'deliver restart' },
-    {
-      id: 'dr.acc',
-      type: 'photoshelter-account',
-      name: 'sim',
-      baseUrl: sim.baseUrl,
-      authMode: 'session',
-      orgId: sim.orgId,
-      timeZone: 'UTC',
-      maxConcurrency: 4,
-      timeout: 30,
-      credentials: { apiKey: sim.apiKey, email: sim.email, password: sim.password },
-    },
+    simAccountNode(sim, 'dr.acc'),
     { id: 'dr.dest', type: 'photoshelter-destination', name: 'out', ...destination, credentials: destinationCredentials },
     { id: 'dr.in', z: 'dr.tab', type: 'http in', url: `/deliver/${route}`, method: 'post', upload: false, x: 100, y: 80, wires: [['dr.deliver']] },
     {

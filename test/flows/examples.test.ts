@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
-import { freePort, startRuntime, type Runtime } from './runtime';
+import { freePort, pollAfterChange, startRuntime, type Runtime } from './runtime';
 import { waitFor } from '../helpers/wait';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
@@ -140,13 +140,7 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
     used.add(t.id);
     return t;
   };
-  /** After a change in the simulator: let its clock move on, then ask the trigger to poll (twice: the client learns the new time from the first answer). */
-  const settleAndPoll = async (trigger: string) => {
-    await sim.control.clock(3);
-    await new Promise((r) => setTimeout(r, 1100));
-    await red.admin('POST', `/photoshelter/trigger/${trigger}/poll`);
-    await red.admin('POST', `/photoshelter/trigger/${trigger}/poll`);
-  };
+  const settleAndPoll = (trigger: string) => pollAfterChange(sim, red, [trigger]);
   type Item = { id: number; slug: string; title: { raw: string }; caption: { raw: string }; alt_text: string; source_url: string };
   const cmsBySlug = async (slug: string): Promise<Item[]> => (await (await fetch(`${cms}/wp/v2/media?slug=${slug}`, { headers: auth })).json()) as Item[];
 

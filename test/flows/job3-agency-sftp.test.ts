@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startSftpTarget, type SftpTarget } from '../../src/simulator/sftp';
 import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { waitFor } from '../helpers/wait';
-import { startRuntime, type Runtime } from './runtime';
+import { startRuntime, type Runtime, pollAfterChange } from './runtime';
 import { filesUnder, parseCsv } from '../helpers/files';
 
 const FILE = join(__dirname, '..', '..', 'examples', '3 Approved gallery images to an agency over SFTP.json');
@@ -37,14 +37,7 @@ describe('example 3: approved gallery images to an agency over SFTP (runtime, si
     const [header, ...rows] = parseCsv(readFileSync(logFile(), 'utf8'));
     return rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
   };
-  const poll = () => red.admin('POST', '/photoshelter/trigger/job3.approved/poll');
-  /** Move the simulator clock on, then poll twice (the first poll teaches the client the new time). */
-  const settleAndPoll = async () => {
-    await sim.control.clock(3);
-    await new Promise((r) => setTimeout(r, 1100));
-    await poll();
-    await poll();
-  };
+  const settleAndPoll = () => pollAfterChange(sim, red, ['job3.approved']);
   const original = async (m: MediaTruth): Promise<Buffer> => {
     const res = await fetch(`${sim.url}/__sim/files/${m.id}/${m.version}/original`);
     assert.equal(res.status, 200);

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startSim, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { waitFor } from '../helpers/wait';
-import { freePort, startRuntime, type Runtime } from './runtime';
+import { freePort, startRuntime, type Runtime, pollAfterChange } from './runtime';
 
 const FLOW = join(__dirname, '..', '..', 'examples', '4 Approval workflow with a review tool.json');
 
@@ -26,13 +26,7 @@ describe('example 4, approval workflow with a review tool, as shipped in a real 
   let red: Runtime;
 
   const poll = () => red.admin('POST', '/photoshelter/trigger/job4.added/poll');
-  /** Move the simulator clock on, then poll twice (the first poll teaches the client the new time). */
-  const settleAndPoll = async () => {
-    await sim.control.clock(3);
-    await new Promise((r) => setTimeout(r, 1100));
-    await poll();
-    await poll();
-  };
+  const settleAndPoll = () => pollAfterChange(sim, red, ['job4.added']);
   const tasks = async (): Promise<Task[]> => (await (await fetch(`${red.url}/demo-review/tasks`)).json()) as Task[];
   const post = async (path: string, body: unknown) => {
     const res = await fetch(`${red.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { waitFor } from '../helpers/wait';
-import { startRuntime, type Runtime } from './runtime';
+import { startRuntime, type Runtime, pollAfterChange } from './runtime';
 
 const FLOW = join(__dirname, '..', '..', 'examples', '6 Curated collection to regional campaign libraries.json');
 /** CAMPAIGN_COLLECTION's default: "Spring Launch" of the seed-1 library. */
@@ -30,11 +30,7 @@ describe('example 6, curated collection to regional campaign libraries, as shipp
   let library: string;
 
   const poll = async (id: string) => assert.equal((await red.admin('POST', `/photoshelter/trigger/${id}/poll`)).status, 200);
-  const settleAndPoll = async () => {
-    await sim.control.clock(3);
-    await new Promise((r) => setTimeout(r, 1100));
-    for (const id of ['job6.changed', 'job6.added', 'job6.changed', 'job6.added']) await poll(id);
-  };
+  const settleAndPoll = () => pollAfterChange(sim, red, ['job6.changed', 'job6.added']);
   /** The walk's state as the trigger stored it (node context). */
   const walk = async (): Promise<{ id: string; done: boolean; emitted: number; acked: number } | undefined> => {
     const res = await red.admin<Record<string, Record<string, { msg: string }>>>('GET', '/context/node/job6.walk');

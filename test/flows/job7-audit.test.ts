@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { waitFor } from '../helpers/wait';
-import { startRuntime, type Runtime } from './runtime';
+import { startRuntime, type Runtime, pollAfterChange } from './runtime';
 import { parseCsv } from '../helpers/files';
 
 const FLOW = join(__dirname, '..', '..', 'examples', '7 Audit log and metadata inventory.json');
@@ -38,12 +38,7 @@ describe('example 7, audit log and metadata inventory, as shipped in a real runt
   let flows: unknown[];
 
   const poll = async () => assert.equal((await red.admin('POST', '/photoshelter/trigger/job7.approved/poll')).status, 200);
-  const settleAndPoll = async () => {
-    await sim.control.clock(3);
-    await new Promise((r) => setTimeout(r, 1100));
-    await poll();
-    await poll();
-  };
+  const settleAndPoll = () => pollAfterChange(sim, red, ['job7.approved']);
   const deliveries = () => (existsSync(join(audit, 'deliveries.csv')) ? readTable(join(audit, 'deliveries.csv'), DELIVERY_COLUMNS) : []);
   const updates = () => (existsSync(join(audit, 'updates.csv')) ? readTable(join(audit, 'updates.csv'), UPDATE_COLUMNS) : []);
   const update = async (body: unknown) => {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { startSim, type SimHandle } from '../helpers/sim';
-import { startRuntime, type Runtime } from './runtime';
+import { startSim, type SimHandle, simAccountNode } from '../helpers/sim';
+import { startRuntime, type Runtime, pollAfterChange } from './runtime';
 import { waitFor } from '../helpers/wait';
 
 
@@ -14,32 +14,15 @@ describe('in a real Node-RED runtime', function () {
 
   const flows = () => [
     { id: 'tab1', type: 'tab', label: 'PhotoShelter' },
-    {
-      id: 'acc1',
-      type: 'photoshelter-account',
-      name: 'sim',
-      baseUrl: sim.baseUrl,
-      authMode: 'session',
-      orgId: sim.orgId,
-      timeZone: 'UTC',
-      maxConcurrency: 4,
-      timeout: 30,
-      credentials: { apiKey: sim.apiKey, email: sim.email, password: sim.password },
-    },
+    simAccountNode(sim, 'acc1'),
     { id: 'trg1', z: 'tab1', type: 'photoshelter-trigger', account: 'acc1', mode: 'changed', interval: 3600, start: 'now', maxEvents: 100, includeIptc: true, includeCustom: true, x: 150, y: 80, wires: [['dbg1']] },
     { id: 'dbg1', z: 'tab1', type: 'debug', name: 'changes', active: true, tosidebar: false, console: true, complete: 'payload', x: 400, y: 80, wires: [] },
   ];
-  const poll = () => red!.admin('POST', '/photoshelter/trigger/trg1/poll');
   /**
    * Move the simulator clock on, then poll twice: the first poll (a second later, so that its window is
    * not empty and it asks PhotoShelter at all) teaches the client the new time, the second uses it.
    */
-  const settleAndPoll = async () => {
-    await sim.control.clock(3);
-    await new Promise((r) => setTimeout(r, 1100));
-    await poll();
-    await poll();
-  };
+  const settleAndPoll = () => pollAfterChange(sim, red!, ['trg1']);
   const debugLines = () => red!.output().split('\n').filter((l) => l.includes('[debug:changes]') || l.includes('"fileName"'));
   const mentions = (id: string) => red!.output().split(id).length - 1;
 

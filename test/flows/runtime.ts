@@ -151,3 +151,19 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     },
   };
 }
+
+/**
+ * After a change in the simulator: move its clock on (so that the change is older than a poll's settling
+ * time), wait a second, then ask each trigger to poll, twice: the client learns the simulator's new time
+ * from the first answer. Every poll must succeed.
+ */
+export async function pollAfterChange(sim: { control: { clock(seconds: number): Promise<unknown> } }, red: Runtime, triggers: string[]): Promise<void> {
+  await sim.control.clock(3);
+  await new Promise((r) => setTimeout(r, 1100));
+  for (let round = 0; round < 2; round++) {
+    for (const id of triggers) {
+      const res = await red.admin('POST', `/photoshelter/trigger/${id}/poll`);
+      if (res.status !== 200) throw new Error(`polling ${id} answered ${res.status}: ${res.text}`);
+    }
+  }
+}

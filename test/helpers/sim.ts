@@ -115,3 +115,19 @@ export function photoshelterEnv(sim: SimHandle): Record<string, string> {
     PHOTOSHELTER_ORG_ID: sim.orgId,
   };
 }
+
+/** A photoshelter-account config node signed in to `sim` (session), as a flow to deploy holds it. */
+export function simAccountNode(sim: SimHandle, id: string): Record<string, unknown> & { id: string; type: string } {
+  return {
+    id,
+    type: 'photoshelter-account',
+    name: 'sim',
+    baseUrl: sim.baseUrl,
+    authMode: 'session',
+    orgId: sim.orgId,
+    timeZone: 'UTC',
+    maxConcurrency: 4,
+    timeout: 30,
+    credentials: { apiKey: sim.apiKey, email: sim.email, password: sim.password },
+  };
+}
