@@ -19,6 +19,14 @@ export class SimClock {
     return us;
   }
 
+  /** A fresh timestamp no earlier than `us` (later stamps stay strictly increasing after it). */
+  tickAtLeast(us: number): number {
+    const t = this.tickMicros();
+    if (t >= us) return t;
+    this.lastMicros = us;
+    return us;
+  }
+
   advance(seconds: number): void {
     this.offsetMs += seconds * 1000;
   }

@@ -1,6 +1,7 @@
 // Records → wire resources.
 import { formatDate, type DateFormat } from './clock';
 import { CUSTOM_FIELDS } from './fields';
+import { embeddedMetadata, fileDigest } from './filemeta';
 import {
   FLAG_FLAGGED, FLAG_MODEL_RELEASED, FLAG_PROPERTY_RELEASED, FLAG_SEARCHABLE,
   isCollection, type CollectionRec, type GalleryRec, type MediaRec,
@@ -73,7 +74,7 @@ export function mediaResource(r: RenderCtx, m: MediaRec): Resource {
     }
     a.format = fmt[0];
     if (m.kind === 'document') a.format_readable = fmt[1];
-    a.hash = null;
+    a.hash = fileDigest(r.store.lib.seed, m);
   }
   return { id: m.id, type: m.kind, attributes: a, links: { self: `${r.base}/media/${m.id}` } };
 }
@@ -128,4 +129,13 @@ export function containerResource(r: RenderCtx, x: CollectionRec | GalleryRec): 
 
 export function pathResource(r: RenderCtx, x: CollectionRec | GalleryRec): Resource {
   return { id: x.id, type: isCollection(x) ? 'collection' : 'gallery', attributes: { name: x.name }, links: { self: `${r.base}/${isCollection(x) ? 'collections' : 'galleries'}/${x.id}` } };
+}
+
+/** GET /media/{id}/metadata: the file's embedded metadata as a JSON string (`raw`), plus the IPTC author. */
+export function metadataResource(r: RenderCtx, m: MediaRec): Resource {
+  return {
+    id: m.id, type: 'metadata',
+    attributes: { raw: JSON.stringify(embeddedMetadata(r.store.lib.seed, m)), author: r.store.iptcOf(m).author },
+    links: { self: `${r.base}/media/${m.id}/metadata` },
+  };
 }

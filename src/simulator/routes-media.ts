@@ -2,7 +2,7 @@
 import { badRequest, jsonBody, notFound, type Reply } from './http';
 import { renderCtx, requireOrg, orgAllowed, route, type ApiCtx, type App, type Route } from './app';
 import { envelope, listReply, paging, sorting } from './list';
-import { customResource, galleryResource, iptcResource, mediaResource, type RenderCtx, type Resource } from './render';
+import { customResource, galleryResource, iptcResource, mediaResource, metadataResource, type RenderCtx, type Resource } from './render';
 import { parseClientDate } from './clock';
 import { FieldError, validateCustomPatch } from './fields';
 import { contentDisposition, fitSize, jpegRendition, mp4Source, originalSource } from './downloads';
@@ -229,6 +229,7 @@ export const mediaRoutes: Route[] = [
     }
     return envelope(ctx, iptcResource(renderCtx(ctx, app), m));
   }),
+  route('GET', '/media/{id}/metadata', 'user', (ctx, app) => envelope(ctx, metadataResource(renderCtx(ctx, app), getMedia(ctx, app)))),
   route('GET', '/media/{id}/custom-metadata', 'user', (ctx, app) => envelope(ctx, customResource(renderCtx(ctx, app), getMedia(ctx, app)))),
   route('PATCH', '/media/{id}/custom-metadata', 'user', (ctx, app) => {
     const m = getMedia(ctx, app);
