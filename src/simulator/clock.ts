@@ -63,9 +63,14 @@ export function formatDate(us: number, format: DateFormat): string | number {
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
-/** Parses a client-supplied date (`YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z|±HH:MM]`, zone-less = UTC) to microseconds. */
+/**
+ * Parses a client-supplied date to microseconds: the draft's `2019-10-15 12:00:00 GMT`, or
+ * `YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z|±HH:MM]` (zone-less = UTC).
+ */
 export function parseClientDate(value: string): number | undefined {
-  const m = DATE_RE.exec(value.trim());
+  const trimmed = value.trim();
+  const gmt = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) GMT$/.exec(trimmed);
+  const m = DATE_RE.exec(gmt ? `${gmt[1]}Z` : trimmed);
   if (!m) return undefined;
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
   const ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s);
