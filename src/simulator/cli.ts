@@ -95,6 +95,7 @@ async function main(): Promise<void> {
     `  organization    ${c.orgId}\n` +
     `  OAuth client    ${c.oauthClientId} / ${c.oauthClientSecret}\n` +
     `  control API     ${sim.url}/__sim/\n` +
+    `  mode            ${opts.strict ? 'strict (parameters without evidence answer 400)' : 'lenient (unknown parameters are ignored)'}\n` +
     `Press Ctrl-C to stop.\n`,
   );
   let closing = false;
