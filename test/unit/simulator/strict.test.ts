@@ -5,7 +5,9 @@ import { EVIDENCE, evidenceFor, isEvidenced } from '../../../src/simulator/evide
 import { authRoutes } from '../../../src/simulator/routes-auth';
 import { libraryRoutes } from '../../../src/simulator/routes-library';
 import { mediaRoutes } from '../../../src/simulator/routes-media';
-import { call, login } from './util';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { call, login, repoRoot } from './util';
 
 describe('simulator: strict and lenient modes', function () {
   this.timeout(30_000);
@@ -189,6 +191,11 @@ describe('simulator: strict and lenient modes', function () {
     assert.equal(gmt.status, 200);
     assert.ok(iso.json.data.length > 0);
     assert.deepEqual(gmt.json.data.map((m: { id: string }) => m.id), iso.json.data.map((m: { id: string }) => m.id));
+  });
+
+  it('the simulator README lists every endpoint of the evidence table', () => {
+    const readme = readFileSync(join(repoRoot, 'src', 'simulator', 'README.md'), 'utf8');
+    for (const e of EVIDENCE) assert.ok(readme.includes(`| \`${e.method} ${e.path}\` | ${e.level} |`), `${e.method} ${e.path} in the README`);
   });
 
   it('the evidence table keeps its levels honest: no [ours] or [weak] value is accepted by strict', () => {
