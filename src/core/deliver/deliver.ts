@@ -116,6 +116,17 @@ export interface RemoveJob extends JobBase {
   location?: string;
 }
 
+/** What `judge` found: whether the delivered version is still current, and what the record gets. */
+interface Verdict {
+  same: boolean;
+  check: VersionCheck;
+  /** Skipped: the record is written again with the asset's modified_at and this evidence (null: none). */
+  restamp?: FileEvidence | null;
+  /** The evidence of the current file, when it was read (`read`). */
+  evidence?: FileEvidence;
+  read?: boolean;
+}
+
 /** A small counting semaphore. */
 export class Semaphore {
   private active = 0;
@@ -359,7 +370,7 @@ export class Deliverer {
    * A version with the same key was delivered here: is it still the asset's current file? See version.ts
    * for the order of the checks; only an asset modified since the record costs more than a comparison.
    */
-  private async judge(job: PutJob, prior: LedgerRecord): Promise<{ same: boolean; check: VersionCheck; restamp?: FileEvidence | null; evidence?: FileEvidence }> {
+  private async judge(job: PutJob, prior: LedgerRecord): Promise<Verdict> {
     const { asset, source, signal } = job;
     if (!modifiedSince(asset.modifiedAt, prior)) return { same: true, check: 'key' };
     if (job.redeliverOnModify) return { same: false, check: 'modified' };
@@ -372,9 +383,9 @@ export class Deliverer {
     if (this.opts.evidence) {
       const evidence = await this.readEvidence(asset.id, signal);
       const verdict = compareEvidence(prior.f, evidence);
-      if (verdict === 'changed') return { same: false, check: 'metadata', evidence };
+      if (verdict === 'changed') return { same: false, check: 'metadata', evidence, read: true };
       // nothing in common (a record made without evidence): skipped as the key says, the evidence kept for next time
-      return { same: true, check: verdict === 'same' ? 'metadata' : 'none', restamp: evidence ?? prior.f ?? null, evidence };
+      return { same: true, check: verdict === 'same' ? 'metadata' : 'none', restamp: evidence ?? prior.f ?? null, evidence, read: true };
     }
     return { same: true, check: 'none', restamp: prior.f ?? null };
   }
@@ -393,7 +404,7 @@ export class Deliverer {
       const verdict = await this.judge(job, prior);
       out.versionCheck = verdict.check;
       evidence = verdict.evidence;
-      evidenceRead = verdict.check === 'metadata' || 'evidence' in verdict;
+      evidenceRead = verdict.read === true;
       if (verdict.same) {
         if (job.source.kind === 'stream') job.source.stream.destroy();
         // the record now stands for this modified_at: the next message for this version is a plain skip again
