@@ -409,7 +409,7 @@ export class Deliverer {
         if (job.source.kind === 'stream') job.source.stream.destroy();
         // the record now stands for this modified_at: the next message for this version is a plain skip again
         if (ledger && !job.dryRun && verdict.restamp !== undefined) {
-          await ledger.done(key, this.stamp(asset, verdict.restamp ?? undefined), { b: prior.b ?? 0, h: prior.h, r: prior.r });
+          await ledger.checked(key, this.stamp(asset, verdict.restamp ?? undefined), prior);
         }
         return { ...out, skipped: true, bytes: prior.b ?? 0, sha256: prior.h ?? null, durationMs: Date.now() - started };
       }

@@ -10,14 +10,16 @@
  * A record (one line of the file; format 2):
  *
  *   {"t":"intent","d":"<target>","a":"<asset id>","v":"<versionKey>","l":"<location>","m":"<modified_at>","f":{…},"at":"<iso>"}
- *   {"t":"done",…,"b":<bytes>,"h":"<sha256>","r":<response summary>}
+ *   {"t":"done",…,"b":<bytes>,"h":"<sha256>","r":<response summary>[,"c":"<iso>"]}
  *   {"t":"removed",…}
  *   {"t":"refused",…}   the destination refused before writing (overwrite policy "fail")
  *
  * `d` is the destination's real target (kind and resolved base: folder, host, port and base path, endpoint
  * and bucket, URL origin; see registry.ts `destinationTarget`), so that a destination pointed somewhere
  * else delivers again. `m` is the asset's `modified_at` and `f` the evidence of the file version (embedded
- * metadata) the record was made or last checked with; both optional. Records written before format 2 have
+ * metadata) the record was made or last checked with; both optional. A done record that a later check
+ * found still current is written again with the new `m`/`f`, its `at` (the delivery's time) kept and the
+ * check's time in `c`. Records written before format 2 have
  * no `d`: on open they are attributed to the target the ledger is opened for, and the compaction on open
  * writes them back with it.
  *
@@ -82,6 +84,8 @@ export interface LedgerRecord extends VersionStamp, Partial<DeliveryResult> {
   /** Location. */
   l: string;
   at: string;
+  /** When a delivered version was last checked to be still current (done records made by `checked`). */
+  c?: string;
 }
 
 export interface DeliveryLedger {
@@ -94,8 +98,14 @@ export interface DeliveryLedger {
   exclusive<T>(key: LedgerKey, fn: () => Promise<T>): Promise<T>;
   /** Claims the delivery of this version: durable before it resolves, and before the upload starts. */
   intent(key: LedgerKey, version: VersionStamp): Promise<void>;
-  /** The version is at the location (also: the same version checked again, with a newer stamp). */
+  /** The version is at the location. */
   done(key: LedgerKey, version: VersionStamp, result: DeliveryResult): Promise<void>;
+  /**
+   * The version that `delivered` records is still the asset's current one, checked for the stamp given (a
+   * newer modified_at, evidence read now): the record is kept, with the new stamp, its delivery time and
+   * the time of the check (`c`).
+   */
+  checked(key: LedgerKey, version: VersionStamp, delivered: LedgerRecord): Promise<void>;
   removed(key: LedgerKey, version: VersionStamp): Promise<void>;
   /**
    * The destination refused the upload before writing anything: the claim is void. `previous`, a record
@@ -234,6 +244,11 @@ export class FileLedger implements DeliveryLedger {
     return this.append('done', key, version, result);
   }
 
+  checked(key: LedgerKey, version: VersionStamp, delivered: LedgerRecord): Promise<void> {
+    const { b, h, r } = delivered;
+    return this.append('done', key, version, { b: b ?? 0, h, r }, { at: delivered.at, c: new Date(this.now()).toISOString() });
+  }
+
   removed(key: LedgerKey, version: VersionStamp): Promise<void> {
     return this.append('removed', key, version);
   }
@@ -263,8 +278,8 @@ export class FileLedger implements DeliveryLedger {
     this.handle = undefined;
   }
 
-  private append(t: LedgerState, key: LedgerKey, version: VersionStamp, result?: DeliveryResult): Promise<void> {
-    const record: LedgerRecord = { t, d: key.target, a: key.asset, v: version.v, l: key.location, at: new Date(this.now()).toISOString() };
+  private append(t: LedgerState, key: LedgerKey, version: VersionStamp, result?: DeliveryResult, times?: { at: string; c: string }): Promise<void> {
+    const record: LedgerRecord = { t, d: key.target, a: key.asset, v: version.v, l: key.location, at: times?.at || new Date(this.now()).toISOString() };
     if (version.m) record.m = version.m;
     if (version.f && (version.f.instance || version.f.modify)) record.f = version.f;
     if (result) {
@@ -272,6 +287,7 @@ export class FileLedger implements DeliveryLedger {
       if (result.h) record.h = result.h;
       if (result.r !== undefined) record.r = result.r;
     }
+    if (times) record.c = times.c;
     if (this.closed) return Promise.reject(new Error(`The delivery ledger ${this.file} is closed`));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record, line: JSON.stringify(record) + '\n', resolve, reject });

@@ -170,11 +170,15 @@ describe('core/deliver: the version and the target of a delivery', function () {
     it('modified but not replaced (a metadata edit): one read, skipped, then free again', async () => {
       const { d, ledger, target } = await setup();
       await put(d, 'v1');
+      const deliveredAt = (await ledger.lookup({ target, asset: ID, location: 'retouched.tif' }))?.at;
       const r = await put(d, 'v1', asset({ modifiedAt: T1 }));
       assert.equal(r.skipped, true);
       assert.equal(r.versionCheck, 'metadata');
       assert.equal(reads, 2);
-      assert.equal((await ledger.lookup({ target, asset: ID, location: 'retouched.tif' }))?.m, T1, 'the record now stands for the new modified_at');
+      const delivered = (await ledger.lookup({ target, asset: ID, location: 'retouched.tif' })) as LedgerRecord;
+      assert.equal(delivered.m, T1, 'the record now stands for the new modified_at');
+      assert.equal(delivered.at, deliveredAt, 'the delivery\'s time kept');
+      assert.ok(delivered.c && delivered.c >= delivered.at, 'and the time of the check');
       const again = await put(d, 'v1', asset({ modifiedAt: T1 }));
       assert.equal(again.versionCheck, 'key');
       assert.equal(reads, 2, 'no further request');
