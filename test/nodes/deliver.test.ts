@@ -253,6 +253,29 @@ describe('photoshelter-deliver node', function () {
     assert.deepEqual(await sim.control.requests(), []);
   });
 
+  it('the destination opens its ledger for its folder: format-1 records are taken over, removals older than "Keep removals" dropped', async () => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const ledgerFile = join(tmp, 'user', 'photoshelter', 'deliveries', 'dest.jsonl');
+    mkdirSync(join(tmp, 'user', 'photoshelter', 'deliveries'), { recursive: true });
+    const old = new Date(Date.now() - 10 * 86_400_000).toISOString();
+    const recent = new Date(Date.now() - 86_400_000).toISOString();
+    writeFileSync(
+      ledgerFile,
+      [
+        // written by the previous version: no target
+        { t: 'done', a: 'I0000abcdefghijk', v: 'k1', l: 'I0000abcdefghijk/a.jpg', b: 2, h: sha('v1'), at: old },
+        { t: 'removed', a: 'I0000bbbbbbbbbbb', v: 'k1', l: 'I0000bbbbbbbbbbb/b.jpg', at: old },
+        { t: 'removed', a: 'I0000ccccccccccc', v: 'k1', l: 'I0000ccccccccccc/c.jpg', at: recent },
+      ].map((r) => JSON.stringify(r) + '\n').join(''),
+    );
+    const { d1, results } = await load({}, { ...folder(), retentionDays: 5 });
+    d1.receive({ asset: anAsset(), payload: Buffer.from('v1') });
+    assert.equal((await results.next()).delivery?.skipped, true, 'delivered before the upgrade: skipped');
+    const records = readFileSync(ledgerFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { a: string; d: string });
+    assert.deepEqual(records.map((r) => r.a).sort(), ['I0000abcdefghijk', 'I0000ccccccccccc'], 'the 10-day-old removal is gone, the 1-day-old one kept');
+    assert.ok(records.every((r) => r.d === `folder:${out}`), 'each record names the folder now');
+  });
+
   it('closing the flow aborts an upload in flight and removes its temporary file', async () => {
     const { d1 } = await load();
     const body = new Readable({ read() {} });
