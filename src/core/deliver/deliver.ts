@@ -13,7 +13,7 @@ import type { DestinationTemplates } from './registry';
 import { sidecarFor, type SidecarKind } from './sidecar';
 import { render } from './template';
 import { DeliverError, type Destination, type PutResult } from './types';
-import { compareEvidence, isNoEvidence, modifiedSince, sha256Of, type EvidenceReader } from './version';
+import { compareEvidence, HeadSniffer, isNoEvidence, modifiedSince, sha256Of, type EvidenceReader } from './version';
 
 export type DeliverAction = 'put' | 'remove';
 export type OverwritePolicy = 'overwrite' | 'skip' | 'fail';
@@ -196,12 +196,15 @@ export class Meter extends Transform {
     private readonly total: number | undefined,
     private readonly onProgress?: (p: Progress) => void,
     private readonly intervalMs = 1000,
+    /** Sees every chunk as it passes (reads the head of the file). */
+    private readonly observe?: (chunk: Buffer) => void,
   ) {
     super();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.hash.update(chunk);
+    this.observe?.(chunk);
     this.bytes += chunk.length;
     if (this.onProgress) {
       const now = Date.now();
@@ -430,10 +433,13 @@ export class Deliverer {
       if (ledger) await ledger.intent(key, stamp);
       let used = false;
       let meter: Meter | undefined;
+      let sniffer: HeadSniffer | undefined;
       const { value: result, attempts } = await this.withRetries(signal, reopenable(job.source), async () => {
         const opened = await openSource(job.source, signal, used);
         used = true;
-        const m = new Meter(opened.size, job.onProgress, job.progressIntervalMs);
+        const head = ledger ? new HeadSniffer() : undefined;
+        sniffer = head;
+        const m = new Meter(opened.size, job.onProgress, job.progressIntervalMs, head && ((chunk) => head.push(chunk)));
         meter = m;
         let sourceError: unknown;
         opened.body.on('error', (e) => {
@@ -490,7 +496,12 @@ export class Deliverer {
           }),
         );
       }
-      if (ledger) await ledger.done(key, stamp, { b: out.bytes, h: out.sha256 ?? undefined, r: responseSummary(result.response) });
+      if (ledger) {
+        // the bytes' own XMP InstanceID (a JPEG's) describes exactly what was sent: it wins over the one read before
+        const own = result.skipped ? undefined : sniffer?.evidence();
+        const done = own && own.instance !== stamp.f?.instance ? { ...stamp, f: own } : stamp;
+        await ledger.done(key, done, { b: out.bytes, h: out.sha256 ?? undefined, r: responseSummary(result.response) });
+      }
       if (recovering) out.recovered = true;
       out.attempts = attempts;
       out.durationMs = Date.now() - started;

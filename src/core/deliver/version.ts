@@ -19,6 +19,9 @@
  *
  * After 4–7 the record gets the new `modified_at` (and evidence): the next message for the same asset is a
  * request-free skip again.
+ *
+ * A delivery records the evidence read before the file (6), or, when the bytes are a JPEG with an XMP
+ * packet, the InstanceID of the bytes themselves, read as they pass.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -131,4 +134,64 @@ export function isNoEvidence(e: unknown): boolean {
   const { code, status } = (e ?? {}) as { code?: string; status?: number };
   if (code === 'ENOTFOUND' || code === 'EPERM' || code === 'EVALIDATION' || code === 'EBADRESPONSE') return true;
   return code === 'EHTTP' && typeof status === 'number' && status >= 400 && status < 500 && status !== 429;
+}
+
+const XMP_NAMESPACE = 'http://ns.adobe.com/xap/1.0/\0';
+
+/**
+ * The XMP `InstanceID` of a JPEG, from its first bytes: the APP1 segment that carries the XMP packet, found
+ * by walking the segments from the start of the file up to the image data. Undefined for other formats
+ * (their packets can belong to embedded resources), when there is none, or when the head is too short.
+ */
+export function jpegXmpInstance(head: Buffer): string | undefined {
+  if (head.length < 4 || head[0] !== 0xff || head[1] !== 0xd8) return undefined;
+  let i = 2;
+  while (i + 4 <= head.length) {
+    if (head[i] !== 0xff) return undefined;
+    const marker = head[i + 1];
+    if (marker === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    // start of scan or end of image: the metadata segments are behind
+    if (marker === 0xda || marker === 0xd9) return undefined;
+    if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+      i += 2;
+      continue;
+    }
+    const length = head.readUInt16BE(i + 2);
+    if (length < 2) return undefined;
+    const start = i + 4;
+    const end = i + 2 + length;
+    if (marker === 0xe1 && end <= head.length && head.toString('latin1', start, start + XMP_NAMESPACE.length) === XMP_NAMESPACE) {
+      const xml = head.toString('utf8', start + XMP_NAMESPACE.length, end);
+      const m = /xmpMM:InstanceID\s*=\s*["']([^"']+)["']/.exec(xml) ?? /<xmpMM:InstanceID>\s*([^<]+?)\s*<\/xmpMM:InstanceID>/.exec(xml);
+      return m?.[1].trim() || undefined;
+    }
+    i = end;
+  }
+  return undefined;
+}
+
+/**
+ * Keeps the first bytes of a file as they pass (at most `limit`), to read the evidence the bytes carry
+ * themselves: the InstanceID of a JPEG's XMP packet describes exactly the version that was sent.
+ */
+export class HeadSniffer {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly limit = 256 * 1024) {}
+
+  push(chunk: Buffer): void {
+    if (this.size >= this.limit) return;
+    const part = chunk.length > this.limit - this.size ? chunk.subarray(0, this.limit - this.size) : chunk;
+    this.chunks.push(Buffer.from(part));
+    this.size += part.length;
+  }
+
+  evidence(): FileEvidence | undefined {
+    const instance = jpegXmpInstance(Buffer.concat(this.chunks));
+    return instance ? { instance } : undefined;
+  }
 }

@@ -17,7 +17,7 @@ import { Deliverer, type BodySource, type DeliverAsset, type PutJob } from '../.
 import { FileLedger, type FileEvidence, type LedgerRecord } from '../../../src/core/deliver/ledger';
 import { createDestination, destinationTarget, destinationTemplates, type DestinationConfig } from '../../../src/core/deliver/registry';
 import { viewOf } from '../../../src/core/deliver/template';
-import { compareEvidence, evidenceFromEmbedded, modifiedSince } from '../../../src/core/deliver/version';
+import { compareEvidence, evidenceFromEmbedded, jpegXmpInstance, modifiedSince } from '../../../src/core/deliver/version';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 const ID = 'I0000abcdefghijk';
@@ -25,6 +25,25 @@ const KEY = versionKeyOf(ID, 'retouched.tif', 5000, 3000, 2000);
 const T0 = '2024-06-01T10:00:00.000Z';
 const T1 = '2024-06-02T10:00:00.000Z';
 const T2 = '2024-06-03T10:00:00.000Z';
+
+/** A JPEG segment: marker, length, payload. */
+const segment = (marker: number, payload: Buffer): Buffer => {
+  const head = Buffer.from([0xff, marker, 0, 0]);
+  head.writeUInt16BE(payload.length + 2, 2);
+  return Buffer.concat([head, payload]);
+};
+const XMP = (body: string): Buffer => segment(0xe1, Buffer.concat([Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1'), Buffer.from(body)]));
+/** A JPEG with an APP0, an EXIF APP1 and an XMP packet naming `instance`, then image data. */
+const jpeg = (instance: string, data = 'pixels'): Buffer =>
+  Buffer.concat([
+    Buffer.from([0xff, 0xd8]),
+    segment(0xe0, Buffer.from('JFIF\0\x01\x02')),
+    segment(0xe1, Buffer.from('Exif\0\0xmpMM:InstanceID="not this one"')),
+    XMP(`<x:xmpmeta><rdf:RDF><rdf:Description xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/" xmpMM:DocumentID="xmp.did:1" xmpMM:InstanceID="${instance}"/></rdf:RDF></x:xmpmeta>`),
+    segment(0xda, Buffer.from([0, 1, 2])),
+    Buffer.from(data),
+    Buffer.from([0xff, 0xd9]),
+  ]);
 
 /** The embedded metadata as the simulator (and, we expect, PhotoShelter) answers it: `raw` is a JSON string. */
 const embedded = (tags: Record<string, unknown>) => ({ id: ID, type: 'metadata', attributes: { raw: JSON.stringify(tags) } });
@@ -165,6 +184,20 @@ describe('core/deliver: the version and the target of a delivery', function () {
       assert.equal(reads, 2, 'one read to decide, none more for the record');
       assert.equal((await put(d, 'new bytes', asset({ modifiedAt: T1 }))).skipped, true);
       assert.equal(reads, 2);
+    });
+
+    it('the XMP InstanceID in a JPEG\'s own bytes is what the record keeps: a file replaced during the download is not taken for the one read before', async () => {
+      const { d, ledger, target } = await setup();
+      // the metadata read before the download says version one; the bytes that come are already version two
+      current = { instance: 'xmp.iid:one' };
+      await put(d, '', asset(), {}, { kind: 'buffer', data: jpeg('xmp.iid:two') });
+      const rec = (await ledger.lookup({ target, asset: ID, location: 'retouched.tif' })) as LedgerRecord;
+      assert.deepEqual(rec.f, { instance: 'xmp.iid:two' });
+      // PhotoShelter now answers version two: the same as delivered, so a modification is a skip
+      current = { instance: 'xmp.iid:two' };
+      const r = await put(d, '', asset({ modifiedAt: T1 }), {}, { kind: 'stream', stream: Readable.from([jpeg('xmp.iid:two')]) });
+      assert.equal(r.skipped, true);
+      assert.equal(r.versionCheck, 'metadata');
     });
 
     it('modified but not replaced (a metadata edit): one read, skipped, then free again', async () => {
@@ -308,6 +341,19 @@ describe('core/deliver: the version and the target of a delivery', function () {
       for (const bad of [embedded({ 'File:FileName': 'a.jpg' }), { attributes: { raw: '{not json' } }, { attributes: {} }, null, { attributes: { raw: '"text"' } }]) {
         assert.equal(evidenceFromEmbedded(bad), undefined, JSON.stringify(bad));
       }
+    });
+
+    it('finds the XMP InstanceID of a JPEG in its metadata segments, and nowhere else', () => {
+      assert.equal(jpegXmpInstance(jpeg('xmp.iid:abc')), 'xmp.iid:abc');
+      const element = Buffer.concat([Buffer.from([0xff, 0xd8]), XMP('<rdf:Description><xmpMM:InstanceID> uuid:42 </xmpMM:InstanceID></rdf:Description>'), segment(0xda, Buffer.from([0]))]);
+      assert.equal(jpegXmpInstance(element), 'uuid:42');
+      // a packet behind the start of scan belongs to the image data, not to the file's metadata
+      const late = Buffer.concat([Buffer.from([0xff, 0xd8]), segment(0xda, Buffer.from([0])), XMP('xmpMM:InstanceID="late"')]);
+      assert.equal(jpegXmpInstance(late), undefined);
+      // other formats, a head cut inside the packet, no packet
+      assert.equal(jpegXmpInstance(Buffer.from('%PDF-1.7 xmpMM:InstanceID="pdf"')), undefined);
+      assert.equal(jpegXmpInstance(jpeg('xmp.iid:abc').subarray(0, 60)), undefined);
+      assert.equal(jpegXmpInstance(Buffer.concat([Buffer.from([0xff, 0xd8]), segment(0xe0, Buffer.from('JFIF')), segment(0xda, Buffer.from([0]))])), undefined);
     });
 
     it('compares evidence by InstanceID first, then the date', () => {
