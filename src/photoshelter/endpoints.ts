@@ -36,6 +36,8 @@ export const PATHS = {
   mediaIptc: (id: string) => `/media/${seg(id)}/iptc`,
   mediaCustomMetadata: (id: string) => `/media/${seg(id)}/custom-metadata`,
   mediaGalleries: (id: string) => `/media/${seg(id)}/galleries`,
+  /** The file's embedded metadata: `data.attributes.raw`, a JSON string [prod: PhotoShelter's WordPress plugin]. */
+  mediaMetadata: (id: string) => `/media/${seg(id)}/metadata`,
   mediaDownload: (id: string) => `/media/${seg(id)}/download`,
   mediaLink: (id: string) => `/media/${seg(id)}/link`,
   collections: '/collections',
