@@ -130,6 +130,9 @@ describe('photoshelter-deliver in a real Node-RED: where a delivery went, and wh
       { id: 'rp.record', z: 'rp.tab', type: 'change', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '$string(delivery)', tot: 'jsonata' }], x: 520, y: 80, wires: [['rp.log']] },
       { id: 'rp.log', z: 'rp.tab', type: 'file', filename: log, filenameType: 'str', appendNewline: true, createDir: true, overwriteFile: 'false', encoding: 'utf8', x: 700, y: 80, wires: [] },
     ]);
+    // the trigger starts "now": its first poll sets that instant, so the upload below comes after it
+    const first0 = await red.admin('POST', '/photoshelter/trigger/rp.trigger/poll');
+    assert.equal(first0.status, 200, first0.text);
     const deliveries = (): Delivery[] => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Delivery) : []);
 
     // a new image appears in the gallery and is delivered
