@@ -53,9 +53,12 @@ export function formatDate(us: number, format: DateFormat): string | number {
   return formatIsoPs(us);
 }
 
-const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z| GMT|[+-]\d{2}:?\d{2})?$/;
 
-/** Parses a client-supplied date (`YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z|±HH:MM]`, zone-less = UTC) to microseconds. */
+/**
+ * Parses a client-supplied date (`YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z|±HH:MM]`, zone-less = UTC, or the
+ * draft's `YYYY-MM-DD HH:MM:SS GMT`) to microseconds.
+ */
 export function parseClientDate(value: string): number | undefined {
   const m = DATE_RE.exec(value.trim());
   if (!m) return undefined;
@@ -65,7 +68,7 @@ export function parseClientDate(value: string): number | undefined {
   if (check.getUTCFullYear() !== +y || check.getUTCMonth() !== +mo - 1 || check.getUTCDate() !== +d) return undefined;
   if (+h > 23 || +mi > 59 || +s > 59) return undefined;
   let offsetMin = 0;
-  if (zone && zone !== 'Z') {
+  if (zone && zone !== 'Z' && zone !== ' GMT') {
     const sign = zone[0] === '-' ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
     offsetMin = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2)));
