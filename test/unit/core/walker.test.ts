@@ -4,6 +4,7 @@ import { Walker, type WalkEmit, type WalkOptions } from '../../../src/core/trigg
 import { MemoryStore } from '../../../src/core/trigger/state';
 import { startSim, type SimHandle } from '../../helpers/sim';
 import { waitFor } from '../../helpers/wait';
+import { assertEvidenced } from '../../helpers/evidence';
 
 
 describe('core/trigger: walk', function () {
@@ -16,8 +17,12 @@ describe('core/trigger: walk', function () {
     client = new PhotoShelterClient({ baseUrl: sim.baseUrl, apiKey: sim.apiKey, auth: { mode: 'session', email: sim.email, password: sim.password, orgId: sim.orgId } });
   });
   after(async () => {
-    await client.close();
-    await sim.close();
+    try {
+      assertEvidenced(await sim.control.requests());
+    } finally {
+      await client.close();
+      await sim.close();
+    }
   });
 
   it('emits every asset of the library once, with its path, never more than the window in flight', async () => {
