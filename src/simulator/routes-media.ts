@@ -175,6 +175,14 @@ function parseSize(raw: string | null, name: string): [number, number] | undefin
   return [+m[1], +m[2]];
 }
 
+/** jpeg `download_quality`: `original` or one number, the long side [prod], or WIDTHxHEIGHT [draft]. */
+function jpegQuality(raw: string | null): [number, number] | undefined {
+  if (raw === null || raw === '' || raw === 'original') return undefined;
+  if (/^\d{1,5}$/.test(raw) && +raw >= 1) return [+raw, +raw];
+  if (/^\d{1,5}x\d{1,5}$/.test(raw)) return parseSize(raw, 'download_quality');
+  throw badRequest(`download_quality must be original, a number of pixels for the long side (e.g. 1200) or WIDTHxHEIGHT; got '${raw}'.`);
+}
+
 function download(ctx: ApiCtx, app: App): Reply {
   const m = getMedia(ctx, app);
   const type = ctx.query.get('download_filetype') ?? 'original';
@@ -184,7 +192,7 @@ function download(ctx: ApiCtx, app: App): Reply {
   }
   if (type === 'jpeg') {
     if (m.kind === 'audio' || m.kind === 'document') throw badRequest(`download_filetype: no jpeg rendition for ${m.kind} media.`);
-    const [w, h] = parseSize(ctx.query.get('download_quality'), 'download_quality') ?? [m.width, m.height];
+    const [w, h] = jpegQuality(ctx.query.get('download_quality')) ?? [m.width, m.height];
     const buf = jpegRendition(seed, m, w, h, 'fit');
     const name = m.fileName.replace(/\.[^.]*$/, '') + '.jpg';
     return { status: 200, headers: { 'Content-Type': 'image/jpeg', 'Content-Disposition': contentDisposition(name) }, body: bufferSource(buf) };
