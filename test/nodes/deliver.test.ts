@@ -158,6 +158,22 @@ describe('photoshelter-deliver node', function () {
     assert.equal(m.asset?.id, imageId);
   });
 
+  it('downloads a JPEG rendition by id when the node asks for one (no fetch node), and refuses a bad size', async () => {
+    const { d1, results } = await load({ rendition: 'jpeg', size: '200', sizeType: 'long', template: '{{asset.id}}.jpg' });
+    await sim.control.clearRequests();
+    d1.receive({ payload: imageId });
+    const m = await results.next();
+    const file = readFileSync(join(out, `${imageId}.jpg`));
+    assert.deepEqual([...file.subarray(0, 2)], [0xff, 0xd8], 'a JPEG');
+    assert.equal(m.delivery?.sha256, sha(file));
+    const dl = (await sim.control.requests()).filter((r) => r.path.endsWith('/download'));
+    assert.deepEqual(dl.map((r) => r.query), [{ download_filetype: 'jpeg', download_quality: '200' }]);
+    await helper.unload();
+    const bad = await load({ rendition: 'jpeg', size: 'huge', sizeType: 'box' });
+    bad.d1.receive({ payload: imageId });
+    assert.match(String((await bad.caught.next()).error?.message), /photoshelter-deliver\.errors\.badSize$/);
+  });
+
   it('delivers the stream of a fetch node in stream mode', async () => {
     const truth = await sim.control.media(imageId);
     const { results } = await load({}, folder(), {}, [

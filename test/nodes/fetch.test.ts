@@ -326,6 +326,32 @@ describe('photoshelter-fetch node', function () {
       assert.equal(d.query.download_filetype, 'jpeg');
       assert.equal(d.query.download_quality, '320x240');
     });
+
+    it('downloads a JPEG rendition at full size and at a long side (the production forms)', async () => {
+      const truth = await sim.control.media(imageId);
+      for (const [cfg, quality] of [[{ sizeType: 'original', size: '' }, 'original'], [{ sizeType: 'long', size: '120' }, '120']] as const) {
+        await load({ mode: 'buffer', rendition: 'jpeg', ...cfg });
+        const out = new Inbox('out');
+        await sim.control.clearRequests();
+        helper.getNode('f1').receive({ payload: imageId });
+        const m = await out.next();
+        assert.deepEqual([...(m.payload as Buffer).subarray(0, 2)], [0xff, 0xd8]);
+        const [d] = await downloads();
+        assert.deepEqual(d.query, { download_filetype: 'jpeg', download_quality: quality });
+        await helper.unload();
+      }
+      assert.ok(truth.width > 0);
+    });
+
+    it('gives a link at a long side as a square box', async () => {
+      await load({ mode: 'link', rendition: 'jpeg', size: '300', sizeType: 'long' });
+      const out = new Inbox('out');
+      await sim.control.clearRequests();
+      helper.getNode('f1').receive({ payload: imageId });
+      await out.next();
+      const link = (await sim.control.requests()).find((r) => r.path.endsWith('/link'));
+      assert.deepEqual(link?.query, { image_size: '300x300', image_mode: 'fit' });
+    });
   });
 
   describe('metadata and ids', () => {
