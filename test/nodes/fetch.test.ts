@@ -11,6 +11,7 @@ import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import accountNode from '../../src/nodes/photoshelter-account';
 import fetchNode from '../../src/nodes/photoshelter-fetch';
 import { startSim, type SimHandle } from '../helpers/sim';
+import { assertEvidenced } from '../helpers/evidence';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const catchNode = require('@node-red/nodes/core/common/25-catch.js') as (RED: NodeAPI) => void;
@@ -564,5 +565,9 @@ describe('photoshelter-fetch node', function () {
       assert.ok(keys.size > 20, `found ${keys.size} keys`);
       assert.deepEqual([...keys].filter((k) => !has(k)), []);
     });
+  });
+
+  it('sent PhotoShelter only requests the API reference evidences', async () => {
+    assertEvidenced(await sim.control.requests());
   });
 });
