@@ -5,6 +5,8 @@ import { openDownload, type DownloadOptions, type DownloadStream } from './downl
 import {
   CHANGES_SORT,
   checkBaseUrl,
+  CUSTOM_METADATA_PATCH,
+  KEYWORD_SEPARATOR,
   DEFAULT_BASE_URL,
   formatApiDate,
   INCLUDE,
@@ -307,7 +309,7 @@ export class PhotoShelterClient {
       if (!f || typeof f !== 'object') throw new ValidationError(`Custom field #${i + 1} is not an object`);
       assertId('customField', f.field_id, `Custom field #${i + 1} field_id`);
       if (f.value !== null && typeof f.value !== 'string') throw new ValidationError(`Custom field ${f.field_id}: the value must be a string or null`);
-      return { field_id: f.field_id, value: f.value };
+      return { [CUSTOM_METADATA_PATCH.fieldId]: f.field_id, [CUSTOM_METADATA_PATCH.value]: f.value };
     });
     return this.writeData<CustomMetadataResource>(PATHS.mediaCustomMetadata(id), body, opts);
   }
@@ -612,7 +614,7 @@ function iptcBody(fields: IptcUpdate): Record<string, string | null> {
         if (typeof w !== 'string') throw new ValidationError('IPTC keywords must be strings');
         return w.trim();
       });
-      out[k] = words.filter((w) => w.length > 0).join(',');
+      out[k] = words.filter((w) => w.length > 0).join(KEYWORD_SEPARATOR);
     } else if (v === null || typeof v === 'string') {
       out[k] = v;
     } else {

@@ -52,9 +52,9 @@ export const PATHS = {
   media: '/media',
   /** [prod] include=iptc. */
   mediaItem: (id: string) => `/media/${seg(id)}`,
-  /** [prod] */
+  /** GET [prod]; PATCH with a JSON object of the changed fields [weak]. */
   mediaIptc: (id: string) => `/media/${seg(id)}/iptc`,
-  /** [prod] */
+  /** GET [prod]; PATCH with the body CUSTOM_METADATA_PATCH describes [ours]. */
   mediaCustomMetadata: (id: string) => `/media/${seg(id)}/custom-metadata`,
   /** [prod] include=gallery. */
   mediaGalleries: (id: string) => `/media/${seg(id)}/galleries`,
@@ -197,6 +197,18 @@ export function sortParams(endpoint: SortEndpoint, sortBy: string, direction: So
   }
   return { [QUERY.sortBy]: sortBy, [spec.dirParam]: direction === 'ascending' ? spec.asc : spec.desc };
 }
+
+/**
+ * [ours] IPTC keywords are written as one string, joined with this (as v3 did); reading takes a string or
+ * an array. A wrong guess makes a keyword write fail with an error or store one keyword: no change is lost.
+ */
+export const KEYWORD_SEPARATOR = ',';
+
+/**
+ * [ours] PATCH /media/{id}/custom-metadata takes a JSON array of `{field_id, value}` (the shape GET answers
+ * with, reduced to what a write needs). A wrong guess is a 400 that names the problem; nothing is written.
+ */
+export const CUSTOM_METADATA_PATCH = { fieldId: 'field_id', value: 'value' } as const;
 
 /** [prod] production code pages with up to 1000 per page. */
 export const MAX_PER_PAGE = 1000;
