@@ -3,7 +3,7 @@
 // destination built by createDestination() from a destination node's configuration. The measured side.
 import { join } from 'node:path';
 import { Deliverer } from '../../src/core/deliver/deliver';
-import { Ledger } from '../../src/core/deliver/ledger';
+import { FileLedger } from '../../src/core/deliver/ledger';
 import { createDestination, destinationTemplates, type DestinationConfig } from '../../src/core/deliver/registry';
 import { PhotoShelterClient } from '../../src/photoshelter';
 import { caseMain, measure } from '../lib';
@@ -25,19 +25,20 @@ caseMain<DeliverCaseArg>(async ({ baseUrl, credentials, mediaId, config, locatio
   const client = new PhotoShelterClient({ baseUrl, apiKey, auth: { mode: 'session', email, password, orgId } });
   await client.session();
   const destination = createDestination(config);
-  const ledger = await Ledger.open(join(ledgerDir, `ledger-${process.pid}.jsonl`));
+  const ledger = await FileLedger.open(join(ledgerDir, `ledger-${process.pid}.jsonl`));
   // the time spent in the ledger's appends (each written and fsync'd before the step it guards goes on),
   // reported apart so that the table can tell it from the rest of the path
   let ledgerMs = 0;
-  const append = ledger.append.bind(ledger);
-  ledger.append = async (record) => {
+  const timed = <A extends unknown[]>(fn: (...args: A) => Promise<void>) => async (...args: A): Promise<void> => {
     const t = performance.now();
     try {
-      await append(record);
+      await fn(...args);
     } finally {
       ledgerMs += performance.now() - t;
     }
   };
+  ledger.intent = timed(ledger.intent.bind(ledger));
+  ledger.done = timed(ledger.done.bind(ledger));
   const deliverer = new Deliverer({ destination, name: 'bench', templates: destinationTemplates(config), ledger });
   try {
     let sha256 = '';

@@ -65,7 +65,11 @@ export interface Asset {
   paths?: AssetPath[];
   /** The first path, names joined with `/`. */
   path?: string;
-  /** Changes when the file changes (not on metadata edits): the key for delivery idempotency. */
+  /**
+   * Changes when the file changes (not on metadata edits): size, pixel size, name and, where the API gives
+   * one, the file's hash. The key for delivery idempotency; a file replaced by one of the same size, pixel
+   * size and name without a hash keeps its key, and the deliverer looks further (see deliver/version.ts).
+   */
   versionKey: string;
   /** Changes on any modification, metadata included. */
   metadataKey: string;
@@ -197,9 +201,41 @@ function fnv1a(text: string): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-/** Size, pixel size and a fingerprint of id and file name: all of these change when the file is replaced. */
-function versionKeyOf(id: string, fileName: string, fileSize: number | null, w: number | null, h: number | null): string {
-  return `${fileSize ?? 'x'}-${w ?? 'x'}x${h ?? 'x'}-${fnv1a(`${id}/${fileName}`)}`;
+/** A file hash as it goes into a version key: hex digits as they are, anything else fingerprinted. */
+function hashPart(hash: string): string {
+  const t = hash.trim().toLowerCase();
+  return /^[0-9a-f]{8,128}$/.test(t) ? t : fnv1a(t);
+}
+
+/**
+ * Size, pixel size and a fingerprint of id and file name, then the API's file `hash` where the media has
+ * one (video, audio and documents in the 2019 draft): `8123456-6000x4000-1a2b3c4d[-h<hash>]`. Without a
+ * hash the key has the shape it always had, so ledgers written before hashes were read still match.
+ */
+export function versionKeyOf(id: string, fileName: string, fileSize: number | null, w: number | null, h: number | null, hash?: string | null): string {
+  const base = `${fileSize ?? 'x'}-${w ?? 'x'}x${h ?? 'x'}-${fnv1a(`${id}/${fileName}`)}`;
+  return hash && hash.trim() ? `${base}-h${hashPart(hash)}` : base;
+}
+
+const KEY_SHAPE = /^((?:\d+|x)-(?:\d+|x)x(?:\d+|x)-[0-9a-f]{8})(?:-h([0-9a-f]+))?$/;
+
+/** The parts of a version key this module made: the cheap part and the file hash (if any). */
+export function versionKeyParts(key: string): { base: string; hash?: string } | undefined {
+  const m = KEY_SHAPE.exec(key);
+  return m ? { base: m[1], hash: m[2] } : undefined;
+}
+
+/**
+ * Whether two version keys name the same file version: the same size, pixel size and name, and the same
+ * hash when both have one (a key made before the API gave a hash, or after it stopped, matches on the rest).
+ * Keys of another shape (set by a flow) match when equal.
+ */
+export function sameVersion(a: string, b: string): boolean {
+  if (a === b) return true;
+  const pa = versionKeyParts(a);
+  const pb = versionKeyParts(b);
+  if (!pa || !pb || pa.base !== pb.base) return false;
+  return !pa.hash || !pb.hash || pa.hash === pb.hash;
 }
 
 /** Build the normalized asset. Tolerates missing and oddly typed attributes; never throws on data. */
@@ -229,7 +265,7 @@ export function normalizeAsset(parts: AssetParts, options: NormalizeOptions = {}
     ownerId: str(a.owner_id),
     organizationId: str(a.organization_id),
     photographerId: str(a.photographer_id),
-    versionKey: versionKeyOf(id, fileName, fileSize, width, height),
+    versionKey: versionKeyOf(id, fileName, fileSize, width, height, str(a.hash)),
     metadataKey: modifiedAt ?? str(a.modified_at) ?? '',
   };
 

@@ -8,7 +8,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import { loadAsset } from '../core/load';
 import { FetchInputError, pickMediaId, renditionSettings, type Rendition, type RenditionConfig } from '../core/fetch';
 import { Deliverer, type BodySource, type DeliverAsset, type OverwritePolicy, type Progress, type Semaphore } from '../core/deliver/deliver';
-import type { Ledger } from '../core/deliver/ledger';
+import type { DeliveryLedger } from '../core/deliver/ledger';
+import { evidenceFromEmbedded } from '../core/deliver/version';
 import type { DestinationTemplates } from '../core/deliver/registry';
 import { SIDECAR_KINDS, type SidecarKind } from '../core/deliver/sidecar';
 import { viewOf } from '../core/deliver/template';
@@ -19,10 +20,10 @@ import { short, status } from './shared/status';
 
 type DeliverDef = NodeDef & RenditionConfig & {
   destination?: string; account?: string; action?: string; actionType?: string; template?: string;
-  sidecar?: string; overwrite?: string; concurrency?: number | string; dryRun?: boolean; retries?: number | string;
+  sidecar?: string; overwrite?: string; concurrency?: number | string; dryRun?: boolean; retries?: number | string; redeliverOnModify?: boolean | string;
 };
 type Msg = NodeMessageInFlow & { asset?: { id?: unknown; versionKey?: unknown }; file?: { path?: string; contentLength?: number; contentType?: string }; action?: unknown; location?: unknown; delivery?: unknown };
-type DestinationNode = Node & { open(): Promise<{ destination: Destination; templates: DestinationTemplates; ledger: Ledger }>; semaphore(cap: number): Semaphore };
+type DestinationNode = Node & { open(): Promise<{ destination: Destination; templates: DestinationTemplates; ledger: DeliveryLedger; target: string }>; semaphore(cap: number): Semaphore };
 type CodedError = Error & { code?: string; status?: number };
 
 export = function register(RED: NodeAPI): void {
@@ -38,6 +39,7 @@ export = function register(RED: NodeAPI): void {
     let closing = false;
     const sidecar = (SIDECAR_KINDS.includes(def.sidecar as SidecarKind) ? def.sidecar : 'none') as SidecarKind;
     const overwrite = (['overwrite', 'skip', 'fail'].includes(String(def.overwrite)) ? def.overwrite : 'overwrite') as OverwritePolicy;
+    const redeliverOnModify = def.redeliverOnModify === true || def.redeliverOnModify === 'true';
     const fail = (key: string, values: Record<string, string | number> = {}, code?: string): CodedError =>
       Object.assign(new Error(RED._(`photoshelter-deliver.errors.${key}`, values)), { code });
     // what to download when a message carries only an id: the original, or the JPEG rendition chosen
@@ -53,9 +55,13 @@ export = function register(RED: NodeAPI): void {
       deliverer ??= (async () => {
         const dest = def.destination ? (RED.nodes.getNode(def.destination) as DestinationNode | null) : null;
         if (!dest || typeof dest.open !== 'function') throw fail('noDestination');
-        const { destination, templates, ledger } = await dest.open();
+        const { destination, templates, ledger, target } = await dest.open();
         const retries = def.retries === undefined || def.retries === '' ? 3 : Math.max(0, Number(def.retries) || 0);
-        return new Deliverer({ destination, templates, ledger, name: dest.name || dest.id, semaphore: dest.semaphore(Number(def.concurrency) || 2), retries });
+        // with an account, the file's embedded metadata tells a replaced file from the delivered one
+        const evidence = def.account
+          ? async (id: string, signal: AbortSignal) => evidenceFromEmbedded(await accountOf(RED, def.account, 'photoshelter-deliver').getClient().getEmbeddedMetadata(id, { signal }))
+          : undefined;
+        return new Deliverer({ destination, templates, ledger, target, evidence, name: dest.name || dest.id, semaphore: dest.semaphore(Number(def.concurrency) || 2), retries });
       })();
       deliverer.catch(() => (deliverer = undefined));
       return deliverer;
@@ -108,7 +114,7 @@ export = function register(RED: NodeAPI): void {
       const dryRun = def.dryRun === true || (msg as { dryRun?: unknown }).dryRun === true;
       const base = { asset, template: def.template, view, sidecar, dryRun, signal };
       msg.delivery = action === 'put'
-        ? await d.put({ ...base, source: sourceOf(msg, asset), overwrite, onProgress: showProgress })
+        ? await d.put({ ...base, source: sourceOf(msg, asset), overwrite, redeliverOnModify, onProgress: showProgress })
         : await d.remove({ ...base, location: typeof msg.location === 'string' && msg.location ? msg.location : undefined });
     }
 

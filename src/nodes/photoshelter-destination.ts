@@ -9,9 +9,9 @@ import type { Request, Response } from 'express';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { Semaphore } from '../core/deliver/deliver';
 import { describeError } from './shared/errors';
-import { Ledger } from '../core/deliver/ledger';
+import { DEFAULT_REMOVED_RETENTION_DAYS, FileLedger, type DeliveryLedger } from '../core/deliver/ledger';
 import { probeDestination } from '../core/deliver/probe';
-import { createDestination, destinationTemplates, type DestinationConfig, type DestinationTemplates } from '../core/deliver/registry';
+import { createDestination, destinationTarget, destinationTemplates, type DestinationConfig, type DestinationTemplates } from '../core/deliver/registry';
 import { DeliverError, type Destination } from '../core/deliver/types';
 import { formConfig, formCredentials } from './shared/form';
 
@@ -31,7 +31,9 @@ interface DestinationCredentials {
 interface OpenedDestination {
   destination: Destination;
   templates: DestinationTemplates;
-  ledger: Ledger;
+  ledger: DeliveryLedger;
+  /** Where the bytes really go (kind and resolved base): part of every ledger key. */
+  target: string;
 }
 
 /** What deliver nodes see of a photoshelter-destination config node. */
@@ -44,6 +46,12 @@ interface DestinationNode extends Node<DestinationCredentials> {
 }
 
 const PROBE_TIMEOUT_MS = 20_000;
+
+/** Days `removed` records stay in the ledger: a number ≥ 0, else the default. */
+function retentionDays(v: unknown): number {
+  const n = v === undefined || v === null || v === '' ? NaN : Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : DEFAULT_REMOVED_RETENTION_DAYS;
+}
 
 const CREDENTIALS: Record<keyof DestinationCredentials, { type: 'text' | 'password' }> = {
   password: { type: 'password' },
@@ -75,9 +83,11 @@ export = function register(RED: NodeAPI): void {
         const { ...config } = def as unknown as DestinationConfig;
         const destination = createDestination(config, { ...(node.credentials ?? {}) });
         const templates = destinationTemplates(config);
+        const target = destinationTarget(config);
         try {
-          const ledger = await Ledger.open(ledgerFile);
-          return { destination, templates, ledger };
+          // records from before targets were kept are this destination's as it is configured now
+          const ledger = await FileLedger.open(ledgerFile, { target, removedRetentionMs: retentionDays(def.retentionDays) * 86_400_000 });
+          return { destination, templates, ledger, target };
         } catch (e) {
           await destination.close().catch(() => undefined);
           throw e;

@@ -41,6 +41,7 @@ import type {
   LinkResource,
   MediaResource,
   PathElement,
+  Resource,
   SessionResource,
 } from './types';
 
@@ -273,6 +274,15 @@ export class PhotoShelterClient {
   async getCustomMetadata(id: string, opts: CallOptions = {}): Promise<CustomMetadataResource> {
     assertId('media', id, 'Media id');
     return this.getData<CustomMetadataResource>(PATHS.mediaCustomMetadata(id), {}, opts);
+  }
+
+  /**
+   * GET /media/{id}/metadata: the metadata embedded in the file (EXIF, XMP, IPTC…), as
+   * `attributes.raw`, a JSON string the caller parses [prod].
+   */
+  async getEmbeddedMetadata(id: string, opts: CallOptions = {}): Promise<Resource<string, { raw?: unknown; [extra: string]: unknown }>> {
+    assertId('media', id, 'Media id');
+    return this.getData<Resource<string, { raw?: unknown; [extra: string]: unknown }>>(PATHS.mediaMetadata(id), {}, opts);
   }
 
   /**

@@ -58,6 +58,8 @@ export const PATHS = {
   mediaCustomMetadata: (id: string) => `/media/${seg(id)}/custom-metadata`,
   /** [prod] include=gallery. */
   mediaGalleries: (id: string) => `/media/${seg(id)}/galleries`,
+  /** [prod] the file's embedded metadata: `data.attributes.raw`, a JSON string (PhotoShelter's WordPress plugin). */
+  mediaMetadata: (id: string) => `/media/${seg(id)}/metadata`,
   /** [prod] download_filetype, download_quality ([draft] for the WIDTHxHEIGHT form). */
   mediaDownload: (id: string) => `/media/${seg(id)}/download`,
   /** [prod] image_size, image_mode. */

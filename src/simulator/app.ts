@@ -20,15 +20,27 @@ export type Handler = (ctx: ApiCtx, app: App) => Reply | Promise<Reply>;
 
 export interface Route {
   method: string;
+  /** The path template, e.g. `/media/{id}` (the key of the evidence table). */
+  path: string;
   pattern: RegExp;
   /** `key`: the API key is enough; `user`: also a session or bearer token. */
   auth: 'key' | 'user';
+  /** The session token may come as `?token=` (production clients send it so on these endpoints). */
+  queryToken?: boolean;
   handler: Handler;
 }
 
-export function route(method: string, path: string, auth: Route['auth'], handler: Handler): Route {
+export function route(method: string, path: string, auth: Route['auth'], handler: Handler, opts: { queryToken?: boolean } = {}): Route {
   const src = path.replace(/\{(\w+)\}/g, (_, name: string) => `(?<${name}>[^/]+)`);
-  return { method, pattern: new RegExp(`^${src}$`), auth, handler };
+  return { method, path, pattern: new RegExp(`^${src}$`), auth, handler, ...opts };
+}
+
+/** The `include=` names asked for that this endpoint serves; others are ignored (strict mode refused them already). */
+export function includesOf<T extends string>(ctx: Ctx, served: readonly T[]): T[] {
+  const raw = ctx.query.get('include');
+  if (!raw) return [];
+  const names = raw.split(',').map((x) => x.trim());
+  return served.filter((n) => names.includes(n));
 }
 
 export function match(routes: readonly Route[], method: string, path: string): { route: Route; params: Record<string, string> } | ApiError {

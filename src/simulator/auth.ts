@@ -82,7 +82,7 @@ export class AuthState {
   }
 
   /** The caller's identity, or a 401 when the token is missing, unknown or expired. */
-  identify(ctx: Ctx): Identity {
+  identify(ctx: Ctx, queryToken = false): Identity {
     const authz = String(ctx.headers.authorization ?? '');
     const bearer = /^Bearer\s+(.+)$/i.exec(authz);
     if (bearer) {
@@ -93,7 +93,7 @@ export class AuthState {
       return { kind: 'oauth', token: t, userId: rec.grant.userId };
     }
     const header = ctx.headers['x-ps-auth-token'];
-    const t = Array.isArray(header) ? header[0] : header;
+    const t = (Array.isArray(header) ? header[0] : header) || (queryToken ? ctx.query.get('token') : null);
     if (!t) throw new ApiError(401, 'AcsPermissionException', 'Authentication required: send X-PS-Auth-Token or Authorization: Bearer.', WWW_AUTH);
     const s = this.sessions.get(t);
     if (!s || s.expired) throw new ApiError(401, 'AcsPermissionException', 'The session token is invalid or has expired.', WWW_AUTH);
@@ -113,6 +113,17 @@ export class AuthState {
     } else {
       const a = this.access.get(id.token);
       if (a) a.grant.orgId = orgId;
+    }
+  }
+
+  /** Leaves the organization context (POST|GET /organization/logout); the token stays signed in. */
+  clearOrg(id: Identity): void {
+    if (id.kind === 'session') {
+      const s = this.sessions.get(id.token);
+      if (s) s.orgId = null;
+    } else {
+      const a = this.access.get(id.token);
+      if (a) a.grant.orgId = null;
     }
   }
 

@@ -15,6 +15,9 @@ const HELP = `Usage: photoshelter-sim [options]
   --rate-limit <n>   requests per second, 0 = unlimited (default 0)
   --token-ttl <s>    OAuth access token lifetime in seconds (default ${DEFAULTS.oauthTokenTtlSeconds})
   --state <file>     keep the library's changes in this file across restarts
+  --strict           refuse (400) parameters and values the real API is not known to accept
+  --cors-origins <l> origins browsers may call from, comma-separated, or * (default *)
+  --max-depth <n>    results reachable by paging (page x per_page), 0 = no limit (default 0)
   --demo             start with the defaults
   --help             this text
 `;
@@ -47,6 +50,13 @@ export function parseArgs(argv: readonly string[]): SimulatorOptions & { help?: 
       case '--rate-limit': out.rateLimit = num(flag, value()); break;
       case '--token-ttl': out.oauthTokenTtlSeconds = num(flag, value()); break;
       case '--state': out.stateFile = value(); break;
+      case '--strict': out.strict = true; break;
+      case '--cors-origins': {
+        const v = value().trim();
+        out.corsOrigins = v === '*' ? '*' : v.split(',').map((o) => o.trim()).filter(Boolean);
+        break;
+      }
+      case '--max-depth': out.maxDepth = num(flag, value()); break;
       case '--demo': break;
       case '--help': case '-h': out.help = true; break;
       default: throw new Error(`unknown option ${argv[i]}`);
@@ -85,6 +95,7 @@ async function main(): Promise<void> {
     `  organization    ${c.orgId}\n` +
     `  OAuth client    ${c.oauthClientId} / ${c.oauthClientSecret}\n` +
     `  control API     ${sim.url}/__sim/\n` +
+    `  mode            ${opts.strict ? 'strict (parameters without evidence answer 400)' : 'lenient (unknown parameters are ignored)'}\n` +
     `Press Ctrl-C to stop.\n`,
   );
   let closing = false;

@@ -19,6 +19,14 @@ export class SimClock {
     return us;
   }
 
+  /** A fresh timestamp no earlier than `us` (later stamps stay strictly increasing after it). */
+  tickAtLeast(us: number): number {
+    const t = this.tickMicros();
+    if (t >= us) return t;
+    this.lastMicros = us;
+    return us;
+  }
+
   advance(seconds: number): void {
     this.offsetMs += seconds * 1000;
   }
@@ -53,14 +61,16 @@ export function formatDate(us: number, format: DateFormat): string | number {
   return formatIsoPs(us);
 }
 
-const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z| GMT|[+-]\d{2}:?\d{2})?$/;
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 /**
- * Parses a client-supplied date (`YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z|±HH:MM]`, zone-less = UTC, or the
- * draft's `YYYY-MM-DD HH:MM:SS GMT`) to microseconds.
+ * Parses a client-supplied date to microseconds: the draft's `2019-10-15 12:00:00 GMT`, or
+ * `YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z|±HH:MM]` (zone-less = UTC).
  */
 export function parseClientDate(value: string): number | undefined {
-  const m = DATE_RE.exec(value.trim());
+  const trimmed = value.trim();
+  const gmt = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) GMT$/.exec(trimmed);
+  const m = DATE_RE.exec(gmt ? `${gmt[1]}Z` : trimmed);
   if (!m) return undefined;
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
   const ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s);
@@ -68,7 +78,7 @@ export function parseClientDate(value: string): number | undefined {
   if (check.getUTCFullYear() !== +y || check.getUTCMonth() !== +mo - 1 || check.getUTCDate() !== +d) return undefined;
   if (+h > 23 || +mi > 59 || +s > 59) return undefined;
   let offsetMin = 0;
-  if (zone && zone !== 'Z' && zone !== ' GMT') {
+  if (zone && zone !== 'Z') {
     const sign = zone[0] === '-' ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
     offsetMin = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2)));

@@ -1,11 +1,13 @@
 // Generated file bytes, stable per (media id, file version).
 //
-// Image originals are valid JPEGs of exactly `file_size` bytes: SOI + APP0, then APP15 filler segments of
-// deterministic bytes, then a small encoded picture (DQT … EOI). The filler repeats with a 1 MiB period, so
+// Image originals are valid JPEGs of exactly `file_size` bytes: SOI + APP0, an APP1 XMP packet naming the file
+// version (see filemeta.ts), then APP15 filler segments of deterministic bytes, then a small encoded picture
+// (DQT … EOI). The filler repeats with a 1 MiB period, so
 // any size streams from one precomputed block with no copying. Other media are a format magic followed by
 // the same filler.
 import { encodeJpeg, patternFor } from './jpeg';
 import { hash32 } from './prng';
+import { xmpSegment } from './filemeta';
 import type { ByteSource } from './http';
 import type { MediaRec } from './model';
 
@@ -120,14 +122,20 @@ export function originalSource(seed: number, m: MediaRec): ByteSource {
   const size = m.fileSize;
   const block = fillerBlock(seed, m.id, m.version, 'original');
   if (m.kind !== 'image') return fillerSource(MAGIC[m.kind], block, size);
+  // SOI + APP0, then the version's XMP packet (APP1), then filler, then the small picture.
+  const xmp = xmpSegment(seed, m);
+  let head = Buffer.concat([JFIF_HEAD, xmp]);
   let body = picture(seed, m, ...pictureSize(m, 160), true);
-  if (JFIF_HEAD.length + body.length > size) body = picture(seed, m, ...pictureSize(m, 16), true);
-  const filler = size - JFIF_HEAD.length - body.length;
-  if (filler < 0) return fillerSource(JFIF_HEAD, block, size);
+  if (head.length + body.length > size) body = picture(seed, m, ...pictureSize(m, 16), true);
+  if (head.length + body.length > size) {
+    if (head.length > size) head = JFIF_HEAD;
+    return fillerSource(head, block, size);
+  }
+  const filler = size - head.length - body.length;
   // Filler = optional short segment(s) + whole 64 KiB segments; fewer than 4 spare bytes go after EOI.
   let full = Math.floor(filler / SEG);
   let rest = filler - full * SEG;
-  const regions: Region[] = [{ kind: 'buf', buf: JFIF_HEAD }];
+  const regions: Region[] = [{ kind: 'buf', buf: head }];
   let trailing = 0;
   if (rest > 0 && rest < 4) {
     if (full > 0) {

@@ -16,6 +16,8 @@ export interface FaultSpec {
   rate?: number;
   /** Only the first N matching requests are hit. */
   count?: number;
+  /** Only requests whose `page` query parameter is at least this (e.g. production's failure at page 1019). */
+  minPage?: number;
 }
 
 export interface Fault extends FaultSpec {
@@ -47,6 +49,7 @@ export function validateFault(input: unknown): FaultSpec {
   num('slowBytesPerSecond', 1, 1e12);
   num('rate', 0, 1);
   num('count', 0, 1e9);
+  num('minPage', 1, 1e9);
   for (const k of ['reset', 'truncate']) {
     if (f[k] !== undefined && typeof f[k] !== 'boolean') num(k, 0, 1);
   }
@@ -75,11 +78,13 @@ export class Faults {
   }
 
   /** The rules that hit this request (each rule counts its own matches). */
-  pick(method: string, path: string): Fault[] {
+  pick(method: string, path: string, query?: URLSearchParams): Fault[] {
     const out: Fault[] = [];
+    const page = Number(query?.get('page') ?? 1);
     for (const f of this.rules) {
       if (f.method && f.method.toUpperCase() !== method) continue;
       if (!f.regex.test(path)) continue;
+      if (f.minPage !== undefined && !(page >= f.minPage)) continue;
       f.seen++;
       if (f.count !== undefined && f.hits >= f.count) continue;
       if (f.rate !== undefined && Math.random() >= f.rate) continue;

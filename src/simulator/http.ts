@@ -36,6 +36,8 @@ export interface Ctx {
   origin: string;
   rate: RateInfo;
   params: Record<string, string>;
+  /** Results reachable by paging (page × per_page); 0 = no limit. */
+  maxDepth?: number;
 }
 
 export function bufferSource(buf: Buffer): ByteSource {

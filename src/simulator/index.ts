@@ -26,6 +26,15 @@ export interface SimulatorOptions {
   oauthTokenTtlSeconds?: number;
   /** Keep the library's changes in this file across restarts (read at start, written after each change). */
   stateFile?: string;
+  /**
+   * Refuse (400) every query parameter, form field, value and include name that has no [prod] or [draft]
+   * evidence (see evidence.ts). Default false: unknown parameters are ignored.
+   */
+  strict?: boolean;
+  /** Origins that browser integrations may call from (CORS). Default: any origin. */
+  corsOrigins?: readonly string[] | '*';
+  /** Results reachable by paging (page × per_page); beyond, 400. Default 0 = no limit. */
+  maxDepth?: number;
 }
 
 export interface SimulatorCredentials {
@@ -71,6 +80,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   };
   if (!API_KEY_RE.test(credentials.apiKey)) throw new Error(`apiKey must match ${API_KEY_RE}`);
   if (!ORG_ID_RE.test(credentials.orgId)) throw new Error(`orgId must match ${ORG_ID_RE}`);
+  const maxDepth = opts.maxDepth ?? 0;
+  if (!Number.isSafeInteger(maxDepth) || maxDepth < 0) throw new Error('maxDepth must be a whole number ≥ 0 (0 = no limit)');
   const seed = opts.seed ?? DEFAULTS.seed;
   const assets = opts.assets ?? DEFAULTS.assets;
   const clock = new SimClock();
@@ -83,6 +94,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     log: new RequestLog(),
     limiter: new RateLimiter(opts.rateLimit ?? 0),
     defaults: { seed, assets },
+    config: { strict: opts.strict === true, corsOrigins: opts.corsOrigins ?? '*', maxDepth },
   };
   const server = createSimServer(deps);
   await new Promise<void>((resolve, reject) => {

@@ -5,8 +5,6 @@ import type { DateFormat } from './clock';
 export const API_BASE = '/psapi/v4.0';
 export const MAX_PER_PAGE = 1000;
 export const DEFAULT_PER_PAGE = 50;
-/** Deep windows fail like production's deep pages: page * per_page beyond this → 400. */
-export const MAX_WINDOW = 100_000;
 
 export function apiBase(ctx: Ctx): string {
   return ctx.origin + API_BASE;
@@ -39,8 +37,9 @@ export function paging(ctx: Ctx): Paging {
   const page = positiveInt(ctx, 'page', 1);
   const perPage = positiveInt(ctx, 'per_page', DEFAULT_PER_PAGE);
   if (perPage > MAX_PER_PAGE) throw badRequest(`per_page must be at most ${MAX_PER_PAGE}; got ${perPage}.`);
-  if (page * perPage > MAX_WINDOW) {
-    throw badRequest(`page: results beyond ${MAX_WINDOW} (page * per_page) cannot be paged; narrow the query (e.g. by modify_start/modify_end).`);
+  const depth = ctx.maxDepth ?? 0;
+  if (depth > 0 && (page - 1) * perPage >= depth) {
+    throw badRequest(`page: results beyond ${depth} cannot be paged (page ${page} of ${perPage} starts at ${(page - 1) * perPage + 1}); narrow the query (e.g. by modify_start/modify_end).`);
   }
   return { page, perPage, offset: (page - 1) * perPage };
 }
@@ -66,7 +65,7 @@ export function sorting<K extends string>(ctx: Ctx, allowed: readonly K[], fallb
 
 function pageUrl(ctx: Ctx, page: number): string {
   const q = new URLSearchParams(ctx.query);
-  q.delete('api_key');
+  for (const secret of ['api_key', 'token', 'password', 'email']) q.delete(secret);
   q.set('page', String(page));
   return `${apiBase(ctx)}${ctx.path}?${q.toString()}`;
 }

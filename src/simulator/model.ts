@@ -43,7 +43,10 @@ export interface MediaRec {
   flags: number;
   createdAt: number;
   modifiedAt: number;
+  /** The file version: 1 at upload, +1 with every replaced file. */
   version: number;
+  /** When the current file version was made (µs); absent = at creation. */
+  fileAt?: number;
   galleries: GalleryRec[];
   iptc: Iptc | null;
   custom: CustomValues | null;

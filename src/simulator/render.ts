@@ -1,6 +1,8 @@
 // Records → wire resources.
 import { formatDate, type DateFormat } from './clock';
 import { CUSTOM_FIELDS } from './fields';
+import { embeddedMetadata, fileDigest } from './filemeta';
+import { hash32 } from './prng';
 import {
   FLAG_FLAGGED, FLAG_MODEL_RELEASED, FLAG_PROPERTY_RELEASED, FLAG_SEARCHABLE,
   isCollection, type CollectionRec, type GalleryRec, type MediaRec,
@@ -23,6 +25,11 @@ const FORMATS: Record<string, [string, string]> = {
 
 function accessId(id: string): string {
   return 'A0000' + id.slice(5);
+}
+
+/** Whether a container is listed on the public site: about two in three are, stable per seed and id. */
+export function isListed(seed: number, x: CollectionRec | GalleryRec): boolean {
+  return hash32(seed, 'listed', x.id) % 3 !== 0;
 }
 
 export function mediaResource(r: RenderCtx, m: MediaRec): Resource {
@@ -73,7 +80,7 @@ export function mediaResource(r: RenderCtx, m: MediaRec): Resource {
     }
     a.format = fmt[0];
     if (m.kind === 'document') a.format_readable = fmt[1];
-    a.hash = null;
+    a.hash = fileDigest(r.store.lib.seed, m);
   }
   return { id: m.id, type: m.kind, attributes: a, links: { self: `${r.base}/media/${m.id}` } };
 }
@@ -98,8 +105,8 @@ export function galleryResource(r: RenderCtx, g: GalleryRec): Resource {
     attributes: {
       name: g.name, name_url: g.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || null,
       description: g.description, display_order: g.displayOrder, sort_order: g.displayOrder,
-      key_image_id: null, access_id: accessId(g.id), is_listed: false, is_orig_enabled: true, is_watermark_disabled: true,
-      mode: 'private', effective_mode: 'private', access_inherit: true,
+      key_image_id: null, access_id: accessId(g.id), is_listed: isListed(r.store.lib.seed, g), is_orig_enabled: true, is_watermark_disabled: true,
+      mode: 'private', effective_mode: 'private', access_inherit: true, owner_id: r.store.lib.userId,
       parent_ids: g.parents.map((p) => p.id), media_count: g.media.length,
       created_at: d(g.createdAt), modified_at: d(g.modifiedAt),
     },
@@ -114,7 +121,8 @@ export function collectionResource(r: RenderCtx, c: CollectionRec): Resource {
     attributes: {
       name: c.name, org_id: r.store.lib.orgId, name_url: c.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || null,
       description: c.description, display_order: c.displayOrder, sort_order: c.displayOrder,
-      access_id: accessId(c.id), is_listed: false, mode: 'private', effective_mode: 'private', access_inherit: true,
+      access_id: accessId(c.id), is_listed: isListed(r.store.lib.seed, c), mode: 'private', effective_mode: 'private', access_inherit: true,
+      owner_id: r.store.lib.userId,
       parent_id: c.parent?.id ?? null,
       created_at: d(c.createdAt), modified_at: d(c.modifiedAt),
     },
@@ -128,4 +136,34 @@ export function containerResource(r: RenderCtx, x: CollectionRec | GalleryRec): 
 
 export function pathResource(r: RenderCtx, x: CollectionRec | GalleryRec): Resource {
   return { id: x.id, type: isCollection(x) ? 'collection' : 'gallery', attributes: { name: x.name }, links: { self: `${r.base}/${isCollection(x) ? 'collections' : 'galleries'}/${x.id}` } };
+}
+
+/** GET /media/{id}/metadata: the file's embedded metadata as a JSON string (`raw`), plus the IPTC author. */
+export function metadataResource(r: RenderCtx, m: MediaRec): Resource {
+  return {
+    id: m.id, type: 'metadata',
+    attributes: { raw: JSON.stringify(embeddedMetadata(r.store.lib.seed, m)), author: r.store.iptcOf(m).author },
+    links: { self: `${r.base}/media/${m.id}/metadata` },
+  };
+}
+
+/** A container's permissions, shaped as the draft's GET /galleries/{G}/permissions data: private, no access rights. */
+export function permissionsResource(r: RenderCtx, x: CollectionRec | GalleryRec): Resource {
+  const kind = isCollection(x) ? 'collections' : 'galleries';
+  return {
+    id: accessId(x.id), type: 'permissions',
+    attributes: { mode: 'private', native_mode: 'private', native: [], inherited: [] },
+    links: { self: `${r.base}/${kind}/${x.id}/permissions` },
+  };
+}
+
+/** Child counts in both spellings: production's plural names and the draft's singular ones. */
+export function galleryCounts(g: GalleryRec): Record<string, number> {
+  const c = { image: 0, video: 0, audio: 0, document: 0 };
+  for (const m of g.media) c[m.kind]++;
+  return { total: g.media.length, images: c.image, videos: c.video, audio: c.audio, documents: c.document, image: c.image, video: c.video, document: c.document };
+}
+
+export function collectionCounts(c: CollectionRec): Record<string, number> {
+  return { total: c.collections.length + c.galleries.length, collections: c.collections.length, galleries: c.galleries.length };
 }

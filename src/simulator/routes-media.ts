@@ -1,8 +1,10 @@
 // Media: search, one medium, metadata reads and writes, galleries, download and link.
 import { badRequest, jsonBody, notFound, type Reply } from './http';
-import { renderCtx, requireOrg, orgAllowed, route, type ApiCtx, type App, type Route } from './app';
+import { includesOf, renderCtx, requireOrg, orgAllowed, route, type ApiCtx, type App, type Route } from './app';
+import { MEDIA_IPTC_FILTERS } from './evidence';
+import { FLAG_MODEL_RELEASED, FLAG_PROPERTY_RELEASED } from './model';
 import { envelope, listReply, paging, sorting } from './list';
-import { customResource, galleryResource, iptcResource, mediaResource, type RenderCtx, type Resource } from './render';
+import { customResource, galleryResource, iptcResource, mediaResource, metadataResource, type RenderCtx, type Resource } from './render';
 import { parseClientDate } from './clock';
 import { FieldError, validateCustomPatch } from './fields';
 import { contentDisposition, fitSize, jpegRendition, mp4Source, originalSource } from './downloads';
@@ -10,16 +12,8 @@ import { bufferSource } from './http';
 import type { MediaRec } from './model';
 import { sortByMicros } from './sort';
 
-const INCLUDES = ['iptc', 'custom_metadata', 'galleries'] as const;
-type Include = (typeof INCLUDES)[number];
-
-export function parseIncludes(ctx: ApiCtx): Include[] {
-  const raw = ctx.query.get('include');
-  if (!raw) return [];
-  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const n of names) if (!INCLUDES.includes(n as Include)) throw badRequest(`include: unknown block '${n}' (known: ${INCLUDES.join(', ')}).`);
-  return names as Include[];
-}
+export const MEDIA_INCLUDES = ['iptc', 'custom_metadata', 'galleries'] as const;
+type Include = (typeof MEDIA_INCLUDES)[number];
 
 export function mediaWithIncludes(r: RenderCtx, m: MediaRec, includes: readonly Include[]): Resource {
   const res = mediaResource(r, m);
@@ -41,12 +35,9 @@ function getMedia(ctx: ApiCtx, app: App): MediaRec {
   return m;
 }
 
-const SEARCH_PARAMS = new Set([
-  'api_key', 'org_id', 'owner_id', 'user_id', 'galleries', 'collections', 'terms', 'media_type', 'file_name',
-  'modify_start', 'modify_end', 'create_start', 'create_end', 'sort_by', 'sort_direction', 'sort_dir', 'page', 'per_page',
-  'include', 'date_format', 'match_all_terms',
-]);
-const SCOPES = ['org_id', 'owner_id', 'user_id', 'galleries', 'collections', 'terms'];
+/** At least one of these narrows a /media search (the draft's list, plus galleries, collections and our owner_id). */
+const SCOPES = ['org_id', 'owner_id', 'user_id', 'galleries', 'collections', 'terms', 'media_id', 'custom_metadata', 'date_start', 'date_end',
+  'photographer_id', 'virtual_agency_id', 'orientation', 'state', 'country', 'country_iso'];
 const SEARCH_SORTS = ['created_at', 'modified_at', 'file_name', 'date', 'upload_time', 'relevance'] as const;
 
 type SortKey = 'created_at' | 'modified_at' | 'file_name';
@@ -91,76 +82,139 @@ function dateParam(ctx: ApiCtx, name: string): number | undefined {
   const raw = ctx.query.get(name);
   if (raw === null || raw === '') return undefined;
   const us = parseClientDate(raw);
-  if (us === undefined) throw badRequest(`${name}: '${raw}' is not a date (YYYY-MM-DDTHH:MM:SS[.ffffff][Z|±HH:MM]).`);
+  if (us === undefined) throw badRequest(`${name}: '${raw}' is not a date (YYYY-MM-DD HH:MM:SS GMT, or YYYY-MM-DDTHH:MM:SS[.ffffff][Z|±HH:MM]).`);
   return us;
 }
 
-function search(ctx: ApiCtx, app: App): Reply {
-  for (const name of ctx.query.keys()) {
-    if (!SEARCH_PARAMS.has(name)) throw badRequest(`Unknown or unsupported query parameter '${name}'.`);
-  }
-  if (!SCOPES.some((s) => (ctx.query.get(s) ?? '') !== '')) {
-    throw badRequest(`A scope filter is required: one of ${SCOPES.join(', ')}.`);
-  }
-  const p = paging(ctx);
-  const includes = parseIncludes(ctx);
-  const { key, dir } = sorting(ctx, SEARCH_SORTS, 'created_at', -1);
-  const sortKey: SortKey = key === 'modified_at' || key === 'file_name' ? key : 'created_at';
-  const modStart = dateParam(ctx, 'modify_start');
-  const modEnd = dateParam(ctx, 'modify_end');
-  const createStart = dateParam(ctx, 'create_start');
-  const createEnd = dateParam(ctx, 'create_end');
+function boolParam(ctx: ApiCtx, name: string): boolean | undefined {
+  const v = ctx.query.get(name);
+  if (v === null || v === '') return undefined;
+  if (v !== 'true' && v !== 'false') throw badRequest(`${name} must be true or false; got '${v}'.`);
+  return v === 'true';
+}
+
+function intParam(ctx: ApiCtx, name: string): number | undefined {
+  const v = ctx.query.get(name);
+  if (v === null || v === '') return undefined;
+  if (!/^-?\d+$/.test(v)) throw badRequest(`${name} must be a whole number; got '${v}'.`);
+  return Number(v);
+}
+
+function mediaTypes(ctx: ApiCtx): Set<string> | undefined {
+  const raw = ctx.query.get('media_type');
+  if (!raw) return undefined;
+  const kinds = new Set(raw.split(',').map((x) => (x.trim() === 'doc' ? 'document' : x.trim())));
+  for (const k of kinds) if (!['image', 'video', 'audio', 'document'].includes(k)) throw badRequest(`media_type: unknown type '${k}' (image, video, audio, doc).`);
+  return kinds;
+}
+
+const ORIENTATIONS: Record<string, (m: MediaRec) => boolean> = {
+  horizontal: (m) => m.width > m.height,
+  vertical: (m) => m.height > m.width,
+  square: (m) => m.width > 0 && m.width === m.height,
+  panoramic: (m) => m.height > 0 && m.width >= 2 * m.height,
+};
+
+/** Filters of GET /media (the draft's search parameters the simulator applies). */
+function searchFilters(ctx: ApiCtx, app: App): { allowed: boolean; filters: ((m: MediaRec) => boolean)[] } {
   const lib = app.store.lib;
   const filters: ((m: MediaRec) => boolean)[] = [];
-
   let allowed = orgAllowed(ctx, app);
   const orgId = ctx.query.get('org_id');
   if (orgId && orgId !== lib.orgId) allowed = false;
-  for (const name of ['owner_id', 'user_id']) {
+  for (const name of ['owner_id', 'user_id', 'photographer_id']) {
     const v = ctx.query.get(name);
     if (v && v !== lib.userId) allowed = false;
   }
+  const mediaId = ctx.query.get('media_id');
+  if (mediaId) filters.push((m) => m.id === mediaId);
   const galleries = ctx.query.get('galleries');
   if (galleries) {
-    const set = new Set(galleries.split(',').map((s) => s.trim()));
+    const set = new Set(galleries.split(',').map((x) => x.trim()));
     for (const id of set) if (!app.store.gallery(id)) throw badRequest(`galleries: unknown gallery '${id}'.`);
     filters.push((m) => m.galleries.some((g) => set.has(g.id)));
   }
   const collections = ctx.query.get('collections');
   if (collections) {
     const below = new Set<object>();
-    for (const id of collections.split(',').map((s) => s.trim())) {
+    for (const id of collections.split(',').map((x) => x.trim())) {
       const c = app.store.collection(id);
       if (!c) throw badRequest(`collections: unknown collection '${id}'.`);
       app.store.galleriesBelow(c, below as Set<never>);
     }
     filters.push((m) => m.galleries.some((g) => below.has(g)));
   }
-  const mediaType = ctx.query.get('media_type');
-  if (mediaType) {
-    const kinds = new Set(mediaType.split(',').map((s) => (s.trim() === 'doc' ? 'document' : s.trim())));
-    for (const k of kinds) if (!['image', 'video', 'audio', 'document'].includes(k)) throw badRequest(`media_type: unknown type '${k}'.`);
-    filters.push((m) => kinds.has(m.kind));
-  }
+  const kinds = mediaTypes(ctx);
+  if (kinds) filters.push((m) => kinds.has(m.kind));
   const fileName = ctx.query.get('file_name');
   if (fileName) filters.push((m) => m.fileName.toLowerCase().includes(fileName.toLowerCase()));
   const terms = ctx.query.get('terms');
   if (terms) {
     const words = terms.toLowerCase().split(/\s+/).filter(Boolean);
-    const all = ctx.query.get('match_all_terms') !== 'false';
+    const all = boolParam(ctx, 'match_all_terms') !== false;
     filters.push((m) => {
       const hay = searchText(app, m);
       return all ? words.every((w) => hay.includes(w)) : words.some((w) => hay.includes(w));
     });
   }
-  if (modStart !== undefined) filters.push((m) => m.modifiedAt >= modStart);
-  if (modEnd !== undefined) filters.push((m) => m.modifiedAt < modEnd);
-  if (createStart !== undefined) filters.push((m) => m.createdAt >= createStart);
-  if (createEnd !== undefined) filters.push((m) => m.createdAt < createEnd);
+  for (const field of MEDIA_IPTC_FILTERS) {
+    const v = ctx.query.get(field);
+    if (v) filters.push((m) => (app.store.iptcOf(m)[field] ?? '').toLowerCase().includes(v.toLowerCase()));
+  }
+  const model = boolParam(ctx, 'model_release');
+  if (model !== undefined) filters.push((m) => ((m.flags & FLAG_MODEL_RELEASED) !== 0) === model);
+  const property = boolParam(ctx, 'property_release');
+  if (property !== undefined) filters.push((m) => ((m.flags & FLAG_PROPERTY_RELEASED) !== 0) === property);
+  const rating = intParam(ctx, 'rating');
+  if (rating !== undefined) filters.push((m) => m.rating === rating);
+  const ratingMin = intParam(ctx, 'rating_min');
+  if (ratingMin !== undefined) filters.push((m) => m.rating !== null && m.rating >= ratingMin);
+  const ratingMax = intParam(ctx, 'rating_max');
+  if (ratingMax !== undefined) filters.push((m) => m.rating !== null && m.rating <= ratingMax);
+  const orientation = ctx.query.get('orientation');
+  if (orientation) {
+    const test = ORIENTATIONS[orientation];
+    if (!test) throw badRequest(`orientation must be horizontal, vertical, panoramic or square; got '${orientation}'.`);
+    filters.push(test);
+  }
+  // "date taken" is the creation time here: the simulator has no capture dates of its own
+  for (const [name, key, start] of [['modify_start', 'modifiedAt', true], ['modify_end', 'modifiedAt', false], ['create_start', 'createdAt', true],
+    ['create_end', 'createdAt', false], ['date_start', 'createdAt', true], ['date_end', 'createdAt', false]] as const) {
+    const us = dateParam(ctx, name);
+    if (us !== undefined) filters.push(start ? (m) => m[key] >= us : (m) => m[key] < us);
+  }
+  return { allowed, filters };
+}
 
+function search(ctx: ApiCtx, app: App): Reply {
+  if (!SCOPES.some((x) => (ctx.query.get(x) ?? '') !== '')) {
+    throw badRequest(`A scope filter is required: one of ${SCOPES.join(', ')}.`);
+  }
+  const p = paging(ctx);
+  const includes = includesOf(ctx, MEDIA_INCLUDES);
+  const { key, dir } = sorting(ctx, SEARCH_SORTS, 'created_at', -1);
+  const sortKey: SortKey = key === 'modified_at' || key === 'file_name' ? key : 'created_at';
+  const { allowed, filters } = searchFilters(ctx, app);
   const items = allowed ? sortedMedia(app, sortKey, dir).filter((m) => filters.every((f) => f(m))) : [];
   const r = renderCtx(ctx, app);
   return listReply(ctx, items, p, (m) => mediaWithIncludes(r, m, includes));
+}
+
+/** GET /search: the library-wide media listing production migrations page through (`mode=library`). */
+function librarySearch(ctx: ApiCtx, app: App): Reply {
+  const mode = ctx.query.get('mode');
+  if (mode !== null && mode !== 'library') throw badRequest(`mode: only 'library' is served; got '${mode}'.`);
+  const p = paging(ctx);
+  const { key, dir } = sorting(ctx, ['creation_time', 'modification_time', 'file_name'] as const, 'creation_time', -1);
+  const sortKey: SortKey = key === 'modification_time' ? 'modified_at' : key === 'file_name' ? 'file_name' : 'created_at';
+  let allowed = orgAllowed(ctx, app);
+  const orgId = ctx.query.get('org_id');
+  if (orgId && orgId !== app.store.lib.orgId) allowed = false;
+  const kinds = mediaTypes(ctx);
+  const all = allowed ? sortedMedia(app, sortKey, dir) : [];
+  const items = kinds ? all.filter((m) => kinds.has(m.kind)) : all;
+  const r = renderCtx(ctx, app);
+  return listReply(ctx, items, p, (m) => mediaResource(r, m));
 }
 
 function writeError(err: unknown): never {
@@ -168,19 +222,23 @@ function writeError(err: unknown): never {
   throw err;
 }
 
+/**
+ * download_quality of a jpeg: `original` (the full size), one number (the longest side, as production sends
+ * `1200`) or the draft's `WIDTHxHEIGHT`.
+ */
+function jpegQuality(raw: string | null, m: MediaRec): [number, number] {
+  if (raw === null || raw === '' || raw === 'original') return [m.width, m.height];
+  if (/^\d{1,5}$/.test(raw) && +raw >= 1) return [+raw, +raw];
+  return parseSize(raw, 'download_quality') ?? [m.width, m.height];
+}
+
+const MP4_QUALITIES = ['hd1080', 'hd720', 'sd480', 'original'];
+
 function parseSize(raw: string | null, name: string): [number, number] | undefined {
   if (raw === null || raw === '') return undefined;
   const m = /^(\d{1,5})x(\d{1,5})$/.exec(raw);
   if (!m || +m[1] < 1 || +m[2] < 1) throw badRequest(`${name} must be WIDTHxHEIGHT, e.g. 1920x1080; got '${raw}'.`);
   return [+m[1], +m[2]];
-}
-
-/** jpeg `download_quality`: `original` or one number, the long side [prod], or WIDTHxHEIGHT [draft]. */
-function jpegQuality(raw: string | null): [number, number] | undefined {
-  if (raw === null || raw === '' || raw === 'original') return undefined;
-  if (/^\d{1,5}$/.test(raw) && +raw >= 1) return [+raw, +raw];
-  if (/^\d{1,5}x\d{1,5}$/.test(raw)) return parseSize(raw, 'download_quality');
-  throw badRequest(`download_quality must be original, a number of pixels for the long side (e.g. 1200) or WIDTHxHEIGHT; got '${raw}'.`);
 }
 
 function download(ctx: ApiCtx, app: App): Reply {
@@ -192,13 +250,17 @@ function download(ctx: ApiCtx, app: App): Reply {
   }
   if (type === 'jpeg') {
     if (m.kind === 'audio' || m.kind === 'document') throw badRequest(`download_filetype: no jpeg rendition for ${m.kind} media.`);
-    const [w, h] = jpegQuality(ctx.query.get('download_quality')) ?? [m.width, m.height];
+    const [w, h] = jpegQuality(ctx.query.get('download_quality'), m);
     const buf = jpegRendition(seed, m, w, h, 'fit');
     const name = m.fileName.replace(/\.[^.]*$/, '') + '.jpg';
     return { status: 200, headers: { 'Content-Type': 'image/jpeg', 'Content-Disposition': contentDisposition(name) }, body: bufferSource(buf) };
   }
   if (type === 'mp4') {
     if (m.kind !== 'video') throw badRequest(`download_filetype: mp4 is only available for video media.`);
+    const quality = ctx.query.get('download_quality');
+    if (quality !== null && quality !== '' && !MP4_QUALITIES.includes(quality)) {
+      throw badRequest(`download_quality for mp4 must be one of ${MP4_QUALITIES.join(', ')}; got '${quality}'.`);
+    }
     const name = m.fileName.replace(/\.[^.]*$/, '') + '.mp4';
     return { status: 200, headers: { 'Content-Type': 'video/mp4', 'Content-Disposition': contentDisposition(name) }, body: mp4Source(seed, m) };
   }
@@ -223,9 +285,10 @@ function link(ctx: ApiCtx, app: App): Reply {
 
 export const mediaRoutes: Route[] = [
   route('GET', '/media', 'user', search),
+  route('GET', '/search', 'user', librarySearch),
   route('GET', '/media/{id}', 'user', (ctx, app) => {
     const m = getMedia(ctx, app);
-    return envelope(ctx, mediaWithIncludes(renderCtx(ctx, app), m, parseIncludes(ctx)));
+    return envelope(ctx, mediaWithIncludes(renderCtx(ctx, app), m, includesOf(ctx, MEDIA_INCLUDES)));
   }),
   route('GET', '/media/{id}/iptc', 'user', (ctx, app) => envelope(ctx, iptcResource(renderCtx(ctx, app), getMedia(ctx, app)))),
   route('PATCH', '/media/{id}/iptc', 'user', (ctx, app) => {
@@ -237,7 +300,8 @@ export const mediaRoutes: Route[] = [
     }
     return envelope(ctx, iptcResource(renderCtx(ctx, app), m));
   }),
-  route('GET', '/media/{id}/custom-metadata', 'user', (ctx, app) => envelope(ctx, customResource(renderCtx(ctx, app), getMedia(ctx, app)))),
+  route('GET', '/media/{id}/metadata', 'user', (ctx, app) => envelope(ctx, metadataResource(renderCtx(ctx, app), getMedia(ctx, app)))),
+  route('GET', '/media/{id}/custom-metadata', 'user', (ctx, app) => envelope(ctx, customResource(renderCtx(ctx, app), getMedia(ctx, app))), { queryToken: true }),
   route('PATCH', '/media/{id}/custom-metadata', 'user', (ctx, app) => {
     const m = getMedia(ctx, app);
     try {
@@ -250,8 +314,13 @@ export const mediaRoutes: Route[] = [
   route('GET', '/media/{id}/galleries', 'user', (ctx, app) => {
     const m = getMedia(ctx, app);
     const r = renderCtx(ctx, app);
-    return listReply(ctx, m.galleries, paging(ctx), (g) => galleryResource(r, g));
+    const withGallery = includesOf(ctx, ['gallery']).length > 0;
+    return listReply(ctx, m.galleries, paging(ctx), (g) => {
+      const res = galleryResource(r, g);
+      if (withGallery) res.includes = { gallery: { data: galleryResource(r, g) } };
+      return res;
+    });
   }),
-  route('GET', '/media/{id}/download', 'user', download),
+  route('GET', '/media/{id}/download', 'user', download, { queryToken: true }),
   route('GET', '/media/{id}/link', 'user', link),
 ];

@@ -1,6 +1,7 @@
 // The HTTP server: routing between the API, the control API and file links; faults, rate limit, request log.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { ApiError, bufferSource, errorIdForStatus, errorReply, jsonReply, type Reply } from './http';
+import { ApiError, bufferSource, errorIdForStatus, errorReply, formFields, jsonReply, type Reply } from './http';
+import { checkStrict, evidenceFor } from './evidence';
 import { match, type App, type ApiCtx, type Route } from './app';
 import { API_BASE } from './list';
 import { fraction, type Fault, type Faults } from './faults';
@@ -17,11 +18,59 @@ import { mediaRoutes } from './routes-media';
 const ROUTES: Route[] = [...authRoutes, ...libraryRoutes, ...mediaRoutes];
 const MAX_BODY = 10 * 1024 * 1024;
 
+export interface ServerConfig {
+  /** Refuse parameters, values and include names without [prod] or [draft] evidence (evidence.ts). */
+  strict: boolean;
+  /** Origins browsers may call from (CORS); `'*'` = any. */
+  corsOrigins: readonly string[] | '*';
+  /** Results reachable by paging (page × per_page); 0 = no limit. */
+  maxDepth: number;
+}
+
 export interface ServerDeps extends ControlDeps {
   app: App;
   faults: Faults;
   log: RequestLog;
   limiter: RateLimiter;
+  config: ServerConfig;
+}
+
+/** Request headers a browser integration sends (the PhotoShelter ones included). */
+const CORS_HEADERS = 'X-PS-Api-Key, X-PS-Auth-Token, Authorization, Content-Type, Accept';
+const CORS_METHODS = 'GET, POST, PATCH, PUT, DELETE, OPTIONS';
+
+function allowedOrigin(req: IncomingMessage, config: ServerConfig): string | undefined {
+  const origin = req.headers.origin;
+  if (typeof origin !== 'string' || origin === '') return undefined;
+  if (config.corsOrigins === '*' || config.corsOrigins.includes(origin)) return origin;
+  return undefined;
+}
+
+function corsHeaders(origin: string): Record<string, string> {
+  return {
+    'Access-Control-Allow-Origin': origin,
+    'Access-Control-Expose-Headers': 'Content-Disposition, Content-Length, Retry-After, WWW-Authenticate, Date',
+    Vary: 'Origin',
+  };
+}
+
+/** A CORS preflight: answered before the API key is looked for (browsers send none on it). */
+function preflight(req: IncomingMessage, config: ServerConfig): Reply {
+  const origin = allowedOrigin(req, config);
+  if (!origin) return { status: 204, headers: { Vary: 'Origin' }, body: bufferSource(Buffer.alloc(0)) };
+  const asked = String(req.headers['access-control-request-headers'] ?? '');
+  const known = CORS_HEADERS.split(', ').map((h) => h.toLowerCase());
+  const extra = asked.split(',').map((h) => h.trim()).filter((h) => h !== '' && !known.includes(h.toLowerCase()));
+  return {
+    status: 204,
+    headers: {
+      ...corsHeaders(origin),
+      'Access-Control-Allow-Methods': CORS_METHODS,
+      'Access-Control-Allow-Headers': [CORS_HEADERS, ...extra].join(', '),
+      'Access-Control-Max-Age': 600,
+    },
+    body: bufferSource(Buffer.alloc(0)),
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -79,7 +128,11 @@ async function handleApi(ctx: ApiCtx, deps: ServerDeps): Promise<Reply> {
   const found = match(ROUTES, ctx.method, ctx.path);
   if (found instanceof ApiError) throw found;
   ctx.params = found.params;
-  if (found.route.auth === 'user') ctx.identity = app.auth.identify(ctx);
+  if (found.route.auth === 'user') ctx.identity = app.auth.identify(ctx, found.route.queryToken === true);
+  if (deps.config.strict) {
+    const form = ctx.method === 'POST' && evidenceFor(ctx.method, found.route.path)?.form ? formFields(ctx) : undefined;
+    checkStrict(ctx.method, found.route.path, ctx.query, form);
+  }
   return found.route.handler(ctx, app);
 }
 
@@ -117,11 +170,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
   const isApi = path === API_BASE || path.startsWith(API_BASE + '/');
   const isFile = path.startsWith('/__sim/files/');
   const sub = isApi ? path.slice(API_BASE.length) || '/' : path;
+  if ((isApi || isFile) && method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+    await readBody(req);
+    await sendReply(req, res, preflight(req, deps.config));
+    return;
+  }
+  const corsOrigin = isApi || isFile ? allowedOrigin(req, deps.config) : undefined;
   const ctx: ApiCtx = {
     method, path: sub, query: url.searchParams, headers: req.headers, body: Buffer.alloc(0),
     origin: `http://${req.headers.host ?? 'localhost'}`, rate: { limit: 0, current: 0, expires: 0 }, params: {}, identity: null,
+    maxDepth: deps.config.maxDepth,
   };
-  const faults = isApi || isFile ? deps.faults.pick(method, sub) : [];
+  const faults = isApi || isFile ? deps.faults.pick(method, sub, url.searchParams) : [];
   let reply: Reply;
   try {
     ctx.body = await readBody(req);
@@ -138,6 +198,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
       reply = errorReply(new ApiError(500, 'InternalServerErrorException', 'Internal error in the simulator.'));
     }
   }
+  if (corsOrigin) reply = { ...reply, headers: { ...reply.headers, ...corsHeaders(corsOrigin) } };
   let bytes = 0;
   try {
     bytes = await sendReply(req, res, reply, streamFaults(faults));

@@ -2,6 +2,7 @@
 import { generateLibrary, generateMedia, generatedCustom, generatedIptc } from './generator';
 import { CUSTOM_FIELDS, FieldError, customFieldByKey, validateCustomValue, validateIptcPatch, type CustomValues, type Iptc } from './fields';
 import { makeId } from './ids';
+import { documentId, exifDate, fileDigest, fileTime, instanceId } from './filemeta';
 import type { SimClock } from './clock';
 import type { CollectionRec, GalleryRec, Library, MediaKind, MediaRec } from './model';
 
@@ -29,6 +30,8 @@ export interface MediaChange {
   galleries?: unknown;
   size?: unknown;
   fileName?: unknown;
+  /** A new file version with new bytes and the same name, size and pixel size. */
+  replaceFile?: unknown;
 }
 
 const PREFIX = { image: 'I0000', video: 'VD000', audio: 'AD000', document: 'DO000' } as const;
@@ -161,15 +164,25 @@ export class Store {
     if (change.fileName !== undefined && (typeof change.fileName !== 'string' || change.fileName === '')) {
       throw new FieldError('fileName', `'fileName' must be a non-empty string.`);
     }
+    if (change.replaceFile !== undefined && typeof change.replaceFile !== 'boolean') {
+      throw new FieldError('replaceFile', `'replaceFile' must be true or false.`);
+    }
     if (iptc) m.iptc = { ...this.iptcOf(m), ...iptc };
     if (custom) m.custom = { ...this.customOf(m), ...custom };
     if (galleries) this.setGalleries(m, galleries);
-    if (change.size !== undefined || change.fileName !== undefined) {
+    if (change.size !== undefined || change.fileName !== undefined || change.replaceFile === true) {
       if (typeof change.size === 'number') m.fileSize = change.size;
       if (typeof change.fileName === 'string') m.fileName = change.fileName;
+      // A file's ModifyDate has whole seconds: a second version within the same second as the previous one
+      // is stamped at the next second, so that every version shows a ModifyDate of its own.
+      const nextSecond = (Math.floor(fileTime(m) / 1_000_000) + 1) * 1_000_000;
       m.version++;
+      m.modifiedAt = this.clock.tickAtLeast(nextSecond);
+      m.fileAt = m.modifiedAt;
+      this.lib.revision++;
+    } else {
+      this.touch(m);
     }
-    this.touch(m);
   }
 
   deleteMedia(m: MediaRec): void {
@@ -235,6 +248,10 @@ export class Store {
       id: m.id, type: m.kind, version: m.version, file_name: m.fileName, file_size: m.fileSize, width: m.width, height: m.height,
       created_at_us: m.createdAt, modified_at_us: m.modifiedAt, iptc: this.iptcOf(m), custom, custom_by_id: values,
       galleries: m.galleries.map((g) => g.id),
+      file: {
+        version: m.version, at_us: fileTime(m), instance_id: instanceId(this.lib.seed, m), document_id: documentId(this.lib.seed, m),
+        modify_date: exifDate(fileTime(m)), hash: m.kind === 'image' ? null : fileDigest(this.lib.seed, m), digest: fileDigest(this.lib.seed, m),
+      },
     };
   }
 }

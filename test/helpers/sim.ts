@@ -18,6 +18,24 @@ export interface MediaTruth {
   custom: Record<string, string | null>;
   custom_by_id: Record<string, string | null>;
   galleries: string[];
+  /** The current file version and the signals that tell it apart from the others. */
+  file: MediaFileTruth;
+}
+
+export interface MediaFileTruth {
+  version: number;
+  /** When this file version was made (µs since the epoch). */
+  at_us: number;
+  /** `xmp.iid:<hex>`: new with every file version. */
+  instance_id: string;
+  /** `xmp.did:<hex>`: the same for every version of the asset. */
+  document_id: string;
+  /** `YYYY:MM:DD HH:MM:SS` (UTC) of `at_us`, as GET /media/{id}/metadata's XMP-xmp:ModifyDate gives it. */
+  modify_date: string;
+  /** The `hash` attribute the API shows (null for images, which have none). */
+  hash: string | null;
+  /** The per-version digest (what `hash` is for video, audio and documents). */
+  digest: string;
 }
 
 export interface NewMediaSpec {
@@ -38,6 +56,8 @@ export interface MediaPatch {
   galleries?: string[];
   size?: number;
   fileName?: string;
+  /** A new file version: new bytes, same size, pixel size and name (`size`/`fileName` also make one). */
+  replaceFile?: boolean;
 }
 
 export interface SimControl {

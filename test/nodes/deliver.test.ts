@@ -226,6 +226,72 @@ describe('photoshelter-deliver node', function () {
     assert.ok(!String(e.error?.message).includes('sekret'));
   });
 
+  it('"deliver again on any modification": an asset modified after its delivery is delivered again; without it, the bytes decide', async () => {
+    const T0 = '2024-06-01T10:00:00.000Z';
+    const T1 = '2024-06-02T10:00:00.000Z';
+    const T2 = '2024-06-03T10:00:00.000Z';
+    const { d1, results } = await load({ redeliverOnModify: true });
+    d1.receive({ asset: anAsset({ modifiedAt: T0 }), payload: Buffer.from('v1') });
+    assert.equal((await results.next()).delivery?.skipped, false);
+    d1.receive({ asset: anAsset({ modifiedAt: T0 }), payload: Buffer.from('v1') });
+    assert.equal((await results.next()).delivery?.skipped, true, 'not modified since: skipped');
+    d1.receive({ asset: anAsset({ modifiedAt: T1 }), payload: Buffer.from('v1, edited') });
+    const again = await results.next();
+    assert.equal(again.delivery?.skipped, false);
+    assert.equal(again.delivery?.versionCheck, 'modified');
+    assert.equal(readFileSync(join(out, 'I0000abcdefghijk/a.jpg'), 'utf8'), 'v1, edited');
+    await helper.unload();
+    // the same flow without the option: a modification with the same bytes is skipped (their sha256 tells)
+    const off = await load({ redeliverOnModify: false });
+    off.d1.receive({ asset: anAsset({ modifiedAt: T2 }), payload: Buffer.from('v1, edited') });
+    const m = await off.results.next();
+    assert.equal(m.delivery?.skipped, true);
+    assert.equal(m.delivery?.versionCheck, 'sha256');
+  });
+
+  it('with an account, reads the embedded metadata once per delivery, before the file, and not at all on a skip', async () => {
+    const { d1, results } = await load();
+    await sim.control.clearRequests();
+    d1.receive({ payload: imageId });
+    const m = await results.next();
+    assert.equal(m.delivery?.skipped, false);
+    const paths = (await sim.control.requests()).map((r) => r.path.replace(/^.*\/psapi\/v4\.0/, ''));
+    const meta = paths.indexOf(`/media/${imageId}/metadata`);
+    assert.ok(meta >= 0, `GET /media/{id}/metadata was sent: ${paths.join(', ')}`);
+    assert.ok(meta < paths.indexOf(`/media/${imageId}/download`), 'before the download');
+    assert.equal(paths.filter((p) => p.endsWith('/metadata')).length, 1);
+    // the asset as the node passed it on (with versionKey and modifiedAt): a skip costs no request at all
+    await sim.control.clearRequests();
+    d1.receive({ asset: m.asset });
+    const again = await results.next();
+    assert.equal(again.delivery?.skipped, true);
+    assert.equal(again.delivery?.versionCheck, 'key');
+    assert.deepEqual(await sim.control.requests(), []);
+  });
+
+  it('the destination opens its ledger for its folder: format-1 records are taken over, removals older than "Keep removals" dropped', async () => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const ledgerFile = join(tmp, 'user', 'photoshelter', 'deliveries', 'dest.jsonl');
+    mkdirSync(join(tmp, 'user', 'photoshelter', 'deliveries'), { recursive: true });
+    const old = new Date(Date.now() - 10 * 86_400_000).toISOString();
+    const recent = new Date(Date.now() - 86_400_000).toISOString();
+    writeFileSync(
+      ledgerFile,
+      [
+        // written by the previous version: no target
+        { t: 'done', a: 'I0000abcdefghijk', v: 'k1', l: 'I0000abcdefghijk/a.jpg', b: 2, h: sha('v1'), at: old },
+        { t: 'removed', a: 'I0000bbbbbbbbbbb', v: 'k1', l: 'I0000bbbbbbbbbbb/b.jpg', at: old },
+        { t: 'removed', a: 'I0000ccccccccccc', v: 'k1', l: 'I0000ccccccccccc/c.jpg', at: recent },
+      ].map((r) => JSON.stringify(r) + '\n').join(''),
+    );
+    const { d1, results } = await load({}, { ...folder(), retentionDays: 5 });
+    d1.receive({ asset: anAsset(), payload: Buffer.from('v1') });
+    assert.equal((await results.next()).delivery?.skipped, true, 'delivered before the upgrade: skipped');
+    const records = readFileSync(ledgerFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { a: string; d: string });
+    assert.deepEqual(records.map((r) => r.a).sort(), ['I0000abcdefghijk', 'I0000ccccccccccc'], 'the 10-day-old removal is gone, the 1-day-old one kept');
+    assert.ok(records.every((r) => r.d === `folder:${out}`), 'each record names the folder now');
+  });
+
   it('closing the flow aborts an upload in flight and removes its temporary file', async () => {
     const { d1 } = await load();
     const body = new Readable({ read() {} });

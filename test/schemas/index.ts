@@ -6,6 +6,7 @@ import Ajv, { type ValidateFunction } from 'ajv';
 
 export const SCHEMA_NAMES = [
   'envelope', 'resource', 'media', 'iptc', 'custom-metadata', 'collection', 'gallery', 'paging-meta', 'error',
+  'meta', 'list', 'child-count', 'cover', 'key-image', 'metadata', 'metadata-raw',
 ] as const;
 export type SchemaName = (typeof SCHEMA_NAMES)[number];
 

@@ -7,11 +7,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import type { Ledger } from './ledger';
+import { sameVersion, versionKeyParts } from '../asset';
+import type { DeliveryLedger, FileEvidence, LedgerKey, LedgerRecord, VersionStamp } from './ledger';
 import type { DestinationTemplates } from './registry';
 import { sidecarFor, type SidecarKind } from './sidecar';
 import { render } from './template';
 import { DeliverError, type Destination, type PutResult } from './types';
+import { compareEvidence, HeadSniffer, isNoEvidence, modifiedSince, sha256Of, type EvidenceReader } from './version';
 
 export type DeliverAction = 'put' | 'remove';
 export type OverwritePolicy = 'overwrite' | 'skip' | 'fail';
@@ -21,8 +23,18 @@ export interface DeliverAsset {
   id: string;
   versionKey: string;
   fileName?: string;
+  /** The asset's modified_at (ISO): tells whether a delivered version needs a closer look. */
+  modifiedAt?: string | null;
   [key: string]: unknown;
 }
+
+/**
+ * What decided that a delivered version is still current (a skip), or that it is not (a delivery again):
+ * `key` the version key alone (the asset was not modified since), `modified` the node's "deliver again on
+ * any modification", `hash` the API's file hash, `sha256` the bytes at hand, `metadata` the file's embedded
+ * metadata, `none` nothing could tell (skipped, as the version key says).
+ */
+export type VersionCheck = 'key' | 'modified' | 'hash' | 'sha256' | 'metadata' | 'none';
 
 /** Where the bytes come from. Streams can be read once; the others can be opened again for a retry. */
 export type BodySource =
@@ -54,6 +66,8 @@ export interface Delivery {
   existed?: boolean;
   /** A delivery that a crash interrupted was completed (same location, overwritten). */
   recovered?: boolean;
+  /** When a version with the same key had been delivered there: what told whether it is still current. */
+  versionCheck?: VersionCheck;
   attempts?: number;
   response?: PutResult['response'];
   sidecar?: string;
@@ -64,7 +78,11 @@ export interface DelivererOptions {
   /** The name (or id) shown in `msg.delivery.destination`. */
   name: string;
   templates: DestinationTemplates;
-  ledger?: Ledger;
+  ledger?: DeliveryLedger;
+  /** The destination's target identity (registry.ts `destinationTarget`): part of every ledger key. */
+  target?: string;
+  /** Reads the evidence of an asset's current file version (its embedded metadata); see version.ts. */
+  evidence?: EvidenceReader;
   semaphore?: Semaphore;
   /** Attempts after the first for retryable failures (default 3). */
   retries?: number;
@@ -86,6 +104,8 @@ export interface JobBase {
 export interface PutJob extends JobBase {
   source: BodySource;
   overwrite?: OverwritePolicy;
+  /** Deliver again whenever the asset was modified since its delivery, whatever the evidence says. */
+  redeliverOnModify?: boolean;
   onProgress?: (p: Progress) => void;
   /** How often progress is reported at most (default 1 s). */
   progressIntervalMs?: number;
@@ -94,6 +114,17 @@ export interface PutJob extends JobBase {
 export interface RemoveJob extends JobBase {
   /** A location given by the message (e.g. msg.location): used as is, after `resolve()`. */
   location?: string;
+}
+
+/** What `judge` found: whether the delivered version is still current, and what the record gets. */
+interface Verdict {
+  same: boolean;
+  check: VersionCheck;
+  /** Skipped: the record is written again with the asset's modified_at and this evidence (null: none). */
+  restamp?: FileEvidence | null;
+  /** The evidence of the current file, when it was read (`read`). */
+  evidence?: FileEvidence;
+  read?: boolean;
 }
 
 /** A small counting semaphore. */
@@ -165,12 +196,15 @@ export class Meter extends Transform {
     private readonly total: number | undefined,
     private readonly onProgress?: (p: Progress) => void,
     private readonly intervalMs = 1000,
+    /** Sees every chunk as it passes (reads the head of the file). */
+    private readonly observe?: (chunk: Buffer) => void,
   ) {
     super();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.hash.update(chunk);
+    this.observe?.(chunk);
     this.bytes += chunk.length;
     if (this.onProgress) {
       const now = Date.now();
@@ -281,6 +315,10 @@ export class Deliverer {
     return out;
   }
 
+  private stamp(asset: DeliverAsset, evidence: FileEvidence | undefined): VersionStamp {
+    return { v: asset.versionKey, m: typeof asset.modifiedAt === 'string' && asset.modifiedAt ? asset.modifiedAt : undefined, f: evidence };
+  }
+
   private base(action: DeliverAction, location: string, started: number): Delivery {
     return { destination: this.opts.name, action, location, bytes: 0, sha256: null, skipped: false, durationMs: Date.now() - started };
   }
@@ -307,42 +345,101 @@ export class Deliverer {
     }
   }
 
+  /** The ledger key of an asset at a location of this destination. */
+  private key(asset: string, location: string): LedgerKey {
+    return { target: this.opts.target ?? '', asset, location };
+  }
+
   async put(job: PutJob): Promise<Delivery> {
     const started = Date.now();
     const location = this.location(job);
     const ledger = this.opts.ledger;
     if (!ledger || job.dryRun) return this.putAt(job, location, started);
-    return ledger.exclusive(job.asset.id, location, () => this.putAt(job, location, started));
+    return ledger.exclusive(this.key(job.asset.id, location), () => this.putAt(job, location, started));
+  }
+
+  /** Evidence of the asset's current file, or undefined when there is none to be had. */
+  private async readEvidence(id: string, signal: AbortSignal): Promise<FileEvidence | undefined> {
+    if (!this.opts.evidence) return undefined;
+    try {
+      return await this.opts.evidence(id, signal);
+    } catch (e) {
+      if (!signal.aborted && isNoEvidence(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * A version with the same key was delivered here: is it still the asset's current file? See version.ts
+   * for the order of the checks; only an asset modified since the record costs more than a comparison.
+   */
+  private async judge(job: PutJob, prior: LedgerRecord): Promise<Verdict> {
+    const { asset, source, signal } = job;
+    if (!modifiedSince(asset.modifiedAt, prior)) return { same: true, check: 'key' };
+    if (job.redeliverOnModify) return { same: false, check: 'modified' };
+    // both keys carry the API's file hash, and sameVersion found them equal
+    if (versionKeyParts(asset.versionKey)?.hash && versionKeyParts(prior.v)?.hash) return { same: true, check: 'hash', restamp: prior.f ?? null };
+    if ((source.kind === 'buffer' || source.kind === 'file') && prior.h) {
+      const same = (await sha256Of(source, signal)) === prior.h;
+      return same ? { same, check: 'sha256', restamp: prior.f ?? null } : { same, check: 'sha256' };
+    }
+    if (this.opts.evidence) {
+      const evidence = await this.readEvidence(asset.id, signal);
+      const verdict = compareEvidence(prior.f, evidence);
+      if (verdict === 'changed') return { same: false, check: 'metadata', evidence, read: true };
+      // nothing in common (a record made without evidence): skipped as the key says, the evidence kept for next time
+      return { same: true, check: verdict === 'same' ? 'metadata' : 'none', restamp: evidence ?? prior.f ?? null, evidence, read: true };
+    }
+    return { same: true, check: 'none', restamp: prior.f ?? null };
   }
 
   private async putAt(job: PutJob, location: string, started: number): Promise<Delivery> {
     const { asset, signal } = job;
     const ledger = this.opts.ledger;
+    const key = this.key(asset.id, location);
     const out = this.base('put', location, started);
     const sidecar = sidecarFor(job.sidecar ?? 'none', asset as never);
     if (sidecar) out.sidecar = withSuffix(location, sidecar.suffix, this.opts.templates.context);
-    const prior = ledger?.get(asset.id, location);
-    if (prior?.t === 'done' && prior.v === asset.versionKey) {
-      if (job.source.kind === 'stream') job.source.stream.destroy();
-      return { ...out, skipped: true, bytes: prior.b ?? 0, sha256: prior.h ?? null, durationMs: Date.now() - started };
+    const prior = await ledger?.lookup(key);
+    let evidence: FileEvidence | undefined;
+    let evidenceRead = false;
+    if (prior?.t === 'done' && sameVersion(prior.v, asset.versionKey)) {
+      const verdict = await this.judge(job, prior);
+      out.versionCheck = verdict.check;
+      evidence = verdict.evidence;
+      evidenceRead = verdict.read === true;
+      if (verdict.same) {
+        if (job.source.kind === 'stream') job.source.stream.destroy();
+        // the record now stands for this modified_at: the next message for this version is a plain skip again
+        if (ledger && !job.dryRun && verdict.restamp !== undefined) {
+          await ledger.checked(key, this.stamp(asset, verdict.restamp ?? undefined), prior);
+        }
+        return { ...out, skipped: true, bytes: prior.b ?? 0, sha256: prior.h ?? null, durationMs: Date.now() - started };
+      }
     }
     if (job.dryRun) {
       if (job.source.kind === 'stream') job.source.stream.destroy();
       return { ...out, dryRun: true, durationMs: Date.now() - started };
     }
     // an interrupted delivery of this version: finish it at the same location, whatever the policy
-    const recovering = prior?.t === 'intent' && prior.v === asset.versionKey;
+    const recovering = prior?.t === 'intent' && sameVersion(prior.v, asset.versionKey);
     const overwrite = recovering ? 'overwrite' : (job.overwrite ?? 'overwrite');
     const metadata = this.metadata(job.view, asset);
+    // the evidence of the version is read before the file, so it never describes a newer file than the bytes sent
+    if (ledger && !evidenceRead && !versionKeyParts(asset.versionKey)?.hash) evidence = await this.readEvidence(asset.id, signal);
+    const stamp = this.stamp(asset, evidence);
     const release = await (this.opts.semaphore?.acquire(signal) ?? Promise.resolve(() => undefined));
     try {
-      if (ledger) await ledger.append({ t: 'intent', a: asset.id, v: asset.versionKey, l: location });
+      if (ledger) await ledger.intent(key, stamp);
       let used = false;
       let meter: Meter | undefined;
+      let sniffer: HeadSniffer | undefined;
       const { value: result, attempts } = await this.withRetries(signal, reopenable(job.source), async () => {
         const opened = await openSource(job.source, signal, used);
         used = true;
-        const m = new Meter(opened.size, job.onProgress, job.progressIntervalMs);
+        const head = ledger ? new HeadSniffer() : undefined;
+        sniffer = head;
+        const m = new Meter(opened.size, job.onProgress, job.progressIntervalMs, head && ((chunk) => head.push(chunk)));
         meter = m;
         let sourceError: unknown;
         opened.body.on('error', (e) => {
@@ -400,7 +497,10 @@ export class Deliverer {
         );
       }
       if (ledger) {
-        await ledger.append({ t: 'done', a: asset.id, v: asset.versionKey, l: location, b: out.bytes, h: out.sha256 ?? undefined, r: responseSummary(result.response) });
+        // the bytes' own XMP InstanceID (a JPEG's) describes exactly what was sent: it wins over the one read before
+        const own = result.skipped ? undefined : sniffer?.evidence();
+        const done = own && own.instance !== stamp.f?.instance ? { ...stamp, f: own } : stamp;
+        await ledger.done(key, done, { b: out.bytes, h: out.sha256 ?? undefined, r: responseSummary(result.response) });
       }
       if (recovering) out.recovered = true;
       out.attempts = attempts;
@@ -409,14 +509,7 @@ export class Deliverer {
     } catch (e) {
       // refused before anything was written (a file is there and the policy is "fail"): this attempt's
       // intent is void, or a later attempt would take it for an interrupted delivery of ours and overwrite
-      if (ledger && e instanceof DeliverError && e.code === 'EEXIST' && !recovering) {
-        if (prior && prior.t !== 'intent') {
-          const { at: _at, ...before } = prior;
-          await ledger.append(before);
-        } else {
-          await ledger.append({ t: 'refused', a: asset.id, v: asset.versionKey, l: location });
-        }
-      }
+      if (ledger && e instanceof DeliverError && e.code === 'EEXIST' && !recovering) await ledger.refused(key, stamp, prior);
       throw e;
     } finally {
       release();
@@ -429,7 +522,8 @@ export class Deliverer {
     const ledger = this.opts.ledger;
     const t = this.opts.templates;
     const putLocation = job.location ? this.opts.destination.resolve(job.location) : this.location(job);
-    const prior = ledger?.get(asset.id, putLocation);
+    const key = this.key(asset.id, putLocation);
+    const prior = await ledger?.lookup(key);
     let target = putLocation;
     if (!job.location && !t.remove && !t.removeAtLocation) {
       throw new DeliverError('ECONFIG', 'Files were sent with POST, so the upload URL is not the file\'s: set a Remove URL in the destination (e.g. …/media/{{delivery.response.body.id}}) or msg.location');
@@ -447,7 +541,7 @@ export class Deliverer {
       if (sidecar && t.context !== 'url') {
         await this.withRetries(signal, true, () => this.opts.destination.remove(withSuffix(putLocation, sidecar.suffix, t.context), signal));
       }
-      if (ledger) await ledger.append({ t: 'removed', a: asset.id, v: prior?.v ?? asset.versionKey ?? '', l: putLocation });
+      if (ledger) await ledger.removed(key, { v: prior?.v ?? asset.versionKey ?? '', m: prior?.m, f: prior?.f });
       out.removed = value.removed;
       out.attempts = attempts;
       out.durationMs = Date.now() - started;

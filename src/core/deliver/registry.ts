@@ -2,6 +2,7 @@
  * Destinations by kind, from the flat configuration of a photoshelter-destination node (its settings and
  * credentials merged). SFTP and S3 are loaded only when used.
  */
+import { posix, resolve as resolvePath } from 'node:path';
 import { FolderDestination } from './folder';
 import { HttpDestination, type HttpAuth } from './http';
 import type { TemplateContext } from './template';
@@ -35,6 +36,8 @@ export interface DestinationConfig {
   rejectUnauthorized?: boolean | string;
   ca?: string;
   timeout?: number | string;
+  // the delivery ledger: days `removed` records are kept
+  retentionDays?: number | string;
   [key: string]: unknown;
 }
 
@@ -141,4 +144,58 @@ export function destinationTemplates(config: DestinationConfig): DestinationTemp
     removeAtLocation: kind !== 'http' || (config.method || 'POST').toUpperCase() === 'PUT',
     metadata,
   };
+}
+
+/** The fixed part of an HTTP URL template (before its first `{{`), parsed; undefined when it is no URL. */
+function fixedUrlOf(template: unknown): URL | undefined {
+  const t = String(template ?? '').trim();
+  const cut = t.indexOf('{{');
+  try {
+    return new URL(cut >= 0 ? t.slice(0, cut) : t);
+  } catch {
+    return undefined;
+  }
+}
+
+const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : v === undefined || v === null ? '' : String(v).trim());
+
+/**
+ * Each kind's target identity: where its bytes really go, apart from the location of one file. Only
+ * settings that move the files somewhere else take part; never a secret (passwords, keys, tokens), never
+ * a setting that only changes how files are sent (fsync, timeouts, headers, path style).
+ */
+const TARGETS: Record<DestinationKind, (c: DestinationConfig) => string> = {
+  // the base folder as the folder destination resolves it (relative to the working directory)
+  folder: (c) => `folder:${resolvePath(text(c.folder))}`,
+  // the URL's origin (the location is the whole URL already)
+  http: (c) => `http:${fixedUrlOf(c.url)?.origin ?? ''}`,
+  // host, port, user (a relative base path is the user's) and the base path, normalized as sftp.ts does
+  sftp: (c) => {
+    let base = text(c.basePath);
+    base = base === '' ? '' : posix.normalize(base).replace(/(.)\/+$/, '$1');
+    if (base === '.') base = '';
+    const port = text(c.port) === '' ? 22 : Number(c.port);
+    const user = text(c.user ?? c.username);
+    return `sftp://${encodeURIComponent(user)}@${text(c.host).toLowerCase()}:${port}${base.startsWith('/') ? '' : '/~/'}${base}`;
+  },
+  // endpoint (from the region when not set), bucket and key prefix
+  s3: (c) => {
+    let endpoint = text(c.endpoint) || `https://s3.${text(c.region) || 'us-east-1'}.amazonaws.com`;
+    try {
+      const u = new URL(endpoint);
+      endpoint = `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+    } catch {
+      // an invalid endpoint is refused when the destination is made
+    }
+    return `s3:${endpoint}/${text(c.bucket)}/${String(c.keyPrefix ?? '')}`;
+  },
+};
+
+/**
+ * The target identity of a destination: its kind and resolved base (folder; host, port and base path;
+ * endpoint, bucket and prefix; URL origin). The delivery ledger keys every record by it, with the asset
+ * and the location, so that a destination pointed somewhere else delivers again. Holds no secret.
+ */
+export function destinationTarget(config: DestinationConfig): string {
+  return TARGETS[kindOf(config)](config);
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Deliverer, Semaphore, type DeliverAsset } from '../../../src/core/deliver/deliver';
 import { checkRelativePath, FolderDestination } from '../../../src/core/deliver/folder';
-import { Ledger } from '../../../src/core/deliver/ledger';
+import { FileLedger } from '../../../src/core/deliver/ledger';
 import { createDestination, destinationTemplates } from '../../../src/core/deliver/registry';
 import { xmpPacket } from '../../../src/core/deliver/sidecar';
 import { render, viewOf } from '../../../src/core/deliver/template';
@@ -44,13 +44,13 @@ describe('deliver: folder destination', function () {
   let tmp: string;
   let base: string;
   let ledgerFile: string;
-  const ledgers: Ledger[] = [];
-  const openLedger = async (): Promise<Ledger> => {
-    const l = await Ledger.open(ledgerFile);
+  const ledgers: FileLedger[] = [];
+  const openLedger = async (): Promise<FileLedger> => {
+    const l = await FileLedger.open(ledgerFile);
     ledgers.push(l);
     return l;
   };
-  async function deliverer(opts: { template?: string; ledger?: Ledger | null; fsync?: boolean } = {}) {
+  async function deliverer(opts: { template?: string; ledger?: FileLedger | null; fsync?: boolean } = {}) {
     const config = { kind: 'folder', folder: base, template: opts.template ?? '{{{asset.path}}}/{{asset.fileName}}', fsync: opts.fsync };
     const destination = createDestination(config);
     const ledger = opts.ledger === null ? undefined : (opts.ledger ?? (await openLedger()));
@@ -191,7 +191,7 @@ describe('deliver: folder destination', function () {
     const { d, ledger } = await deliverer();
     await put(d, Buffer.from('v1'));
     await d.remove({ asset: asset(), view: viewOf({}, { asset: asset() }), signal: new AbortController().signal });
-    assert.equal(ledger?.get(asset().id, 'Campaigns/Spring/harbour.jpg')?.t, 'removed');
+    assert.equal(ledger?.get({ target: '', asset: asset().id, location: 'Campaigns/Spring/harbour.jpg' })?.t, 'removed');
     const r = await put(d, Buffer.from('v1'));
     assert.equal(r.skipped, false);
   });
@@ -212,7 +212,7 @@ describe('deliver: folder destination', function () {
   it('after a crash between upload and record, the next attempt overwrites the same location', async () => {
     const l1 = await openLedger();
     // the crash: intent on disk, the file written, no done record
-    await l1.append({ t: 'intent', a: asset().id, v: asset().versionKey, l: 'Campaigns/Spring/harbour.jpg' });
+    await l1.intent({ target: '', asset: asset().id, location: 'Campaigns/Spring/harbour.jpg' }, { v: asset().versionKey });
     await l1.close();
     writeFileSync(ledgerFile, readFileSync(ledgerFile, 'utf8') + '{"t":"done","a":"I0000ab'); // a torn line
     const { d } = await deliverer();

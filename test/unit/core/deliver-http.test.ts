@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Deliverer, type DeliverAsset } from '../../../src/core/deliver/deliver';
-import { Ledger } from '../../../src/core/deliver/ledger';
+import { FileLedger } from '../../../src/core/deliver/ledger';
 import { createDestination, destinationTemplates, type DestinationConfig } from '../../../src/core/deliver/registry';
 import { viewOf } from '../../../src/core/deliver/template';
 import { DeliverError, type Destination } from '../../../src/core/deliver/types';
@@ -34,7 +34,7 @@ describe('deliver: HTTP destination', function () {
   let handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
   let tmp: string;
   const destinations: Destination[] = [];
-  const ledgers: Ledger[] = [];
+  const ledgers: FileLedger[] = [];
 
   before(async () => {
     server = createServer((req, res) => {
@@ -84,7 +84,7 @@ describe('deliver: HTTP destination', function () {
     const config = { kind: 'http', url: `${baseUrl}/upload/{{asset.fileName}}`, ...cfg };
     const destination = createDestination(config, creds);
     destinations.push(destination);
-    const l = ledger ? await Ledger.open(join(tmp, 'l.jsonl')) : undefined;
+    const l = ledger ? await FileLedger.open(join(tmp, 'l.jsonl')) : undefined;
     if (l) ledgers.push(l);
     return new Deliverer({ destination, templates: destinationTemplates(config), name: 'cms', backoffMs: 5, ledger: l });
   }

@@ -161,6 +161,9 @@ describe('simulator: programmatic API and CLI', () => {
   it('parses its options', () => {
     assert.deepEqual(parseArgs(['--port', '9000', '--seed=4', '--assets', '10', '--api-key', 'ABCDEFGHIJK', '--rate-limit', '5', '--demo']),
       { port: 9000, seed: 4, assets: 10, apiKey: 'ABCDEFGHIJK', rateLimit: 5 });
+    assert.deepEqual(parseArgs(['--strict', '--cors-origins', 'https://a.example, https://b.example', '--max-depth=101800']),
+      { strict: true, corsOrigins: ['https://a.example', 'https://b.example'], maxDepth: 101_800 });
+    assert.deepEqual(parseArgs(['--cors-origins=*']), { corsOrigins: '*' });
     assert.throws(() => parseArgs(['--bogus']), /unknown option/);
     assert.throws(() => parseArgs(['--port']), /needs a value/);
   });

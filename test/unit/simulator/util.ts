@@ -90,6 +90,27 @@ function toJsonSchema(node: unknown): unknown {
   return out;
 }
 
+/**
+ * Where the draft documents fields but requires none, its compiled schemas accept `{}`. These overlays make
+ * the checks able to fail, staying with what the draft documents and production shows:
+ * - every response's meta carries rate_limit {limit, current, expires} (the draft's MetaTag);
+ * - a list's meta carries paging {total, page, first, last} (next/prev are absent at the ends);
+ * - an error body has at least one error, each with id, status, title and detail (production);
+ * - a count answer carries meta.children_count with total and the draft's per-kind names.
+ */
+const DRAFT_OVERLAYS: Record<string, (s: Record<string, unknown>) => void> = {
+  MetaTag: (s) => (s.required = ['rate_limit']),
+  MetaTag_rate_limit: (s) => (s.required = ['limit', 'current', 'expires']),
+  PaginationMetaTag: (s) => (s.required = ['paging']),
+  PaginationMetaTag_paging: (s) => (s.required = ['total', 'page', 'first', 'last']),
+  Error: (s) => ((s.properties as Record<string, Record<string, unknown>>).errors.minItems = 1),
+  Error_errors: (s) => (s.required = ['id', 'status', 'title', 'detail']),
+  GalleryChildrenMetaTag: (s) => (s.required = ['children_count']),
+  GalleryChildrenMetaTag_children_count: (s) => (s.required = ['total', 'image', 'video', 'audio', 'document']),
+  CollectionChildrenMetaTag: (s) => (s.required = ['children_count']),
+  CollectionChildrenMetaTag_children_count: (s) => (s.required = ['total', 'galleries', 'collections']),
+};
+
 let draftAjv: { ajv: Ajv; names: Set<string> } | undefined | null;
 
 /** Validators for the 2019 draft's component schemas, or null when the draft is not on this machine. */
@@ -99,7 +120,12 @@ export function draftValidator(component: string): ValidateFunction | null {
     else {
       const doc = JSON.parse(readFileSync(draftPath, 'utf8')) as { components: { schemas: Record<string, unknown> } };
       const a = new Ajv({ allErrors: true, strict: false });
-      a.addSchema({ $id: 'draft', components: { schemas: toJsonSchema(doc.components.schemas) } });
+      const schemas = toJsonSchema(doc.components.schemas) as Record<string, Record<string, unknown>>;
+      for (const [name, tighten] of Object.entries(DRAFT_OVERLAYS)) {
+        if (!schemas[name]) throw new Error(`draft has no component ${name} to tighten`);
+        tighten(schemas[name]);
+      }
+      a.addSchema({ $id: 'draft', components: { schemas } });
       draftAjv = { ajv: a, names: new Set(Object.keys(doc.components.schemas)) };
     }
   }
