@@ -76,7 +76,11 @@ export const PATHS = {
   gallery: (id: string) => `/galleries/${seg(id)}`,
   /** [draft] sort_by, sort_direction, page, per_page. */
   galleryChildren: (id: string) => `/galleries/${seg(id)}/children`,
-  /** [prod/draft] by the reference's endpoint table (§5); the answer's shape is ours (see docs). */
+  /**
+   * [ours in effect] Named in the reference's endpoint table (§5), but no source we hold shows it, nor its
+   * answer (root-most collection first, the item last). Read only for the `path` part of an asset and a
+   * walk's root; a 404 there is reported as an error, never taken for a deleted asset.
+   */
   containerPath: (kind: ContainerKind, id: string) => `/${kind}/${seg(id)}/path`,
   /** [prod] answers `meta.children_count` (reference §8). */
   containerChildCount: (kind: ContainerKind, id: string) => `/${kind}/${seg(id)}/child-count`,

@@ -91,7 +91,9 @@ async function unlessGone<T>(p: Promise<T>): Promise<T | typeof GONE> {
   try {
     return await p;
   } catch (e) {
-    if ((e as { code?: unknown })?.code === 'ENOTFOUND') return GONE;
+    // only the medium's own calls: a 404 elsewhere (a gallery's path) is an error to report, not a deletion
+    const err = e as { code?: unknown; path?: unknown };
+    if (err?.code === 'ENOTFOUND' && typeof err.path === 'string' && err.path.startsWith('/media/')) return GONE;
     throw e;
   }
 }

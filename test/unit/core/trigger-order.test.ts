@@ -137,6 +137,37 @@ describe('core/trigger: order-independent polling', () => {
     assert.equal(srv.requests.filter((r) => r.path === '/media').length - before, 1);
   });
 
+  it('changed: a medium deleted before its parts are read is passed over; a missing gallery path is an error, not a deletion', async () => {
+    const lib = new FakeMedia([s(3), s(4)]);
+    const [gone, kept] = lib.all;
+    let pathStatus = 200;
+    srv = await startMediaServer(lib, (req, res) => {
+      if (req.path === `/media/${gone.id}/galleries`) {
+        apiError(res, 404, 'ResourceNotFoundException', 'no such media');
+        return true;
+      }
+      if (req.path === `/media/${kept.id}/galleries`) {
+        json(res, 200, { data: [{ id: 'G0000abcdefghijk', type: 'gallery', attributes: { name: 'G' } }], meta: { paging: { total: 1, page: 1 } } });
+        return true;
+      }
+      if (req.path === '/galleries/G0000abcdefghijk/path') {
+        if (pathStatus === 404) apiError(res, 404, 'ResourceNotFoundException', 'no such path');
+        else json(res, 200, { data: [{ id: 'G0000abcdefghijk', type: 'gallery', attributes: { name: 'G' } }] });
+        return true;
+      }
+      return false;
+    });
+    client = clientFor(srv);
+    const opts = changedOptions(() => s(10), { include: ['path'] });
+    pathStatus = 404;
+    const store = new MemoryStore();
+    await assert.rejects(new TriggerPoller(client, opts, store).poll(), (e: Error & { code?: string; path?: string }) => e.code === 'ENOTFOUND' && e.path === '/galleries/G0000abcdefghijk/path');
+    pathStatus = 200;
+    const events = await drain(store, opts);
+    assert.deepEqual(events.map((e) => e.asset.id), [kept.id], 'the deleted one is passed over, the other reported once');
+    assert.equal(events[0].asset.path, 'G');
+  });
+
   describe('added', () => {
     const GALLERY = 'G0000abcdefghijk';
 
