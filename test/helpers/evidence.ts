@@ -65,7 +65,7 @@ export const EVIDENCED: Rule[] = [
     },
   },
   { method: 'GET', path: new RegExp(`^/media/${MEDIA}$`), query: { include: oneOf('iptc') } },
-  { method: 'GET', path: new RegExp(`^/media/${MEDIA}/(iptc|custom-metadata)$`), query: {} },
+  { method: 'GET', path: new RegExp(`^/media/${MEDIA}/(iptc|custom-metadata|metadata)$`), query: {} },
   { method: 'PATCH', path: new RegExp(`^/media/${MEDIA}/(iptc|custom-metadata)$`), query: {} },
   { method: 'GET', path: new RegExp(`^/media/${MEDIA}/galleries$`), query: { include: oneOf('gallery'), ...paging } },
   {

@@ -128,6 +128,8 @@ function schema(name: SchemaName, value: unknown, where: string): string[] {
 const data = (ex: Exchange): unknown => (ex.json as { data?: unknown } | undefined)?.data;
 const list = (ex: Exchange): unknown[] => (Array.isArray(data(ex)) ? (data(ex) as unknown[]) : []);
 const envelope: Check = (ex) => schema('envelope', ex.json, 'envelope');
+/** A list answer: data an array of resources, meta with paging. */
+const listBody: Check = (ex) => schema('list', ex.json, 'list');
 const each = (name: SchemaName | ((x: { type?: string }) => SchemaName)): Check => (ex) =>
   list(ex).flatMap((x, i) => schema(typeof name === 'function' ? name(x as { type?: string }) : name, x, `item ${i}`));
 const containerOf = (x: { type?: string }): SchemaName => (x.type === 'gallery' ? 'gallery' : 'collection');
@@ -146,23 +148,15 @@ function checksFor(ex: Exchange): { label: string; check: Check } {
   if (is('POST', '/authenticate')) return { label: 'token', check: (x) => (typeof (x.json as { token?: unknown })?.token === 'string' ? [] : ['no token in the answer']) };
   if (is('POST', '/organization/authenticate')) return { label: 'meta.status', check: (x) => (String((x.json as { meta?: { status?: unknown } })?.meta?.status).toUpperCase() === 'OK' ? [] : ['meta.status is not OK']) };
   if (is('GET', '/user/session')) return { label: 'envelope, resource', check: both(envelope, one('resource')) };
-  if (is('GET', '/library') || is('GET', `/collections/${id}/children`)) return { label: 'envelope, collection|gallery', check: both(envelope, each(containerOf)) };
-  if (is('GET', '/collections')) return { label: 'envelope, collection', check: both(envelope, each('collection')) };
+  if (is('GET', '/library') || is('GET', `/collections/${id}/children`)) return { label: 'list, collection|gallery', check: both(listBody, each(containerOf)) };
+  if (is('GET', '/collections')) return { label: 'list, collection', check: both(listBody, each('collection')) };
   if (is('GET', `/collections/${id}`)) return { label: 'envelope, collection', check: both(envelope, one('collection')) };
-  if (is('GET', '/galleries')) return { label: 'envelope, gallery', check: both(envelope, each('gallery')) };
+  if (is('GET', '/galleries')) return { label: 'list, gallery', check: both(listBody, each('gallery')) };
   if (is('GET', `/galleries/${id}`)) return { label: 'envelope, gallery', check: both(envelope, one('gallery')) };
-  if (is('GET', `/galleries/${id}/children`)) return { label: 'envelope, media, paging', check: both(envelope, each('media'), paging) };
+  if (is('GET', `/galleries/${id}/children`)) return { label: 'list, media', check: both(listBody, each('media'), paging) };
   if (is('GET', `/(collections|galleries)/${id}/path`)) return { label: 'envelope, resource', check: both(envelope, each('resource')) };
-  if (is('GET', `/(collections|galleries)/${id}/child-count`)) {
-    return {
-      label: 'envelope, counts',
-      check: both(envelope, (x) => {
-        const j = x.json as { meta?: { children_count?: unknown }; data?: { attributes?: Record<string, unknown> } } | undefined;
-        return j?.meta?.children_count !== undefined || j?.data?.attributes?.total !== undefined ? [] : ['no meta.children_count and no data.attributes.total'];
-      }),
-    };
-  }
-  if (is('GET', '/media')) return { label: 'envelope, media, paging', check: both(envelope, each('media'), paging) };
+  if (is('GET', `/(collections|galleries)/${id}/child-count`)) return { label: 'envelope, child-count', check: both(envelope, (x) => schema('child-count', x.json, 'counts')) };
+  if (is('GET', '/media')) return { label: 'list, media', check: both(listBody, each('media'), paging) };
   if (is('GET', `/media/${id}`)) {
     return {
       label: 'envelope, media (+iptc)',
@@ -173,12 +167,26 @@ function checksFor(ex: Exchange): { label: string; check: Check } {
       }),
     };
   }
+  if (is('GET', `/media/${id}/metadata`)) {
+    return {
+      label: 'envelope, metadata, metadata-raw',
+      check: both(envelope, one('metadata'), (x) => {
+        const raw = (data(x) as { attributes?: { raw?: unknown } } | undefined)?.attributes?.raw;
+        if (typeof raw !== 'string') return [];
+        try {
+          return schema('metadata-raw', JSON.parse(raw), 'raw');
+        } catch {
+          return ['attributes.raw is not JSON'];
+        }
+      }),
+    };
+  }
   if (is('GET', `/media/${id}/iptc`) || is('PATCH', `/media/${id}/iptc`)) return { label: 'envelope, iptc', check: both(envelope, one('iptc')) };
   if (is('GET', `/media/${id}/custom-metadata`) || is('PATCH', `/media/${id}/custom-metadata`)) return { label: 'envelope, custom-metadata', check: both(envelope, one('custom-metadata')) };
   if (is('GET', `/media/${id}/galleries`)) {
     return {
-      label: 'envelope, gallery',
-      check: both(envelope, (x) =>
+      label: 'list, gallery',
+      check: both(listBody, (x) =>
         list(x).flatMap((g, i) => {
           const inc = (g as { includes?: { gallery?: { data?: unknown } } }).includes?.gallery?.data;
           return schema('gallery', inc ?? g, inc ? `item ${i} includes.gallery` : `item ${i}`);
@@ -306,6 +314,7 @@ export async function runContract(account: ContractAccount, log: (line: string) 
         keywordsForm = Array.isArray(kw) ? 'an array' : typeof kw === 'string' && kw.length ? (kw.includes(',') ? 'a comma-separated string' : 'a string (one keyword)') : 'empty';
         await client.getMedia(m.id);
         await client.getIptc(m.id);
+        await client.getEmbeddedMetadata(m.id);
       });
       observe('IPTC keywords are read as one comma-separated string', '[ours]', keywordsForm === 'empty' || keywordsForm === 'not seen' ? undefined : !keywordsForm.startsWith('an array'), `keywords came as ${keywordsForm}; the client reads both forms`);
 

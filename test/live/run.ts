@@ -12,7 +12,7 @@
  *   PHOTOSHELTER_LIVE_WRITE_ASSET              optional: a media id the suite may write to (and restores)
  */
 import { DEFAULT_BASE_URL } from '../../src/photoshelter';
-import { startSimulator, type SimulatorOptions } from '../../src/simulator';
+import { startSimulator } from '../../src/simulator';
 import { formatReport, runContract, type ContractAccount } from './contract';
 
 const env = (name: string): string | undefined => {
@@ -68,7 +68,7 @@ async function main(): Promise<number> {
     ];
   } else {
     // strict: a simulator that refuses what nothing evidences, where that mode exists
-    const sim = await startSimulator({ port: 0, host: '127.0.0.1', seed: 1, assets: 40, strict: true } as SimulatorOptions);
+    const sim = await startSimulator({ port: 0, host: '127.0.0.1', seed: 1, assets: 40, strict: true });
     close = () => sim.close();
     const c = sim.credentials;
     const strict = await simulatorIsStrict(sim.baseUrl, c.apiKey, c.email, c.password, c.orgId).catch(() => false);
