@@ -104,7 +104,7 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
   const auth = { authorization: `Basic ${Buffer.from('demo:demo-app-password').toString('base64')}` };
 
   before(async () => {
-    sim = await startSim({ seed: 1, assets: 60 });
+    sim = await startSim({ strict: true, seed: 1, assets: 60 });
     outDir = mkdtempSync(join(tmpdir(), 'ps-examples-'));
     const port = await freePort();
     cms = `http://127.0.0.1:${port}/demo-cms`;

@@ -100,7 +100,7 @@ describe('example 8: migration of a collection tree to a folder tree (runtime, s
   };
 
   before(async () => {
-    sim = await startSim({ seed: 1, assets: 200 });
+    sim = await startSim({ strict: true, seed: 1, assets: 200 });
     state = await sim.control.state();
     // small files keep the walk quick; the file names (two pairs repeat within a gallery) stay as generated
     for (const id of await sim.control.mediaIds()) {

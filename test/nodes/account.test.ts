@@ -14,7 +14,7 @@ describe('photoshelter-account node', function () {
   const creds = () => ({ acc: { apiKey: sim.apiKey, email: sim.email, password: sim.password } });
 
   before(async () => {
-    sim = await startSim({ seed: 3, assets: 40 });
+    sim = await startSim({ strict: true, seed: 3, assets: 40 });
   });
   after(async () => {
     await sim.close();

@@ -86,7 +86,7 @@ describe('photoshelter-deliver node', function () {
   const anAsset = (extra: Record<string, unknown> = {}) => ({ id: 'I0000abcdefghijk', versionKey: 'k1', fileName: 'a.jpg', iptc: { keywords: [], title: 'T' }, ...extra });
 
   before(async () => {
-    sim = await startSim({ seed: 5, assets: 20 });
+    sim = await startSim({ strict: true, seed: 5, assets: 20 });
     for (const id of await sim.control.mediaIds()) {
       const t = await sim.control.media(id);
       if (t.type === 'image' && t.file_size > 100_000) {

@@ -118,7 +118,7 @@ describe('photoshelter-fetch node', function () {
   const tempEntries = () => readdirSync(tmp).filter((n) => n.startsWith('photoshelter-'));
 
   before(async () => {
-    sim = await startSim({ seed: 11, assets: 30 });
+    sim = await startSim({ strict: true, seed: 11, assets: 30 });
     const ids = await sim.control.mediaIds();
     for (const id of ids) {
       const t = await sim.control.media(id);

@@ -54,7 +54,7 @@ describe('photoshelter-trigger node', function () {
   const statuses = () => (trigger() as unknown as { status: { args: Array<[{ fill?: string; text?: string }]> } }).status.args.map((a) => a[0]);
 
   before(async () => {
-    sim = await startSim({ seed: 21, assets: 60 });
+    sim = await startSim({ strict: true, seed: 21, assets: 60 });
   });
   after(async () => {
     await sim.close();

@@ -11,7 +11,7 @@ describe('client: only evidenced requests', function () {
   let sim: SimHandle;
   let client: PhotoShelterClient;
   before(async () => {
-    sim = await startSim({ seed: 4, assets: 80 });
+    sim = await startSim({ strict: true, seed: 4, assets: 80 });
     client = new PhotoShelterClient({ baseUrl: sim.baseUrl, apiKey: sim.apiKey, auth: { mode: 'session', email: sim.email, password: sim.password, orgId: sim.orgId } });
   });
   after(async () => {

@@ -34,7 +34,7 @@ describe('npm run test:live (the contract suite)', function () {
   this.timeout(120_000);
   let sim: SimHandle;
   before(async () => {
-    sim = await startSim({ seed: 8, assets: 40 });
+    sim = await startSim({ strict: true, seed: 8, assets: 40 });
   });
   after(async () => {
     await sim.close();

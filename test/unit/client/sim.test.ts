@@ -8,7 +8,7 @@ describe('client against the simulator', function () {
   let sim: SimHandle;
   const clients: PhotoShelterClient[] = [];
   before(async () => {
-    sim = await startSim({ seed: 7, assets: 120 });
+    sim = await startSim({ strict: true, seed: 7, assets: 120 });
   });
   after(async () => {
     await sim.close();

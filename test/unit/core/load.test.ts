@@ -9,7 +9,7 @@ describe('core/load against the simulator', () => {
   let client: PhotoShelterClient;
 
   before(async () => {
-    sim = await startSim({ seed: 7, assets: 60 });
+    sim = await startSim({ strict: true, seed: 7, assets: 60 });
     client = new PhotoShelterClient({
       baseUrl: sim.baseUrl,
       apiKey: sim.apiKey,

@@ -27,7 +27,7 @@ describe('core/trigger: polling against the simulator', function () {
   const mediaRequests = async () => (await sim.control.requests()).filter((r) => !r.path.startsWith('/authenticate') && !r.path.startsWith('/organization'));
 
   beforeEach(async () => {
-    sim = await startSim({ seed: 11, assets: 80 });
+    sim = await startSim({ strict: true, seed: 11, assets: 80 });
     client = new PhotoShelterClient({ baseUrl: sim.baseUrl, apiKey: sim.apiKey, auth: { mode: 'session', email: sim.email, password: sim.password, orgId: sim.orgId } });
     await client.session();
   });

@@ -13,7 +13,7 @@ describe('core/trigger: walk', function () {
   const opts = (o: Partial<WalkOptions> = {}): WalkOptions => ({ window: 5, acknowledge: true, include: ['iptc'], timeZone: 'UTC', perPage: 7, ...o });
 
   before(async () => {
-    sim = await startSim({ seed: 5, assets: 120 });
+    sim = await startSim({ strict: true, seed: 5, assets: 120 });
     client = new PhotoShelterClient({ baseUrl: sim.baseUrl, apiKey: sim.apiKey, auth: { mode: 'session', email: sim.email, password: sim.password, orgId: sim.orgId } });
   });
   after(async () => {
