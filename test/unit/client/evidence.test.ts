@@ -31,7 +31,7 @@ describe('client: only evidenced requests', function () {
       ['GET', '/galleries/G0000abcdefghijk/children', { sort_by: 'modified_at' }],
       ['GET', '/collections/C0000abcdefghijk/children', { sort_by: 'name' }],
       ['GET', '/media/I0000abcdefghijk/download', { download_filetype: 'png' }],
-      ['GET', '/media/I0000abcdefghijk/metadata', {}],
+      ['GET', '/media/I0000abcdefghijk/versions', {}],
     ];
     for (const [method, path, query] of bad) assert.ok(unevidenced({ method, path, query }), `${path} ${JSON.stringify(query)}`);
     assert.equal(unevidenced({ method: 'GET', path: '/media', query: { org_id: sim.orgId, modify_start: '2025-01-01 00:00:00 GMT', sort_by: 'upload_time', sort_dir: 'asc' } }), undefined);
