@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PhotoShelterClient } from '../../photoshelter';
-import type { Asset, RawResource } from '../asset';
+import { normalizeAsset, type Asset, type RawResource } from '../asset';
 import { ahead, assetFromMedia, type AssetPart } from '../load';
 import { IdSet } from './idset';
 import type { StateStore, TriggerState, WalkState } from './state';
@@ -84,6 +84,10 @@ async function unlessGone<T>(p: Promise<T>): Promise<T | undefined> {
     if (err?.code === 'ENOTFOUND' && typeof err.path === 'string' && err.path.startsWith('/media/')) return undefined;
     throw e;
   }
+}
+
+async function* bare(src: AsyncGenerator<Candidate>, timeZone: string): AsyncGenerator<{ item: Candidate; value: Asset }> {
+  for await (const item of src) yield { item, value: normalizeAsset({ media: item.media }, { timeZone }) };
 }
 
 async function* present<T, U>(src: AsyncGenerator<{ item: T; value: U | undefined }>): AsyncGenerator<{ item: T; value: U }> {
@@ -257,9 +261,11 @@ export class Walker {
     this.nextIndex = index;
     const perPage = this.o.perPage ?? PER_PAGE;
     const parts = this.o.include.filter((p) => p !== 'path');
-    const candidates = present(
-      ahead(this.candidates(walk, perPage, signal), (c) => unlessGone(assetFromMedia(this.client, c.media, { include: parts, timeZone: this.o.timeZone, signal })), READ_AHEAD),
-    );
+    const listed = this.candidates(walk, perPage, signal);
+    // with parts to read, a few assets are read ahead; without, the listing is all there is
+    const candidates = parts.length
+      ? present(ahead(listed, (c) => unlessGone(assetFromMedia(this.client, c.media, { include: parts, timeZone: this.o.timeZone, signal })), READ_AHEAD))
+      : bare(listed, this.o.timeZone);
     try {
       await this.emitAll(walk, candidates, index, signal);
     } finally {
