@@ -57,6 +57,19 @@ describe('core/trigger: walk', function () {
     }
   });
 
+  it('reads no parts when none are wanted: the listings are all the requests, each asset once', async () => {
+    const got: WalkEmit[] = [];
+    await sim.control.clearRequests();
+    const walker = new Walker(client, new MemoryStore(), 'k', opts({ include: [], acknowledge: false }), (item) => got.push(item));
+    await walker.start({ kind: 'library' });
+    await waitFor(() => walker.progress()?.done === true, 'the walk to finish');
+    const all = await sim.control.mediaIds();
+    assert.deepEqual(got.map((g) => g.asset.id).sort(), [...all].sort());
+    assert.ok(got.every((g) => g.asset.iptc === undefined && g.asset.paths?.length === 1));
+    const perMedium = (await sim.control.requests()).filter((r) => /^\/media\//.test(r.path));
+    assert.deepEqual(perMedium, [], 'no request per asset');
+  });
+
   it('stops at the window until acknowledgements arrive', async () => {
     const got: WalkEmit[] = [];
     const walker = new Walker(client, new MemoryStore(), 'k', opts({ window: 4 }), (item) => got.push(item));
