@@ -401,10 +401,9 @@ export class PhotoShelterClient {
 
   // ---- library tree ----
 
-  /** The top of the library (no sort is evidenced for it: the server's order). */
-  library(opts: ListOptions = {}): AsyncGenerator<ContainerResource, void, undefined> {
-    refuseSort(opts, 'GET /library');
-    return this.list<ContainerResource>(PATHS.library, {}, opts);
+  /** The top of the library. Sorts (containers): creation_time, modification_time, name, display_order. */
+  library(opts: ListOptions & SortOptions = {}): AsyncGenerator<ContainerResource, void, undefined> {
+    return this.list<ContainerResource>(PATHS.library, sortOf('containers', opts), opts);
   }
 
   /** Sorts: creation_time, modification_time, name, display_order. */
@@ -418,11 +417,10 @@ export class PhotoShelterClient {
     return this.getData<CollectionResource>(PATHS.collection(id), {}, opts);
   }
 
-  /** Collections and galleries in a collection (no sort is evidenced for it: the server's order). */
-  collectionChildren(id: string, opts: ListOptions = {}): AsyncGenerator<ContainerResource, void, undefined> {
+  /** Collections and galleries in a collection. Sorts (containers): creation_time, modification_time, name, display_order. */
+  collectionChildren(id: string, opts: ListOptions & SortOptions = {}): AsyncGenerator<ContainerResource, void, undefined> {
     assertId('collection', id, 'Collection id');
-    refuseSort(opts, 'GET /collections/{id}/children');
-    return this.list<ContainerResource>(PATHS.collectionChildren(id), {}, opts);
+    return this.list<ContainerResource>(PATHS.collectionChildren(id), sortOf('containers', opts), opts);
   }
 
   /** Sorts: creation_time, modification_time, name, display_order. */
@@ -575,10 +573,6 @@ function refuseInclude(opts: object, call: string): void {
   if ((opts as { include?: unknown }).include !== undefined) {
     throw new ValidationError(`${call} takes no include: read the parts of each medium with getIptc, getCustomMetadata and getMediaGalleries (src/core/load.ts does)`);
   }
-}
-
-function refuseSort(opts: object, call: string): void {
-  if ((opts as { sortBy?: unknown }).sortBy !== undefined) throw new ValidationError(`${call} takes no sort: none is known to work there`);
 }
 
 function sortOf(endpoint: SortEndpoint, o: SortOptions): QueryParams {

@@ -46,7 +46,7 @@ export const PATHS = {
   oauthToken: '/oauth/token',
   /** [prod] include=organizations. */
   userSession: '/user/session',
-  /** [prod] page, per_page. */
+  /** [prod] sort_by, sort_direction (values: SORTS.containers [draft]), page, per_page. */
   library: '/library',
   /** [draft] search: user_id | org_id | galleries | collections | terms, modify_*, create_*, sort_by, sort_dir, page, per_page. */
   media: '/media',
@@ -68,7 +68,7 @@ export const PATHS = {
   collections: '/collections',
   /** [draft] */
   collection: (id: string) => `/collections/${seg(id)}`,
-  /** [prod/draft] page, per_page (no sort is evidenced here). */
+  /** [prod/draft] sort_by, sort_direction (values: SORTS.containers [draft]), page, per_page. */
   collectionChildren: (id: string) => `/collections/${seg(id)}/children`,
   /** [draft] parent, sort_by, sort_direction, page, per_page. */
   galleries: '/galleries',
@@ -168,7 +168,7 @@ export interface SortSpec {
   desc: string;
 }
 
-/** Sort values per endpoint, as the draft lists them. Endpoints not here are never sorted. */
+/** Sort values per endpoint, as the draft lists them. Endpoints without an entry are never sorted. */
 export const SORTS = {
   /** [draft] GET /media: sort_by relevance|date|file_name|upload_time, sort_dir asc|desc. */
   media: { by: ['relevance', 'date', 'file_name', 'upload_time'], dirParam: QUERY.sortDir, asc: 'asc', desc: 'desc' },
@@ -179,7 +179,10 @@ export const SORTS = {
     asc: 'ascending',
     desc: 'descending',
   },
-  /** [draft] GET /collections and GET /galleries. */
+  /**
+   * [draft] GET /collections and GET /galleries; the same values for GET /library and collection children,
+   * where sort_by and sort_direction are [prod] (production sorts containers) and no list of values exists.
+   */
   containers: { by: ['creation_time', 'modification_time', 'name', 'display_order'], dirParam: QUERY.sortDirection, asc: 'ascending', desc: 'descending' },
 } as const satisfies Record<string, SortSpec>;
 

@@ -29,7 +29,7 @@ describe('client: only evidenced requests', function () {
       ['GET', '/media/I0000abcdefghijk', { include: 'iptc,custom_metadata' }],
       ['GET', '/galleries/G0000abcdefghijk/children', { include: 'galleries' }],
       ['GET', '/galleries/G0000abcdefghijk/children', { sort_by: 'modified_at' }],
-      ['GET', '/collections/C0000abcdefghijk/children', { sort_by: 'name' }],
+      ['GET', '/collections/C0000abcdefghijk/children', { sort_by: 'modified_at' }],
       ['GET', '/media/I0000abcdefghijk/download', { download_filetype: 'png' }],
       ['GET', '/media/I0000abcdefghijk/versions', {}],
     ];
@@ -46,10 +46,12 @@ describe('client: only evidenced requests', function () {
 
     await client.session({ includeOrganizations: true });
     await collect(client.library());
+    await collect(client.library({ sortBy: 'display_order' }));
     await collect(client.collections(undefined, { sortBy: 'name' }));
     await collect(client.collections(collection, { sortBy: 'creation_time', sortDirection: 'descending' }));
     await client.collection(collection);
     await collect(client.collectionChildren(collection));
+    await collect(client.collectionChildren(collection, { sortBy: 'name', sortDirection: 'descending' }));
     await collect(client.galleries(collection, { sortBy: 'display_order' }));
     await client.gallery(gallery.id);
     await collect(client.galleryChildren(gallery.id, { sortBy: 'added_at', sortDirection: 'descending', perPage: 2 }));
@@ -90,8 +92,8 @@ describe('client: only evidenced requests', function () {
     await sim.control.clearRequests();
     assert.throws(() => client.searchMedia({ orgId: sim.orgId, sortBy: 'modified_at' }), { code: 'EVALIDATION' });
     assert.throws(() => client.galleryChildren('G0000abcdefghijk', { sortBy: 'modified_at' }), /creation_time, modification_time, added_at/);
-    assert.throws(() => client.library({ sortBy: 'name' } as never), { code: 'EVALIDATION' });
-    assert.throws(() => client.collectionChildren('C0000abcdefghijk', { sortBy: 'name' } as never), { code: 'EVALIDATION' });
+    assert.throws(() => client.library({ sortBy: 'modified_at' }), { code: 'EVALIDATION' });
+    assert.throws(() => client.collectionChildren('C0000abcdefghijk', { sortBy: 'created_at' }), { code: 'EVALIDATION' });
     assert.deepEqual(await sim.control.requests(), []);
   });
 });
