@@ -1,5 +1,5 @@
 // The baseline of a walk: the client's own paging over the same galleries, found the same way (library,
-// then collections breadth first) and listed with the same page size, order and include as the Walker.
+// then collections breadth first) and listed with the same page size and order as the Walker.
 import { PhotoShelterClient } from '../../src/photoshelter';
 import { caseMain, measure, type SimInfo } from '../lib';
 
@@ -30,7 +30,7 @@ caseMain<SimInfo>(async (sim) => {
       }
       let items = 0;
       for (const id of galleries) {
-        for await (const _m of client.galleryChildren(id, { sortBy: 'added_at', sortDirection: 'ascending', include: ['galleries'], perPage: PER_PAGE })) items++;
+        for await (const _m of client.galleryChildren(id, { sortBy: 'added_at', sortDirection: 'ascending', perPage: PER_PAGE })) items++;
       }
       return { items, requests, extra: { galleries: galleries.length } };
     });

@@ -4,6 +4,7 @@
  * custom field names in use.
  */
 import {
+  checkBaseUrl,
   DEFAULT_BASE_URL,
   PhotoShelterClient,
   isId,
@@ -77,18 +78,12 @@ export function resolveAccount(
   creds: AccountCredentials,
   extras: { onTokens?: (t: OAuthTokens) => void | Promise<void>; logger?: (line: string) => void } = {},
 ): ResolvedAccount {
-  const baseUrl = trimmed(config.baseUrl) || DEFAULT_BASE_URL;
-  let url: URL;
+  let baseUrl: string;
   try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new AccountConfigError('badUrl', 'baseUrl', `The base URL "${baseUrl.slice(0, 200)}" is not a URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new AccountConfigError('badUrl', 'baseUrl', 'The base URL must start with https:// (or http:// for a local simulator)');
-  }
-  if (url.username || url.password) {
-    throw new AccountConfigError('badUrl', 'baseUrl', 'The base URL must not carry a user name or password');
+    // https, or http to this machine only (a simulator): the same check the client makes
+    baseUrl = checkBaseUrl(trimmed(config.baseUrl) || DEFAULT_BASE_URL);
+  } catch (e) {
+    throw new AccountConfigError('badUrl', 'baseUrl', (e as Error).message);
   }
   const apiKey = trimmed(creds.apiKey);
   if (!apiKey) throw new AccountConfigError('missing', 'apiKey', 'The API key is missing');
@@ -138,7 +133,7 @@ export function resolveAccount(
     mode,
     timeZone,
     options: {
-      baseUrl: baseUrl.replace(/\/+$/, ''),
+      baseUrl,
       apiKey,
       auth,
       maxConcurrency: numberIn(config.maxConcurrency, 'maxConcurrency', 1, 64, 4),
@@ -198,9 +193,8 @@ export async function browseLevel(client: PhotoShelterClient, parent?: string, s
   return Promise.all(
     entries.map(async (e): Promise<TreeEntry> => {
       try {
-        const raw = (await client.childCount(e.kind, e.id, { signal })) as { attributes?: { total?: unknown } } | undefined;
-        const total = Number(raw?.attributes?.total);
-        return Number.isFinite(total) ? { ...e, count: total } : e;
+        const total = (await client.childCount(e.kind, e.id, { signal })).total;
+        return total !== undefined ? { ...e, count: total } : e;
       } catch {
         return e;
       }

@@ -51,10 +51,18 @@ export class FileTooLargeError extends Error {
 
 // ---- settings ----
 
-export interface FetchConfig {
-  mode?: unknown;
+/** The file type and size of a download, as the fetch and deliver nodes store them. */
+export interface RenditionConfig {
+  /** `original` or `jpeg`. */
   rendition?: unknown;
+  /** For jpeg: `original` (or empty), one number, the long side (`1200`), or `WIDTHxHEIGHT`. */
   size?: unknown;
+  /** The editor's choice of size form (`original`, `long`, `box`); `original` makes `size` irrelevant. */
+  sizeType?: unknown;
+}
+
+export interface FetchConfig extends RenditionConfig {
+  mode?: unknown;
   includeIptc?: unknown;
   includeCustom?: unknown;
   includeGalleries?: unknown;
@@ -65,17 +73,44 @@ export interface FetchConfig {
   tempTimeout?: unknown;
 }
 
-export interface FetchSettings {
-  mode: FileMode;
+export interface Rendition {
   fileType: DownloadFileType;
-  /** `WxH` for JPEG renditions. */
+  /** For JPEG renditions: `original`, the long side (`1200`) or `WIDTHxHEIGHT`; sent as download_quality. */
   quality?: string;
+}
+
+export interface FetchSettings extends Rendition {
+  mode: FileMode;
   include: AssetPart[];
   maxBytes: number;
   tempTtlMs: number;
 }
 
 const SIZE = /^\s*(\d{1,5})\s*[xX×]\s*(\d{1,5})\s*$/;
+const LONG_SIDE = /^\s*(\d{1,5})\s*(?:px)?\s*$/i;
+
+/**
+ * The rendition a node asks for: the original file, or a JPEG at `original` size, a long side in pixels
+ * (PhotoShelter's production form) or WIDTHxHEIGHT (its draft's). Throws a FetchInputError naming the problem.
+ */
+export function renditionSettings(config: RenditionConfig): Rendition {
+  const rendition = config.rendition === undefined || config.rendition === '' ? 'original' : config.rendition;
+  if (rendition !== 'original' && rendition !== 'jpeg') throw new FetchInputError('badRendition', { value: String(rendition).slice(0, 20) });
+  if (rendition === 'original') return { fileType: 'original' };
+  const text = config.size === undefined || config.size === null || config.sizeType === 'original' ? '' : String(config.size).trim();
+  if (text === '' || text.toLowerCase() === 'original') return { fileType: 'jpeg', quality: 'original' };
+  const box = SIZE.exec(text);
+  if (box && Number(box[1]) > 0 && Number(box[2]) > 0) return { fileType: 'jpeg', quality: `${Number(box[1])}x${Number(box[2])}` };
+  const long = LONG_SIDE.exec(text);
+  if (long && Number(long[1]) > 0) return { fileType: 'jpeg', quality: String(Number(long[1])) };
+  throw new FetchInputError('badSize', { value: text.slice(0, 20) });
+}
+
+/** The image_size of a link for a rendition (links take WIDTHxHEIGHT only): a long side is a square box. */
+export function linkSize(r: Rendition): string | undefined {
+  if (r.fileType !== 'jpeg' || !r.quality || r.quality === 'original') return undefined;
+  return /^\d+$/.test(r.quality) ? `${r.quality}x${r.quality}` : r.quality;
+}
 
 function bool(v: unknown): boolean {
   return v === true || v === 'true';
@@ -92,14 +127,7 @@ function positiveNumber(v: unknown, fallback: number, key: string): number {
 export function fetchSettings(config: FetchConfig): FetchSettings {
   const mode = (config.mode ?? 'stream') as FileMode;
   if (!FILE_MODES.includes(mode)) throw new FetchInputError('badMode', { value: String(config.mode).slice(0, 20) });
-  const rendition = config.rendition ?? 'original';
-  if (rendition !== 'original' && rendition !== 'jpeg') throw new FetchInputError('badRendition', { value: String(rendition).slice(0, 20) });
-  let quality: string | undefined;
-  if (rendition === 'jpeg' && config.size !== undefined && config.size !== '') {
-    const m = SIZE.exec(String(config.size));
-    if (!m || Number(m[1]) === 0 || Number(m[2]) === 0) throw new FetchInputError('badSize', { value: String(config.size).slice(0, 20) });
-    quality = `${Number(m[1])}x${Number(m[2])}`;
-  }
+  const { fileType, quality } = renditionSettings(config);
   const flags: Record<AssetPart, unknown> = {
     iptc: config.includeIptc,
     custom: config.includeCustom,
@@ -108,7 +136,7 @@ export function fetchSettings(config: FetchConfig): FetchSettings {
   };
   return {
     mode,
-    fileType: rendition === 'jpeg' ? 'jpeg' : 'original',
+    fileType,
     quality,
     include: ASSET_PARTS.filter((p) => bool(flags[p])),
     maxBytes: Math.floor(positiveNumber(config.maxSize, DEFAULT_MAX_BUFFER_MB, 'badMaxSize') * 1024 * 1024),
@@ -116,9 +144,9 @@ export function fetchSettings(config: FetchConfig): FetchSettings {
   };
 }
 
-/** `original`, `jpeg`, or `jpeg 1920x1080`: the rendition as the status and the label show it. */
-export function renditionText(s: Pick<FetchSettings, 'fileType' | 'quality'>): string {
-  return s.quality ? `${s.fileType} ${s.quality}` : s.fileType;
+/** `original`, `jpeg`, `jpeg 1200` or `jpeg 1920x1080`: the rendition as the status and the label show it. */
+export function renditionText(s: Rendition): string {
+  return s.quality && s.quality !== 'original' ? `${s.fileType} ${s.quality}` : s.fileType;
 }
 
 // ---- the id ----

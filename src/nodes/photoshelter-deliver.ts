@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { loadAsset } from '../core/load';
-import { FetchInputError, pickMediaId } from '../core/fetch';
+import { FetchInputError, pickMediaId, renditionSettings, type Rendition, type RenditionConfig } from '../core/fetch';
 import { Deliverer, type BodySource, type DeliverAsset, type OverwritePolicy, type Progress, type Semaphore } from '../core/deliver/deliver';
 import type { DeliveryLedger } from '../core/deliver/ledger';
 import { evidenceFromEmbedded } from '../core/deliver/version';
@@ -18,7 +18,7 @@ import { accountOf } from './shared/account';
 import { describeError } from './shared/errors';
 import { short, status } from './shared/status';
 
-type DeliverDef = NodeDef & {
+type DeliverDef = NodeDef & RenditionConfig & {
   destination?: string; account?: string; action?: string; actionType?: string; template?: string;
   sidecar?: string; overwrite?: string; concurrency?: number | string; dryRun?: boolean; retries?: number | string; redeliverOnModify?: boolean | string;
 };
@@ -42,6 +42,13 @@ export = function register(RED: NodeAPI): void {
     const redeliverOnModify = def.redeliverOnModify === true || def.redeliverOnModify === 'true';
     const fail = (key: string, values: Record<string, string | number> = {}, code?: string): CodedError =>
       Object.assign(new Error(RED._(`photoshelter-deliver.errors.${key}`, values)), { code });
+    // what to download when a message carries only an id: the original, or the JPEG rendition chosen
+    let rendition: Rendition | Error;
+    try {
+      rendition = renditionSettings(def);
+    } catch (e) {
+      node.status(status.error(short(localize((rendition = e as Error)).message)));
+    }
 
     let deliverer: Promise<Deliverer> | undefined;
     function getDeliverer(): Promise<Deliverer> {
@@ -83,9 +90,10 @@ export = function register(RED: NodeAPI): void {
       if (p instanceof Readable) return { kind: 'stream', stream: p, size: msg.file?.contentLength, contentType: type };
       if (Buffer.isBuffer(p)) return { kind: 'buffer', data: p, contentType: type };
       if (typeof p === 'string' && msg.file?.path === p) return { kind: 'file', path: p, contentType: type };
-      // only an id: fetch the original
+      // only an id: download the file (the original, or the rendition chosen in the node)
       const account = accountOf(RED, def.account, 'photoshelter-deliver');
-      return { kind: 'fetch', open: (signal) => account.getClient().download(asset.id, { fileType: 'original', signal }) };
+      const { fileType, quality } = rendition as Rendition;
+      return { kind: 'fetch', open: (signal) => account.getClient().download(asset.id, { fileType, quality, signal }) };
     }
 
     function showProgress(p: Progress): void {
@@ -97,6 +105,7 @@ export = function register(RED: NodeAPI): void {
     }
 
     async function handle(msg: Msg, signal: AbortSignal): Promise<void> {
+      if (rendition instanceof Error) throw rendition;
       const action = await actionOf(msg);
       if (action !== 'put' && action !== 'remove') throw fail('badAction', { value: action.slice(0, 20) });
       const d = await getDeliverer();

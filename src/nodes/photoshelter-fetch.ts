@@ -5,7 +5,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { loadAsset } from '../core/load';
 import { FetchInputError, FileTooLargeError, TempFileRegistry, fetchSettings, fileInfo, idOf, pickMediaId } from '../core/fetch';
-import { readCapped, renditionText, writeTempFile, type FetchConfig, type FetchSettings, type FileInfo, type MessageHooks } from '../core/fetch';
+import { linkSize, readCapped, renditionText, writeTempFile, type FetchConfig, type FetchSettings, type FileInfo, type MessageHooks } from '../core/fetch';
 import { accountOf } from './shared/account';
 import { describeError } from './shared/errors';
 import { short, status } from './shared/status';
@@ -85,7 +85,7 @@ export = function register(RED: NodeAPI): void {
         msg.asset = await loadAsset(client, id, { include: s.include, timeZone: account.timeZone, signal });
       }
       if (s.mode === 'link') {
-        msg.payload = (await client.getLink(id, { imageSize: s.quality, imageMode: 'fit', signal })).attributes.link;
+        msg.payload = (await client.getLink(id, { imageSize: linkSize(s), imageMode: 'fit', signal })).attributes.link;
       } else if (s.mode !== 'none') {
         const stream = await client.download(id, { fileType: s.fileType, quality: s.quality, signal });
         msg.file = fileInfo(stream);

@@ -3,17 +3,21 @@ import { ChangeFeed, toEpochMs, type ChangeScope, type TimeInput } from './chang
 import { systemClock, type Clock } from './clock';
 import { openDownload, type DownloadOptions, type DownloadStream } from './download';
 import {
+  CHANGES_SORT,
+  checkBaseUrl,
+  CUSTOM_METADATA_PATCH,
+  KEYWORD_SEPARATOR,
   DEFAULT_BASE_URL,
   formatApiDate,
+  INCLUDE,
   INCLUDES,
   PATHS,
   QUERY,
-  SORT_FIELDS,
   sortParams,
   type ContainerKind,
   type IncludeName,
   type SortDirection,
-  type SortStyle,
+  type SortEndpoint,
 } from './endpoints';
 import { ValidationError } from './errors';
 import { EventHub, type ClientEventName, type ClientEvents } from './events';
@@ -25,6 +29,7 @@ import { Redactor } from './redact';
 import { DEFAULT_RETRY } from './retry';
 import { UndiciTransport, type Transport } from './transport';
 import type {
+  ChildCounts,
   CollectionResource,
   ContainerResource,
   CustomFieldUpdate,
@@ -65,8 +70,6 @@ export interface PhotoShelterClientOptions {
   userAgent?: string;
   /** Receives one redacted line per event. */
   logger?: (line: string) => void;
-  /** Which sort spelling to send (see endpoints.ts). */
-  sortStyle?: SortStyle;
   /** Largest JSON answer accepted (default 64 MiB). */
   maxJsonBytes?: number;
   clock?: Clock;
@@ -88,6 +91,7 @@ export interface ListOptions extends CallOptions {
   prefetch?: boolean;
 }
 
+/** A sort the endpoint is evidenced to take (see SORTS in endpoints.ts); others are refused before sending. */
 export interface SortOptions {
   sortBy?: string;
   sortDirection?: SortDirection;
@@ -96,6 +100,9 @@ export interface SortOptions {
 export interface MediaQuery extends SortOptions {
   terms?: string;
   orgId?: string;
+  /** Media of this user (sent as user_id). */
+  userId?: string;
+  /** Same as userId (kept for callers of earlier versions). */
   ownerId?: string;
   galleries?: string | string[];
   collections?: string | string[];
@@ -103,8 +110,7 @@ export interface MediaQuery extends SortOptions {
   modifiedBefore?: TimeInput;
   createdSince?: TimeInput;
   createdBefore?: TimeInput;
-  include?: IncludeName[];
-  /** Extra query parameters sent as given. */
+  /** Extra query parameters, sent as given: the caller vouches for them. */
   params?: QueryParams;
 }
 
@@ -116,10 +122,9 @@ export interface ChangesOptions extends CallOptions {
   scope?: ChangeScope;
   /** Deepest query in pages (default 20). */
   maxPages?: number;
-  /** Smallest time slice (default 1000 ms). */
+  /** Smallest time slice (default and at least 1000 ms). */
   minSliceMs?: number;
   perPage?: number;
-  include?: IncludeName[];
 }
 
 export type ContainerType = 'collection' | 'gallery';
@@ -136,20 +141,19 @@ export class PhotoShelterClient {
   private readonly auth: AnyAuth;
   private readonly clock: Clock;
   private readonly perPage: number;
-  private readonly sortStyle: SortStyle;
-  private ownerId?: Promise<string>;
+  private userId?: Promise<string>;
   private closed = false;
 
   constructor(opts: PhotoShelterClientOptions) {
     if (!opts || typeof opts !== 'object') throw new ValidationError('PhotoShelter client options are missing');
     this.redactor.add(opts.apiKey);
+    const baseUrl = checkBaseUrl(opts.baseUrl ?? DEFAULT_BASE_URL);
     assertId('apiKey', opts.apiKey, 'API key');
     validateAuth(opts.auth);
     this.events = new EventHub(this.redactor, opts.logger);
     this.clock = opts.clock ?? systemClock;
     const maxConcurrency = positive(opts.maxConcurrency, 4, 'maxConcurrency');
     this.perPage = Math.min(1000, positive(opts.perPage, 1000, 'perPage'));
-    this.sortStyle = opts.sortStyle ?? 'direction';
     this.limiter = new AdaptiveLimiter({
       maxConcurrency,
       requestsPerSecond: opts.requestsPerSecond,
@@ -163,7 +167,7 @@ export class PhotoShelterClient {
     // behind long downloads.
     this.transport = opts.transport ?? new UndiciTransport({});
     this.pipeline = new Pipeline({
-      baseUrl: (opts.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, ''),
+      baseUrl,
       apiKey: opts.apiKey,
       userAgent: opts.userAgent ?? 'node-red-photoshelter/0.1',
       timeoutMs: positive(opts.timeoutMs, 30_000, 'timeoutMs'),
@@ -223,7 +227,7 @@ export class PhotoShelterClient {
   /** Switches the organization context of the session (undefined leaves it). */
   async setOrganization(orgId: string | undefined, opts: CallOptions = {}): Promise<void> {
     if (orgId !== undefined) assertId('organization', orgId, 'Organization id');
-    this.ownerId = undefined;
+    this.userId = undefined;
     await this.auth.setOrganization(orgId, opts.signal);
   }
 
@@ -236,7 +240,7 @@ export class PhotoShelterClient {
 
   /** GET /user/session: the signed-in user (data.id is the user id). */
   async session(opts: CallOptions & { includeOrganizations?: boolean } = {}): Promise<SessionResource> {
-    return this.getData<SessionResource>(PATHS.userSession, opts.includeOrganizations ? { [QUERY.include]: 'organizations' } : {}, opts);
+    return this.getData<SessionResource>(PATHS.userSession, opts.includeOrganizations ? { [QUERY.include]: INCLUDE.session } : {}, opts);
   }
 
   /** Ends the session token (session mode); other modes only forget their credentials locally. */
@@ -256,6 +260,7 @@ export class PhotoShelterClient {
 
   // ---- media ----
 
+  /** GET /media/{id}; `include: ['iptc']` adds the IPTC block (the only include evidenced here). */
   async getMedia(id: string, opts: CallOptions & { include?: IncludeName | IncludeName[] } = {}): Promise<MediaResource> {
     assertId('media', id, 'Media id');
     return this.getData<MediaResource>(PATHS.mediaItem(id), includeParam(opts.include), opts);
@@ -280,10 +285,16 @@ export class PhotoShelterClient {
     return this.getData<Resource<string, { raw?: unknown; [extra: string]: unknown }>>(PATHS.mediaMetadata(id), {}, opts);
   }
 
+  /**
+   * GET /media/{id}/galleries?include=gallery: the galleries a medium sits in, each as a gallery resource
+   * (id and name read from the item or from its `gallery` include, whichever carries them).
+   */
   async getMediaGalleries(id: string, opts: ListOptions = {}): Promise<GalleryResource[]> {
     assertId('media', id, 'Media id');
     const out: GalleryResource[] = [];
-    for await (const g of this.list<GalleryResource>(PATHS.mediaGalleries(id), {}, opts)) out.push(g);
+    for await (const g of this.list<GalleryResource>(PATHS.mediaGalleries(id), { [QUERY.include]: INCLUDE.mediaGalleries }, opts)) {
+      out.push(asGallery(g));
+    }
     return out;
   }
 
@@ -308,7 +319,7 @@ export class PhotoShelterClient {
       if (!f || typeof f !== 'object') throw new ValidationError(`Custom field #${i + 1} is not an object`);
       assertId('customField', f.field_id, `Custom field #${i + 1} field_id`);
       if (f.value !== null && typeof f.value !== 'string') throw new ValidationError(`Custom field ${f.field_id}: the value must be a string or null`);
-      return { field_id: f.field_id, value: f.value };
+      return { [CUSTOM_METADATA_PATCH.fieldId]: f.field_id, [CUSTOM_METADATA_PATCH.value]: f.value };
     });
     return this.writeData<CustomMetadataResource>(PATHS.mediaCustomMetadata(id), body, opts);
   }
@@ -329,25 +340,30 @@ export class PhotoShelterClient {
     return openDownload(this.pipeline, id, opts);
   }
 
-  /** GET /media with filters; needs at least one scope filter (terms, orgId, ownerId, galleries, collections). */
+  /**
+   * GET /media with filters; needs at least one scope filter (terms, orgId, userId, galleries, collections).
+   * Sorts: relevance, date, file_name, upload_time.
+   */
   searchMedia(query: MediaQuery, opts: ListOptions = {}): AsyncGenerator<MediaResource, void, undefined> {
-    return this.list<MediaResource>(PATHS.media, mediaQueryParams(query, this.sortStyle), opts);
+    return this.list<MediaResource>(PATHS.media, mediaQueryParams(query), opts);
   }
 
   /** Pages of a media search, for callers that want page boundaries and totals. */
   searchMediaPages(query: MediaQuery, opts: ListOptions = {}): AsyncGenerator<Page<MediaResource>, void, undefined> {
-    return pages(this.fetcher<MediaResource>(PATHS.media, mediaQueryParams(query, this.sortStyle)), this.pagingOptions(opts));
+    return pages(this.fetcher<MediaResource>(PATHS.media, mediaQueryParams(query)), this.pagingOptions(opts));
   }
 
   /**
-   * Media changed in [since, until), oldest first, in time slices no deeper than maxPages pages.
-   * Read `feed.position` (or each record's `position`) to resume later.
+   * Media changed in [since, until) (whole seconds), oldest first by (modified_at, id), in time slices no
+   * deeper than maxPages pages; correct whatever order the server answers in (see changes.ts). Read
+   * `feed.position` (or each record's `position`) to resume later.
    */
   changes(opts: ChangesOptions): ChangeFeed {
-    const since = toEpochMs(opts.since, 'since');
-    const until = opts.until === undefined ? Math.floor(this.clock.now() / 1000) * 1000 : toEpochMs(opts.until, 'until');
+    if (!opts || typeof opts !== 'object') throw new ValidationError('changes needs options with at least `since`');
+    refuseInclude(opts, 'GET /media');
+    const since = Math.floor(toEpochMs(opts.since, 'since') / 1000) * 1000;
+    const until = Math.floor((opts.until === undefined ? this.clock.now() : toEpochMs(opts.until, 'until')) / 1000) * 1000;
     if (opts.scope) validateScope(opts.scope);
-    const include = includeParam(opts.include);
     const perPage = Math.min(1000, positive(opts.perPage, this.perPage, 'perPage'));
     let scopeParams: Promise<QueryParams> | undefined;
     const fetchWindow = async (q: { start: number; end: number; page: number; perPage: number }, signal: AbortSignal): Promise<FetchedPage<MediaResource>> => {
@@ -360,10 +376,9 @@ export class PhotoShelterClient {
         PATHS.media,
         {
           ...sp,
-          ...include,
-          [QUERY.modifyStart]: formatApiDate(q.start),
-          [QUERY.modifyEnd]: formatApiDate(q.end),
-          ...sortParams(SORT_FIELDS.modifiedAt, 'ascending', this.sortStyle),
+          [QUERY.modifyStart]: formatApiDate(q.start, 'floor'),
+          [QUERY.modifyEnd]: formatApiDate(q.end, 'ceil'),
+          ...sortParams('media', CHANGES_SORT.sortBy, CHANGES_SORT.sortDirection),
         },
         q.page,
         q.perPage,
@@ -386,13 +401,15 @@ export class PhotoShelterClient {
 
   // ---- library tree ----
 
+  /** The top of the library. Sorts (containers): creation_time, modification_time, name, display_order. */
   library(opts: ListOptions & SortOptions = {}): AsyncGenerator<ContainerResource, void, undefined> {
-    return this.list<ContainerResource>(PATHS.library, this.sort(opts), opts);
+    return this.list<ContainerResource>(PATHS.library, sortOf('containers', opts), opts);
   }
 
+  /** Sorts: creation_time, modification_time, name, display_order. */
   collections(parent?: string, opts: ListOptions & SortOptions = {}): AsyncGenerator<CollectionResource, void, undefined> {
     if (parent !== undefined) assertId('collection', parent, 'Parent collection id');
-    return this.list<CollectionResource>(PATHS.collections, { [QUERY.parent]: parent, ...this.sort(opts) }, opts);
+    return this.list<CollectionResource>(PATHS.collections, { [QUERY.parent]: parent, ...sortOf('containers', opts) }, opts);
   }
 
   async collection(id: string, opts: CallOptions = {}): Promise<CollectionResource> {
@@ -400,14 +417,16 @@ export class PhotoShelterClient {
     return this.getData<CollectionResource>(PATHS.collection(id), {}, opts);
   }
 
+  /** Collections and galleries in a collection. Sorts (containers): creation_time, modification_time, name, display_order. */
   collectionChildren(id: string, opts: ListOptions & SortOptions = {}): AsyncGenerator<ContainerResource, void, undefined> {
     assertId('collection', id, 'Collection id');
-    return this.list<ContainerResource>(PATHS.collectionChildren(id), this.sort(opts), opts);
+    return this.list<ContainerResource>(PATHS.collectionChildren(id), sortOf('containers', opts), opts);
   }
 
+  /** Sorts: creation_time, modification_time, name, display_order. */
   galleries(parent?: string, opts: ListOptions & SortOptions = {}): AsyncGenerator<GalleryResource, void, undefined> {
     if (parent !== undefined) assertId('collection', parent, 'Parent collection id');
-    return this.list<GalleryResource>(PATHS.galleries, { [QUERY.parent]: parent, ...this.sort(opts) }, opts);
+    return this.list<GalleryResource>(PATHS.galleries, { [QUERY.parent]: parent, ...sortOf('containers', opts) }, opts);
   }
 
   async gallery(id: string, opts: CallOptions = {}): Promise<GalleryResource> {
@@ -415,10 +434,14 @@ export class PhotoShelterClient {
     return this.getData<GalleryResource>(PATHS.gallery(id), {}, opts);
   }
 
-  /** Media of a gallery (sortBy e.g. added_at, file_name). */
-  galleryChildren(id: string, opts: ListOptions & SortOptions & { include?: IncludeName[] } = {}): AsyncGenerator<MediaResource, void, undefined> {
+  /**
+   * Media of a gallery, as listed (no include: parts are read per medium, see src/core/load.ts). Sorts:
+   * creation_time, modification_time, added_at, file_name, date_taken, display_order.
+   */
+  galleryChildren(id: string, opts: ListOptions & SortOptions = {}): AsyncGenerator<MediaResource, void, undefined> {
     assertId('gallery', id, 'Gallery id');
-    return this.list<MediaResource>(PATHS.galleryChildren(id), { ...this.sort(opts), ...includeParam(opts.include) }, opts);
+    refuseInclude(opts, 'GET /galleries/{id}/children');
+    return this.list<MediaResource>(PATHS.galleryChildren(id), sortOf('galleryChildren', opts), opts);
   }
 
   /** From the root-most collection down to the item itself. */
@@ -428,17 +451,17 @@ export class PhotoShelterClient {
     return Array.isArray(data) ? data : data ? [data] : [];
   }
 
-  /** GET /{collections|galleries}/{id}/child-count: the raw `data`. */
-  async childCount(kind: ContainerType, id: string, opts: CallOptions = {}): Promise<unknown> {
+  /**
+   * GET /{collections|galleries}/{id}/child-count: the counts from `meta.children_count` [prod] and from
+   * `data.attributes` (either may carry them), with `total` worked out from the parts when it is missing.
+   */
+  async childCount(kind: ContainerType, id: string, opts: CallOptions = {}): Promise<ChildCounts> {
     assertId(kind, id, `${kind === 'gallery' ? 'Gallery' : 'Collection'} id`);
-    return this.getData<unknown>(PATHS.containerChildCount(KIND[kind], id), {}, opts);
+    const res = await this.pipeline.json<Envelope<unknown>>({ method: 'GET', path: PATHS.containerChildCount(KIND[kind], id), signal: opts.signal });
+    return readChildCounts(res.body);
   }
 
   // ---- plumbing ----
-
-  private sort(o: SortOptions): QueryParams {
-    return o.sortBy ? sortParams(o.sortBy, o.sortDirection ?? 'ascending', this.sortStyle) : {};
-  }
 
   private async scopeParams(scope: ChangeScope | undefined, signal: AbortSignal): Promise<QueryParams> {
     if (scope) {
@@ -446,24 +469,32 @@ export class PhotoShelterClient {
         case 'org':
           return { [QUERY.orgId]: scope.id };
         case 'owner':
-          return { [QUERY.ownerId]: scope.id };
+          return { [QUERY.userId]: scope.id };
         case 'gallery':
-          return { [QUERY.galleries]: scope.id };
+          return { ...(await this.accountScope(signal)), [QUERY.galleries]: scope.id };
         case 'collection':
-          return { [QUERY.collections]: scope.id };
+          return { ...(await this.accountScope(signal)), [QUERY.collections]: scope.id };
       }
     }
+    return this.accountScope(signal);
+  }
+
+  /**
+   * The organization, else the signed-in user: the draft requires one of its listed filters (org_id,
+   * user_id, terms, …) for a search to run, and galleries/collections are not among them.
+   */
+  private async accountScope(signal: AbortSignal): Promise<QueryParams> {
     const org = this.auth.organizationId;
     if (org) return { [QUERY.orgId]: org };
-    this.ownerId ??= this.session({ signal }).then((s) => {
+    this.userId ??= this.session({ signal }).then((s) => {
       if (typeof s?.id !== 'string') throw new ValidationError('GET /user/session answered without a user id');
       return s.id;
     });
-    const owner = await this.ownerId.catch((e: unknown) => {
-      this.ownerId = undefined;
+    const user = await this.userId.catch((e: unknown) => {
+      this.userId = undefined;
       throw e;
     });
-    return { [QUERY.ownerId]: owner };
+    return { [QUERY.userId]: user };
   }
 
   private async getData<T>(path: string, query: QueryParams, opts: CallOptions): Promise<T> {
@@ -528,9 +559,52 @@ function includeParam(includeIn?: IncludeName | IncludeName[]): QueryParams {
   const include = typeof includeIn === 'string' ? (includeIn.split(',').map((s) => s.trim()).filter(Boolean) as IncludeName[]) : includeIn;
   if (!include || include.length === 0) return {};
   for (const name of include) {
-    if (!(INCLUDES as readonly string[]).includes(name)) throw new ValidationError(`Unknown include ${JSON.stringify(name)}: use ${INCLUDES.join(', ')}`);
+    if (!(INCLUDES as readonly string[]).includes(name)) {
+      throw new ValidationError(
+        `The include ${JSON.stringify(name)} is not known to work on GET /media/{id} (only ${INCLUDES.join(', ')}): read custom metadata and galleries with getCustomMetadata and getMediaGalleries`,
+      );
+    }
   }
-  return { [QUERY.include]: include.join(',') };
+  return { [QUERY.include]: [...new Set(include)].join(',') };
+}
+
+/** Listings take no include: nothing evidences one there, and a silently ignored one would lose data. */
+function refuseInclude(opts: object, call: string): void {
+  if ((opts as { include?: unknown }).include !== undefined) {
+    throw new ValidationError(`${call} takes no include: read the parts of each medium with getIptc, getCustomMetadata and getMediaGalleries (src/core/load.ts does)`);
+  }
+}
+
+function sortOf(endpoint: SortEndpoint, o: SortOptions): QueryParams {
+  return o.sortBy ? sortParams(endpoint, o.sortBy, o.sortDirection ?? 'ascending') : {};
+}
+
+/** A gallery of GET /media/{id}/galleries: the item itself, or what its `gallery` include says. */
+function asGallery(item: GalleryResource): GalleryResource {
+  const inc = item?.includes?.gallery?.data as { id?: unknown; attributes?: Record<string, unknown> } | undefined;
+  const id = typeof inc?.id === 'string' && inc.id ? inc.id : item.id;
+  const name = item?.attributes?.name ?? inc?.attributes?.name;
+  return { ...item, id, type: 'gallery', attributes: { ...(inc?.attributes ?? {}), ...(item.attributes ?? {}), ...(name !== undefined ? { name } : {}) } as GalleryResource['attributes'] };
+}
+
+function readChildCounts(body: unknown): ChildCounts {
+  const out: ChildCounts = {};
+  const take = (src: unknown): void => {
+    if (!src || typeof src !== 'object') return;
+    for (const [k, v] of Object.entries(src as Record<string, unknown>)) {
+      const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+      if (Number.isFinite(n) && !(k in out)) out[k] = n;
+    }
+  };
+  const b = body && typeof body === 'object' ? (body as { data?: unknown; meta?: Record<string, unknown> }) : {};
+  take(b.meta?.children_count);
+  const data = Array.isArray(b.data) ? undefined : (b.data as { attributes?: unknown } | undefined);
+  take(data?.attributes);
+  if (out.total === undefined) {
+    const parts = ['images', 'videos', 'audio', 'documents', 'collections', 'galleries'].map((k) => out[k]).filter((n): n is number => n !== undefined);
+    if (parts.length) out.total = parts.reduce((a, n) => a + n, 0);
+  }
+  return out;
 }
 
 function iptcBody(fields: IptcUpdate): Record<string, string | null> {
@@ -544,7 +618,7 @@ function iptcBody(fields: IptcUpdate): Record<string, string | null> {
         if (typeof w !== 'string') throw new ValidationError('IPTC keywords must be strings');
         return w.trim();
       });
-      out[k] = words.filter((w) => w.length > 0).join(',');
+      out[k] = words.filter((w) => w.length > 0).join(KEYWORD_SEPARATOR);
     } else if (v === null || typeof v === 'string') {
       out[k] = v;
     } else {
@@ -555,8 +629,9 @@ function iptcBody(fields: IptcUpdate): Record<string, string | null> {
   return out;
 }
 
-function mediaQueryParams(q: MediaQuery, style: SortStyle): QueryParams {
+function mediaQueryParams(q: MediaQuery): QueryParams {
   if (!q || typeof q !== 'object') throw new ValidationError('searchMedia needs a query object');
+  refuseInclude(q, 'GET /media');
   const list = (v: string | string[] | undefined, kind: 'gallery' | 'collection'): string | undefined => {
     if (v === undefined) return undefined;
     const ids = Array.isArray(v) ? v : [v];
@@ -564,23 +639,27 @@ function mediaQueryParams(q: MediaQuery, style: SortStyle): QueryParams {
     return ids.join(',');
   };
   if (q.orgId !== undefined) assertId('organization', q.orgId, 'Organization id');
-  if (q.ownerId !== undefined) assertId('user', q.ownerId, 'Owner id');
+  if (q.userId !== undefined && q.ownerId !== undefined && q.userId !== q.ownerId) throw new ValidationError('searchMedia was given two different users (userId and ownerId)');
+  const userId = q.userId ?? q.ownerId;
+  if (userId !== undefined) assertId('user', userId, 'User id');
+  // dates go out in whole seconds, rounded outwards so that the answer covers the range asked for
+  const date = (v: TimeInput | undefined, what: string, round: 'floor' | 'ceil'): string | undefined =>
+    v === undefined ? undefined : formatApiDate(toEpochMs(v, what), round);
   const params: QueryParams = {
     ...(q.params ?? {}),
     [QUERY.terms]: q.terms,
     [QUERY.orgId]: q.orgId,
-    [QUERY.ownerId]: q.ownerId,
+    [QUERY.userId]: userId,
     [QUERY.galleries]: list(q.galleries, 'gallery'),
     [QUERY.collections]: list(q.collections, 'collection'),
-    [QUERY.modifyStart]: q.modifiedSince === undefined ? undefined : formatApiDate(toEpochMs(q.modifiedSince, 'modifiedSince')),
-    [QUERY.modifyEnd]: q.modifiedBefore === undefined ? undefined : formatApiDate(toEpochMs(q.modifiedBefore, 'modifiedBefore')),
-    [QUERY.createStart]: q.createdSince === undefined ? undefined : formatApiDate(toEpochMs(q.createdSince, 'createdSince')),
-    [QUERY.createEnd]: q.createdBefore === undefined ? undefined : formatApiDate(toEpochMs(q.createdBefore, 'createdBefore')),
-    ...includeParam(q.include),
-    ...(q.sortBy ? sortParams(q.sortBy, q.sortDirection ?? 'ascending', style) : {}),
+    [QUERY.modifyStart]: date(q.modifiedSince, 'modifiedSince', 'floor'),
+    [QUERY.modifyEnd]: date(q.modifiedBefore, 'modifiedBefore', 'ceil'),
+    [QUERY.createStart]: date(q.createdSince, 'createdSince', 'floor'),
+    [QUERY.createEnd]: date(q.createdBefore, 'createdBefore', 'ceil'),
+    ...sortOf('media', q),
   };
-  const scoped = [QUERY.terms, QUERY.orgId, QUERY.ownerId, QUERY.galleries, QUERY.collections].some((k) => params[k] !== undefined && params[k] !== '');
-  if (!scoped) throw new ValidationError('searchMedia needs at least one of terms, orgId, ownerId, galleries or collections');
+  const scoped = [QUERY.terms, QUERY.orgId, QUERY.userId, QUERY.galleries, QUERY.collections].some((k) => params[k] !== undefined && params[k] !== '');
+  if (!scoped) throw new ValidationError('searchMedia needs at least one of terms, orgId, userId, galleries or collections');
   return params;
 }
 

@@ -15,13 +15,15 @@ export interface ParsedDate {
   micros: number;
 }
 
+// the zone: Z, an offset, or GMT/UTC as the 2019 draft's examples write it (`2019-10-02 14:39:23 GMT`)
 const ISO_RE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|GMT|UTC|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 const validZones = new Map<string, boolean>();
 
 /** True when `zone` is an IANA time-zone name this runtime knows (or `UTC`). */
 export function isValidTimeZone(zone: string): boolean {
+  if (zone === 'UTC') return true;
   let ok = validZones.get(zone);
   if (ok === undefined) {
     try {
@@ -125,7 +127,7 @@ export function parseApiDate(value: unknown, zone = 'UTC'): ParsedDate | undefin
   if (tz === undefined) {
     if (!isValidTimeZone(zone)) return undefined;
     epochMs = wallTimeToEpoch(wall, zone);
-  } else if (tz.toUpperCase() === 'Z') {
+  } else if (/^(Z|GMT|UTC)$/i.test(tz)) {
     epochMs = wall;
   } else {
     const sign = tz.startsWith('-') ? -1 : 1;

@@ -9,7 +9,10 @@ export type DownloadFileType = 'original' | 'jpeg' | 'mp4';
 
 export interface DownloadOptions {
   fileType?: DownloadFileType;
-  /** Pixel size `WxH` for jpeg and mp4 renditions. */
+  /**
+   * jpeg: `original` or one number, the long side in pixels (`1200`) [prod], or `WIDTHxHEIGHT` [draft];
+   * mp4: a quality name such as `hd720` [prod]; none for originals.
+   */
   quality?: string;
   signal?: AbortSignal;
   /** Time allowed until the headers arrive, and between body chunks. */
@@ -104,13 +107,29 @@ export function parseContentDisposition(header: string | string[] | undefined): 
  * released when the headers arrive, so a long download never blocks metadata calls; the socket pool of
  * the transport still bounds the number of parallel downloads.
  */
+/** jpeg `download_quality`: `original`, one number (the long side), or `WIDTHxHEIGHT`. */
+export const JPEG_QUALITY = /^(?:original|[1-9]\d{0,4}|[1-9]\d{0,4}x[1-9]\d{0,4})$/;
+const MP4_QUALITY = /^[a-z][a-z0-9_]{0,19}$/i;
+
+/** Checks a file type and quality before any request; throws a ValidationError that lists the accepted forms. */
+export function checkDownloadQuality(fileType: unknown, quality: unknown): void {
+  if (fileType !== 'original' && fileType !== 'jpeg' && fileType !== 'mp4') {
+    throw new ValidationError(`Unknown download file type ${JSON.stringify(fileType)}: use original, jpeg or mp4`);
+  }
+  if (quality === undefined) return;
+  const shown = JSON.stringify(typeof quality === 'string' ? quality.slice(0, 40) : quality);
+  if (typeof quality !== 'string') throw new ValidationError(`Download quality ${shown} is not text`);
+  if (fileType === 'original') throw new ValidationError(`Originals come as they are: a download quality (${shown}) applies to jpeg and mp4 only`);
+  if (fileType === 'jpeg' && !JPEG_QUALITY.test(quality)) {
+    throw new ValidationError(`JPEG quality ${shown} is not original, a number of pixels for the long side (e.g. 1200) or WIDTHxHEIGHT (e.g. 1920x1080)`);
+  }
+  if (fileType === 'mp4' && !MP4_QUALITY.test(quality)) throw new ValidationError(`MP4 quality ${shown} is not a quality name such as hd720`);
+}
+
 export async function openDownload(pipeline: Pipeline, id: string, opts: DownloadOptions = {}): Promise<DownloadStream> {
   assertId('media', id, 'Media id');
   const fileType = opts.fileType ?? 'original';
-  if (!['original', 'jpeg', 'mp4'].includes(fileType)) throw new ValidationError(`Unknown download file type ${JSON.stringify(fileType)}: use original, jpeg or mp4`);
-  if (opts.quality !== undefined && !/^\d{1,5}x\d{1,5}$/.test(opts.quality)) {
-    throw new ValidationError(`Download quality ${JSON.stringify(opts.quality)} is not WIDTHxHEIGHT (e.g. 1920x1080)`);
-  }
+  checkDownloadQuality(fileType, opts.quality);
   const path = PATHS.mediaDownload(id);
   const res = await pipeline.stream({
     method: 'GET',

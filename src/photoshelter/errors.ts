@@ -1,4 +1,4 @@
-import { ERROR_IDS } from './endpoints';
+import { ERROR_IDS, USER_VALUED_PARAMS } from './endpoints';
 import { RETRYABLE_STATUS } from './retry';
 
 export type ErrorCode =
@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'ENOTFOUND'
   | 'ERATELIMIT'
   | 'EVALIDATION'
+  | 'EREFUSED'
   | 'ENETWORK'
   | 'ETIMEDOUT'
   | 'ETRUNCATED'
@@ -96,6 +97,23 @@ export class ValidationError extends PhotoShelterError {
   }
 }
 
+/**
+ * PhotoShelter answered 400 naming a query parameter the client sent: the real API refuses a parameter or
+ * a value. `parameter` and `value` say which; the message says what to do.
+ */
+export class RefusedError extends PhotoShelterError {
+  readonly parameter: string;
+  readonly value: string;
+  constructor(message: string, details: ErrorDetails & { parameter: string; value: string }) {
+    super('EREFUSED', message, details);
+    this.parameter = details.parameter;
+    this.value = details.value;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), parameter: this.parameter, value: this.value };
+  }
+}
+
 export class NetworkError extends PhotoShelterError {
   /** The low-level code (ECONNRESET, UND_ERR_SOCKET, …). */
   readonly networkCode?: string;
@@ -180,6 +198,8 @@ export interface HttpFailure {
   retryAfterMs?: number;
   /** Text appended to explain what to check (auth failures). */
   hint?: string;
+  /** The query parameters sent, as sent (a refusal that names one of them says which and its value). */
+  query?: Record<string, string>;
   redact: (s: string) => string;
 }
 
@@ -198,8 +218,38 @@ export function errorFromResponse(f: HttpFailure): PhotoShelterError {
   if (s === 403) return new PermissionError(message, details);
   if (s === 404 || errorId === ERROR_IDS.notFound) return new NotFoundError(message, details);
   if (s === 429 || errorId === ERROR_IDS.tooManyRequests) return new RateLimitError(message, { ...details, retryAfterMs: f.retryAfterMs });
-  if (s === 400 || s === 422 || errorId === ERROR_IDS.badRequest) return new ValidationError(message, details);
+  if (s === 400 || s === 422 || errorId === ERROR_IDS.badRequest) {
+    const named = f.query ? namedParameter(explain, f.query) : undefined;
+    if (named) return refusal(f, named, explain, details);
+    return new ValidationError(message, details);
+  }
   if (s === 408) return new TimeoutError(message, details);
   if (s >= 500) return new ServerError(message, { ...details, retryable: RETRYABLE_STATUS.has(s) });
   return new PhotoShelterError('EHTTP', message, details);
+}
+
+/** The sent query parameter a refusal names: the one mentioned first in its text (as a whole word). */
+export function namedParameter(text: string, query: Record<string, string>): string | undefined {
+  let best: { name: string; at: number } | undefined;
+  for (const name of Object.keys(query)) {
+    const re = new RegExp(`(?:^|[^A-Za-z0-9_])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_])`);
+    const m = re.exec(text);
+    if (!m) continue;
+    const at = m.index + (m[0].length - name.length);
+    if (!best || at < best.at || (at === best.at && name.length > best.name.length)) best = { name, at };
+  }
+  return best?.name;
+}
+
+function refusal(f: HttpFailure, name: string, explain: string, details: ErrorDetails): RefusedError {
+  const raw = (f.query as Record<string, string>)[name];
+  const value = raw.length > 80 ? `${raw.slice(0, 77)}...` : raw;
+  const what = USER_VALUED_PARAMS.has(name)
+    ? 'check the value given to the node or the call'
+    : name === 'page'
+      ? 'the listing goes deeper than PhotoShelter pages; narrow it (a smaller scope or time range)'
+      : 'this version of the package sends it from its best knowledge of the API; please report it with the table `npm run test:live` prints for your account';
+  const why = explain.replace(/[.\s]+$/, '') || `answer ${f.status}`;
+  const message = f.redact(`PhotoShelter refused the parameter ${name}=${value} on ${f.method} ${stripQuery(f.path)}: ${why}. ${what[0].toUpperCase()}${what.slice(1)}.`);
+  return new RefusedError(message, { ...details, parameter: name, value: f.redact(value) });
 }

@@ -12,7 +12,7 @@ export interface ClientEvents {
   backoff: [{ until: number; ms: number }];
   auth: [{ mode: AuthMode; action: 'login' | 'organization' | 'refresh' | 'exchange' | 'reauthenticate' | 'logout' | 'rejected'; orgId?: string }];
   warning: [{ code: string; message: string }];
-  window: [{ start: string; end: string; total: number; action: 'split' | 'page' | 'done' }];
+  window: [{ start: string; end: string; total: number; action: 'split' | 'page' | 'reread' | 'done' }];
 }
 
 export type ClientEventName = keyof ClientEvents;

@@ -9,9 +9,9 @@ export type {
   ContainerType,
 } from './client';
 export type { AuthOptions, SessionAuthOptions, OAuthOptions, BearerOptions, OAuthTokens } from './auth';
-export { ChangeFeed } from './changes';
+export { ChangeFeed, changeKey } from './changes';
 export type { ChangeRecord, ChangeScope, TimeInput } from './changes';
-export { DownloadStream, parseContentDisposition } from './download';
+export { DownloadStream, parseContentDisposition, checkDownloadQuality, JPEG_QUALITY } from './download';
 export type { DownloadOptions, DownloadFileType } from './download';
 export {
   PhotoShelterError,
@@ -20,6 +20,7 @@ export {
   NotFoundError,
   RateLimitError,
   ValidationError,
+  RefusedError,
   NetworkError,
   TimeoutError,
   TruncatedError,
@@ -33,8 +34,8 @@ export type { Clock } from './clock';
 export type { Page } from './paging';
 export { ID_PATTERNS, isId, assertId } from './ids';
 export type { IdKind } from './ids';
-export { DEFAULT_BASE_URL, MAX_PER_PAGE, INCLUDES, apiDateMs, formatApiDate } from './endpoints';
+export { DEFAULT_BASE_URL, MAX_PER_PAGE, INCLUDES, SORTS, apiDateMs, formatApiDate, checkBaseUrl, isLoopbackHost } from './endpoints';
 export { parseApiDate, compareDates, isValidTimeZone, zoneOffsetMs, wallTimeToEpoch } from './dates';
 export type { ParsedDate } from './dates';
-export type { IncludeName, SortDirection, SortStyle } from './endpoints';
+export type { IncludeName, SortDirection } from './endpoints';
 export type * from './types';

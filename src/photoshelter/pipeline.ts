@@ -298,7 +298,7 @@ export class Pipeline {
 
       const body = await readErrorBody(res.body);
       const retryAfterMs = parseRetryAfter(res.headers[HEADERS.retryAfter], this.o.clock.now());
-      const error = errorFromResponse({ status: res.status, method, path, body, retryAfterMs, redact: this.o.redactor.redact });
+      const error = errorFromResponse({ status: res.status, method, path, body, retryAfterMs, query: queryValues(spec.query), redact: this.o.redactor.redact });
       outcome = res.status === 429 ? 'ratelimited' : res.status >= 500 ? 'failure' : 'neutral';
       report(res.status, error.errorId ?? error.code);
       return { ok: false, error, retryAfterMs, outcome };
@@ -345,10 +345,7 @@ export class Pipeline {
 
   private buildUrl(spec: RequestSpec): string {
     const url = new URL(this.o.baseUrl.replace(/\/+$/, '') + spec.path);
-    for (const [k, v] of Object.entries(spec.query ?? {})) {
-      if (v === undefined || v === null) continue;
-      url.searchParams.set(k, Array.isArray(v) ? v.join(',') : String(v));
-    }
+    for (const [k, v] of Object.entries(queryValues(spec.query))) url.searchParams.set(k, v);
     return url.toString();
   }
 
@@ -386,6 +383,16 @@ export interface AttemptContext {
 }
 
 const reauthNumber = (b: boolean): number => (b ? 1 : 0);
+
+/** The query parameters as they go on the wire (unset ones left out, lists joined with commas). */
+export function queryValues(query: QueryParams | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(query ?? {})) {
+    if (v === undefined || v === null) continue;
+    out[k] = Array.isArray(v) ? v.join(',') : String(v);
+  }
+  return out;
+}
 
 function reasonOf(err: PhotoShelterError): string {
   if (err instanceof NetworkError && err.networkCode) return err.networkCode;

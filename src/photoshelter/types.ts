@@ -143,4 +143,8 @@ export interface SessionAttributes {
 
 export type SessionResource = Resource<string, SessionAttributes>;
 
-export type ChildCountResource = Resource<string, Record<string, unknown>> | Record<string, unknown>;
+/** Counts of a container: images, videos, audio, documents (galleries) or collections, galleries (collections), and total. */
+export interface ChildCounts {
+  total?: number;
+  [kind: string]: number | undefined;
+}

@@ -54,7 +54,7 @@ describe('photoshelter-deliver in a real Node-RED runtime, across restarts', fun
   let tmp: string;
 
   before(async () => {
-    sim = await startSim({ seed: 57, assets: 12 });
+    sim = await startSim({ strict: true, seed: 57, assets: 12 });
     tmp = mkdtempSync(join(tmpdir(), 'ps-deliver-restart-'));
   });
   after(async () => {

@@ -32,7 +32,7 @@ describe('photoshelter-deliver in a real Node-RED: where a delivery went, and wh
   let tmp: string;
 
   before(async () => {
-    sim = await startSim({ seed: 91, assets: 12 });
+    sim = await startSim({ strict: true, seed: 91, assets: 12 });
     tmp = mkdtempSync(join(tmpdir(), 'ps-deliver-target-'));
   });
   after(async () => {

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
+import { assertEvidenced } from '../helpers/evidence';
 import { freePort, pollAfterChange, startRuntime, type Runtime } from './runtime';
 import { waitFor } from '../helpers/wait';
 
@@ -103,7 +104,7 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
   const auth = { authorization: `Basic ${Buffer.from('demo:demo-app-password').toString('base64')}` };
 
   before(async () => {
-    sim = await startSim({ seed: 1, assets: 60 });
+    sim = await startSim({ strict: true, seed: 1, assets: 60 });
     outDir = mkdtempSync(join(tmpdir(), 'ps-examples-'));
     const port = await freePort();
     cms = `http://127.0.0.1:${port}/demo-cms`;
@@ -281,5 +282,9 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
     }, 'the sweep to walk the library', 60_000);
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal(await count(), before);
+  });
+
+  it('sent PhotoShelter only requests the API reference evidences', async () => {
+    assertEvidenced(await sim.control.requests());
   });
 });

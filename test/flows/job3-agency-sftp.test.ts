@@ -45,7 +45,7 @@ describe('example 3: approved gallery images to an agency over SFTP (runtime, si
   };
 
   before(async () => {
-    sim = await startSim({ seed: 1, assets: 60 });
+    sim = await startSim({ strict: true, seed: 1, assets: 60 });
     work = mkdtempSync(join(tmpdir(), 'ps-job3-'));
     outDir = join(work, 'out');
     agencyRoot = join(work, 'agency');

@@ -36,7 +36,7 @@ describe('example 4, approval workflow with a review tool, as shipped in a real 
 
   before(async () => {
     // seed 1 is the library the flow's REVIEW_SCOPE default names; it is left unset here, so the default is used
-    sim = await startSim({ seed: 1, assets: 60 });
+    sim = await startSim({ strict: true, seed: 1, assets: 60 });
     const port = await freePort();
     red = await startRuntime({
       port,
@@ -182,7 +182,7 @@ describe('example 4 with a review tool that is down at first (a capture server a
   const poll = () => red.admin('POST', '/photoshelter/trigger/job4.added/poll');
 
   before(async () => {
-    sim = await startSim({ seed: 1, assets: 60 });
+    sim = await startSim({ strict: true, seed: 1, assets: 60 });
     tool = createServer((req, res) => {
       let text = '';
       req.on('data', (d: Buffer) => (text += d.toString()));

@@ -62,7 +62,7 @@ describe('example 6, curated collection to regional campaign libraries, as shipp
   }
 
   before(async () => {
-    sim = await startSim({ seed: 1, assets: 60 });
+    sim = await startSim({ strict: true, seed: 1, assets: 60 });
     outDir = mkdtempSync(join(tmpdir(), 'ps-job6-'));
     library = join(outDir, 'campaign-library');
     // CAMPAIGN_COLLECTION is left unset: the flow's default names a collection of this library

@@ -48,7 +48,7 @@ describe('example 7, audit log and metadata inventory, as shipped in a real runt
   const truths = async () => Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
 
   before(async () => {
-    sim = await startSim({ seed: 1, assets: 60 });
+    sim = await startSim({ strict: true, seed: 1, assets: 60 });
     outDir = mkdtempSync(join(tmpdir(), 'ps-job7-'));
     audit = join(outDir, 'audit');
     // INVENTORY_SCOPE is left unset: the flow's default names a collection of this library

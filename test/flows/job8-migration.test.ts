@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { sanitizeSegment } from '../../src/core/deliver/template';
 import { startSftpTarget, type SftpTarget } from '../../src/simulator/sftp';
 import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
+import { assertEvidenced } from '../helpers/evidence';
 import { waitFor } from '../helpers/wait';
 import { startRuntime, type Runtime } from './runtime';
 import { filesUnder } from '../helpers/files';
@@ -99,7 +100,7 @@ describe('example 8: migration of a collection tree to a folder tree (runtime, s
   };
 
   before(async () => {
-    sim = await startSim({ seed: 1, assets: 200 });
+    sim = await startSim({ strict: true, seed: 1, assets: 200 });
     state = await sim.control.state();
     // small files keep the walk quick; the file names (two pairs repeat within a gallery) stay as generated
     for (const id of await sim.control.mediaIds()) {
@@ -233,5 +234,9 @@ describe('example 8: migration of a collection tree to a folder tree (runtime, s
       red = undefined;
       await target.close();
     }
+  });
+
+  it('sent PhotoShelter only requests the API reference evidences', async () => {
+    assertEvidenced(await sim.control.requests());
   });
 });

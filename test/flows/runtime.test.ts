@@ -27,7 +27,7 @@ describe('in a real Node-RED runtime', function () {
   const mentions = (id: string) => red!.output().split(id).length - 1;
 
   before(async () => {
-    sim = await startSim({ seed: 31, assets: 50 });
+    sim = await startSim({ strict: true, seed: 31, assets: 50 });
     red = await startRuntime();
   });
   after(async () => {

@@ -14,7 +14,7 @@ describe('photoshelter-account node', function () {
   const creds = () => ({ acc: { apiKey: sim.apiKey, email: sim.email, password: sim.password } });
 
   before(async () => {
-    sim = await startSim({ seed: 3, assets: 40 });
+    sim = await startSim({ strict: true, seed: 3, assets: 40 });
   });
   after(async () => {
     await sim.close();
@@ -55,6 +55,21 @@ describe('photoshelter-account node', function () {
     assert.throws(() => acc.getClient(), /organization id "O123"/);
     const logged = helper.log().args.filter((a: unknown[]) => (a[0] as { level?: number }).level === 20 /* error */);
     assert.ok(logged.length >= 1, 'the error is logged');
+  });
+
+  it('refuses a base URL that is not https (plain http only to this machine), saying so', async () => {
+    await helper.load(accountNode, flow({ baseUrl: 'http://photoshelter.example/psapi/v4.0' }), creds());
+    const acc = helper.getNode('acc') as AccountNode;
+    assert.throws(() => acc.getClient(), /must use https:\/\/ .*simulator on this machine.*photoshelter\.example/);
+    const logged = helper.log().args.filter((a: unknown[]) => (a[0] as { level?: number }).level === 20 /* error */);
+    assert.ok(logged.some((a: unknown[]) => /errors\.config|https/.test(String((a[0] as { msg?: unknown }).msg))), 'the account logs why');
+    const res = await helper
+      .request()
+      .post('/photoshelter/account/test')
+      .send({ id: 'new', config: { baseUrl: 'http://10.1.2.3/psapi/v4.0', authMode: 'session' }, credentials: { apiKey: sim.apiKey, email: sim.email, password: sim.password } })
+      .expect(400);
+    assert.equal(res.body.field, 'baseUrl');
+    assert.match(res.body.error, /https/);
   });
 
   it('closes its client when the flow stops', async () => {

@@ -86,7 +86,7 @@ describe('photoshelter-deliver node', function () {
   const anAsset = (extra: Record<string, unknown> = {}) => ({ id: 'I0000abcdefghijk', versionKey: 'k1', fileName: 'a.jpg', iptc: { keywords: [], title: 'T' }, ...extra });
 
   before(async () => {
-    sim = await startSim({ seed: 5, assets: 20 });
+    sim = await startSim({ strict: true, seed: 5, assets: 20 });
     for (const id of await sim.control.mediaIds()) {
       const t = await sim.control.media(id);
       if (t.type === 'image' && t.file_size > 100_000) {
@@ -156,6 +156,22 @@ describe('photoshelter-deliver node', function () {
     assert.equal(file.length, truth.file_size);
     assert.equal(m.delivery?.sha256, sha(file));
     assert.equal(m.asset?.id, imageId);
+  });
+
+  it('downloads a JPEG rendition by id when the node asks for one (no fetch node), and refuses a bad size', async () => {
+    const { d1, results } = await load({ rendition: 'jpeg', size: '200', sizeType: 'long', template: '{{asset.id}}.jpg' });
+    await sim.control.clearRequests();
+    d1.receive({ payload: imageId });
+    const m = await results.next();
+    const file = readFileSync(join(out, `${imageId}.jpg`));
+    assert.deepEqual([...file.subarray(0, 2)], [0xff, 0xd8], 'a JPEG');
+    assert.equal(m.delivery?.sha256, sha(file));
+    const dl = (await sim.control.requests()).filter((r) => r.path.endsWith('/download'));
+    assert.deepEqual(dl.map((r) => r.query), [{ download_filetype: 'jpeg', download_quality: '200' }]);
+    await helper.unload();
+    const bad = await load({ rendition: 'jpeg', size: 'huge', sizeType: 'box' });
+    bad.d1.receive({ payload: imageId });
+    assert.match(String((await bad.caught.next()).error?.message), /photoshelter-deliver\.errors\.badSize$/);
   });
 
   it('delivers the stream of a fetch node in stream mode', async () => {

@@ -11,6 +11,7 @@ import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import accountNode from '../../src/nodes/photoshelter-account';
 import fetchNode from '../../src/nodes/photoshelter-fetch';
 import { startSim, type SimHandle } from '../helpers/sim';
+import { assertEvidenced } from '../helpers/evidence';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const catchNode = require('@node-red/nodes/core/common/25-catch.js') as (RED: NodeAPI) => void;
@@ -117,7 +118,7 @@ describe('photoshelter-fetch node', function () {
   const tempEntries = () => readdirSync(tmp).filter((n) => n.startsWith('photoshelter-'));
 
   before(async () => {
-    sim = await startSim({ seed: 11, assets: 30 });
+    sim = await startSim({ strict: true, seed: 11, assets: 30 });
     const ids = await sim.control.mediaIds();
     for (const id of ids) {
       const t = await sim.control.media(id);
@@ -325,6 +326,32 @@ describe('photoshelter-fetch node', function () {
       const [d] = await downloads();
       assert.equal(d.query.download_filetype, 'jpeg');
       assert.equal(d.query.download_quality, '320x240');
+    });
+
+    it('downloads a JPEG rendition at full size and at a long side (the production forms)', async () => {
+      const truth = await sim.control.media(imageId);
+      for (const [cfg, quality] of [[{ sizeType: 'original', size: '' }, 'original'], [{ sizeType: 'long', size: '120' }, '120']] as const) {
+        await load({ mode: 'buffer', rendition: 'jpeg', ...cfg });
+        const out = new Inbox('out');
+        await sim.control.clearRequests();
+        helper.getNode('f1').receive({ payload: imageId });
+        const m = await out.next();
+        assert.deepEqual([...(m.payload as Buffer).subarray(0, 2)], [0xff, 0xd8]);
+        const [d] = await downloads();
+        assert.deepEqual(d.query, { download_filetype: 'jpeg', download_quality: quality });
+        await helper.unload();
+      }
+      assert.ok(truth.width > 0);
+    });
+
+    it('gives a link at a long side as a square box', async () => {
+      await load({ mode: 'link', rendition: 'jpeg', size: '300', sizeType: 'long' });
+      const out = new Inbox('out');
+      await sim.control.clearRequests();
+      helper.getNode('f1').receive({ payload: imageId });
+      await out.next();
+      const link = (await sim.control.requests()).find((r) => r.path.endsWith('/link'));
+      assert.deepEqual(link?.query, { image_size: '300x300', image_mode: 'fit' });
     });
   });
 
@@ -538,5 +565,9 @@ describe('photoshelter-fetch node', function () {
       assert.ok(keys.size > 20, `found ${keys.size} keys`);
       assert.deepEqual([...keys].filter((k) => !has(k)), []);
     });
+  });
+
+  it('sent PhotoShelter only requests the API reference evidences', async () => {
+    assertEvidenced(await sim.control.requests());
   });
 });

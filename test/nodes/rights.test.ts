@@ -84,7 +84,7 @@ describe('photoshelter-rights node', function () {
     (await sim.control.requests()).filter((r) => r.method === 'GET' && /\/media\/[^/]+$/.test(r.path) && (!id || r.path.endsWith(`/${id}`)));
 
   before(async () => {
-    sim = await startSim({ seed: 5, assets: 12 });
+    sim = await startSim({ strict: true, seed: 5, assets: 12 });
     ids = await sim.control.mediaIds();
     assert.ok(ids.length >= 4);
   });

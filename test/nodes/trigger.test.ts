@@ -4,6 +4,7 @@ import accountNode from '../../src/nodes/photoshelter-account';
 import triggerNode from '../../src/nodes/photoshelter-trigger';
 import type { AccountNode } from '../../src/nodes/shared/types';
 import { startSim, type SimHandle } from '../helpers/sim';
+import { assertEvidenced } from '../helpers/evidence';
 import { waitFor } from '../helpers/wait';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -53,7 +54,7 @@ describe('photoshelter-trigger node', function () {
   const statuses = () => (trigger() as unknown as { status: { args: Array<[{ fill?: string; text?: string }]> } }).status.args.map((a) => a[0]);
 
   before(async () => {
-    sim = await startSim({ seed: 21, assets: 60 });
+    sim = await startSim({ strict: true, seed: 21, assets: 60 });
   });
   after(async () => {
     await sim.close();
@@ -273,5 +274,9 @@ describe('photoshelter-trigger node', function () {
       assert.equal(seen.length, all.length, 'nothing acknowledged repeated');
       assert.equal(got[0].parts?.index, 1, 'the resumed walk continues the numbering');
     });
+  });
+
+  it('sent PhotoShelter only requests the API reference evidences', async () => {
+    assertEvidenced(await sim.control.requests());
   });
 });

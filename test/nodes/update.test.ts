@@ -79,7 +79,7 @@ describe('photoshelter-update node', function () {
   const payload = { title: 'Harbour at dawn', tags: ['harbour', 'dawn'], campaign: 'Spring 2026', expires: '2027-03-31' };
 
   before(async () => {
-    sim = await startSim({ seed: 7, assets: 30 });
+    sim = await startSim({ strict: true, seed: 7, assets: 30 });
   });
   after(async () => {
     await sim.close();

@@ -6,10 +6,10 @@
  * commits: the position advances only for work that was handed on, so a crash repeats at most the last
  * poll and a clean restart repeats nothing.
  */
-import type { ChangeScope, PhotoShelterClient } from '../../photoshelter';
+import { changeKey, type ChangeScope, type PhotoShelterClient } from '../../photoshelter';
 import { parseApiDate } from '../../photoshelter/dates';
 import type { Asset, RawResource } from '../asset';
-import { assetFromMedia, includeFor, type AssetPart } from '../load';
+import { ahead, assetFromMedia, PathCache, type AssetPart } from '../load';
 import { describeRule, evaluateRule, ruleKey, ruleNeeds, type ApprovalRule } from './rules';
 import { asState, type Position, type StateStore, type TriggerState } from './state';
 
@@ -67,14 +67,42 @@ export interface PollResult {
   next: TriggerState;
 }
 
-type TriggerClient = Pick<PhotoShelterClient, 'changes' | 'galleryChildren' | 'collectionChildren' | 'path'>;
+type TriggerClient = Pick<
+  PhotoShelterClient,
+  'changes' | 'galleryChildren' | 'collectionChildren' | 'path' | 'getIptc' | 'getCustomMetadata' | 'getMediaGalleries'
+>;
 
 const BEGINNING = Date.UTC(1990, 0, 1);
 const RECENT_MAX = 5000;
 const GALLERY_REFRESH_POLLS = 10;
 const LIBRARY = '*';
+/** Assets whose parts are read ahead of the one being handled. */
+const READ_AHEAD = 8;
+/** Gallery children read per page by the added mode (its quiet poll is one page). */
+const ADDED_PER_PAGE = 50;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+const SECOND = 1000;
+
+/** A medium deleted between the listing and the reading of its parts: nothing to report, handled. */
+const GONE = Symbol('gone');
+
+async function unlessGone<T>(p: Promise<T>): Promise<T | typeof GONE> {
+  try {
+    return await p;
+  } catch (e) {
+    // only the medium's own calls: a 404 elsewhere (a gallery's path) is an error to report, not a deletion
+    const err = e as { code?: unknown; path?: unknown };
+    if (err?.code === 'ENOTFOUND' && typeof err.path === 'string' && err.path.startsWith('/media/')) return GONE;
+    throw e;
+  }
+}
+
+/** The time of a `seen` key (`id@modified_at`), NaN when unreadable. */
+function keyTime(key: string): number {
+  const at = key.indexOf('@');
+  return at < 0 ? NaN : (parseApiDate(key.slice(at + 1))?.epochMs ?? NaN);
+}
 const scopeKeyOf = (s?: ContainerScope): string => (s ? `${s.kind}:${s.id}` : LIBRARY);
 
 export function configKeyOf(o: Pick<PollerOptions, 'mode' | 'scopes' | 'rule'>): string {
@@ -146,6 +174,7 @@ class PollRun {
   examined = 0;
   private readonly detectedAt = new Date().toISOString();
   private readonly emittedKeys = new Set<string>();
+  private readonly paths = new PathCache();
 
   constructor(
     private readonly client: TriggerClient,
@@ -162,7 +191,7 @@ class PollRun {
   }
 
   private asset(media: RawResource): Promise<Asset> {
-    return assetFromMedia(this.client, media, { include: this.include, timeZone: this.o.timeZone, signal: this.signal });
+    return assetFromMedia(this.client, media, { include: this.include, timeZone: this.o.timeZone, signal: this.signal, paths: this.paths });
   }
 
   private full(): boolean {
@@ -182,8 +211,12 @@ class PollRun {
     const recent = new Map(this.state.recent ?? []);
     for (const scope of scopes) {
       const key = scopeKeyOf(scope);
-      const pos: Position = this.state.positions[key] ?? { at: iso(baseline ? BEGINNING : Math.min(startMs(), until)), seen: [] };
-      const since = Date.parse(pos.at);
+      const pos: Position = this.state.positions[key] ?? { at: iso(Math.floor((baseline ? BEGINNING : Math.min(startMs(), until)) / SECOND) * SECOND), seen: [] };
+      // Everything before `at` was handled, and the records in `seen` at `at`. Positions are whole seconds;
+      // those stored by earlier versions may carry milliseconds: the feed then starts at their second and the
+      // records of that second before `at` are skipped as handled.
+      const atMs = Date.parse(pos.at);
+      const since = Math.floor(atMs / SECOND) * SECOND;
       if (this.full()) {
         this.more = true;
         break;
@@ -193,37 +226,40 @@ class PollRun {
         continue;
       }
       const skip = new Set(pos.seen);
-      const feed = this.client.changes({
-        since,
-        until: scanUntil,
-        scope: scope as ChangeScope | undefined,
-        include: includeFor(this.include),
-        signal: this.signal,
-      });
+      const feed = this.client.changes({ since, until: scanUntil, scope: scope as ChangeScope | undefined, signal: this.signal });
+      const handledBefore = (k: string, rec: { modifiedAt: number }): boolean => skip.has(k) || rec.modifiedAt < atMs;
       let at = pos.at;
       let boundary = pos.seen.slice();
       let stopped = false;
       const beyond: string[] = [];
-      for await (const rec of feed) {
-        const k = `${rec.media.id}@${String(rec.media.attributes?.modified_at)}`;
-        if (skip.has(k)) continue;
-        if (!(rec.modifiedAt < until)) beyond.push(k);
-        if (!baseline && this.full()) {
-          stopped = true;
-          break;
+      const reads = ahead(feed, async (rec) => (handledBefore(changeKey(rec.media), rec) ? undefined : unlessGone(this.asset(rec.media as RawResource))), READ_AHEAD);
+      for await (const { item: rec, value: asset } of reads) {
+        const k = changeKey(rec.media);
+        if (asset !== undefined && asset !== GONE) {
+          if (!(rec.modifiedAt < until)) beyond.push(k);
+          if (!baseline && this.full()) {
+            stopped = true;
+            break;
+          }
+          this.examined++;
+          if (this.o.mode === 'approved') this.approval(asset, key, matching, recent, baseline);
+          else this.change(asset, key, atMs);
         }
-        this.examined++;
-        const asset = await this.asset(rec.media as RawResource);
-        if (this.o.mode === 'approved') this.approval(asset, key, matching, recent, baseline);
-        else this.change(asset, key, since);
+        // handled now or before: the position moves past it (its second, with the keys handled in it)
         if (rec.position !== at) {
           at = rec.position;
           boundary = [];
         }
         boundary.push(k);
       }
-      this.state.positions[key] = stopped ? { at, seen: boundary } : { at: iso(until), seen: baseline ? beyond : [] };
-      if (stopped) this.more = true;
+      if (stopped) {
+        this.state.positions[key] = { at, seen: boundary };
+        this.more = true;
+      } else {
+        // keys of records at or after `until` stay (a baseline reads beyond it), the rest are behind us
+        const later = new Set([...(baseline ? beyond : []), ...pos.seen.filter((k) => keyTime(k) >= until)]);
+        this.state.positions[key] = { at: iso(until), seen: [...later] };
+      }
     }
     if (this.o.mode === 'approved') {
       this.state.matching = [...matching].sort();
@@ -287,6 +323,34 @@ class PollRun {
     return this.state.galleries.ids;
   }
 
+  /**
+   * Media added to a gallery at or after `since` (not in `skip`), oldest first by (added_at, id). The listing
+   * is asked newest first [draft] and read only until it passes `since`, a page at a time; when the answer
+   * turns out not to be in that order (a sort the server ignores), the whole gallery is read instead.
+   */
+  private async addedSince(gid: string, since: number, skip: Set<string>): Promise<Array<{ media: RawResource; added: number; raw: string }>> {
+    const found: Array<{ media: RawResource; added: number; raw: string; id: string }> = [];
+    let ordered = true;
+    let prev = Infinity;
+    let reachedOlder = false;
+    let n = 0;
+    const listing = this.client.galleryChildren(gid, { sortBy: 'added_at', sortDirection: 'descending', perPage: ADDED_PER_PAGE, prefetch: false, signal: this.signal });
+    for await (const m of listing) {
+      n++;
+      const raw = String(m.attributes?.added_at ?? '');
+      const added = parseApiDate(raw, this.o.timeZone)?.epochMs ?? -Infinity;
+      if (added > prev) ordered = false;
+      prev = added;
+      if (added < since) reachedOlder = true;
+      else if (!skip.has(`${m.id}@${raw}`)) found.push({ media: m as RawResource, added, raw, id: m.id });
+      // in order, a page that reached older media ends the search (at a page boundary: the rest of the page
+      // is checked for order too)
+      if (ordered && reachedOlder && n % ADDED_PER_PAGE === 0) break;
+    }
+    found.sort((a, b) => a.added - b.added || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return found;
+  }
+
   async added(): Promise<void> {
     const fresh = iso(this.o.now());
     const start = this.o.start.from === 'now' ? fresh : this.o.start.from === 'beginning' ? iso(BEGINNING) : undefined;
@@ -304,31 +368,17 @@ class PollRun {
       }
       const since = Date.parse(pos.at);
       const skip = new Set(pos.seen);
-      const found: Array<{ media: RawResource; added: number; raw: string }> = [];
-      for await (const m of this.client.galleryChildren(gid, {
-        sortBy: 'added_at',
-        sortDirection: 'descending',
-        include: includeFor(this.include),
-        perPage: 50,
-        signal: this.signal,
-      })) {
-        const raw = String(m.attributes?.added_at ?? '');
-        const added = parseApiDate(raw, this.o.timeZone);
-        if (!added || added.epochMs < since) break;
-        if (skip.has(`${m.id}@${raw}`)) continue;
-        found.push({ media: m as RawResource, added: added.epochMs, raw });
-      }
-      found.reverse();
+      const found = await this.addedSince(gid, since, skip);
       let at = pos.at;
       let boundary = pos.seen.slice();
-      for (const f of found) {
+      const reads = ahead(found, (f) => unlessGone(this.asset(f.media)), READ_AHEAD);
+      for await (const { item: f, value: asset } of reads) {
         if (this.full()) {
           this.more = true;
           break;
         }
         this.examined++;
-        const asset = await this.asset(f.media);
-        this.events.push({
+        if (asset !== GONE) this.events.push({
           topic: 'added',
           asset,
           event: { type: 'added', at: parseApiDate(f.raw, this.o.timeZone)?.iso ?? null, detectedAt: this.detectedAt, scope: key, galleryId: gid },

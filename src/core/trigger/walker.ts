@@ -5,14 +5,23 @@
  * The walk emits a window of assets and moves on only as the flow acknowledges them. Its position (the
  * first unacknowledged item) is persisted, so a walk of a million assets never sits in memory and
  * resumes after a crash or a redeploy; anything emitted but not acknowledged then is emitted again.
+ *
+ * An asset is emitted under the first gallery (in walk order) that lists it: the walk keeps a compact set
+ * of the ids listed so far (about 16 bytes each; see idset.ts), rebuilt on resume by listing the galleries
+ * before the cursor again. Listings carry no parts (no include is evidenced there): the parts a flow
+ * wants are read per asset, a few assets ahead.
  */
 import { randomUUID } from 'node:crypto';
 import type { PhotoShelterClient } from '../../photoshelter';
-import type { Asset, RawResource } from '../asset';
-import { assetFromMedia, includeFor, type AssetPart } from '../load';
+import { normalizeAsset, type Asset, type RawResource } from '../asset';
+import { ahead, assetFromMedia, type AssetPart } from '../load';
+import { IdSet } from './idset';
 import type { StateStore, TriggerState, WalkState } from './state';
 
-type WalkClient = Pick<PhotoShelterClient, 'library' | 'collectionChildren' | 'galleryChildren' | 'gallery' | 'path'>;
+type WalkClient = Pick<
+  PhotoShelterClient,
+  'library' | 'collectionChildren' | 'galleryChildren' | 'gallery' | 'path' | 'getIptc' | 'getCustomMetadata' | 'getMediaGalleries'
+>;
 
 export type WalkScope = { kind: 'library' } | { kind: 'collection' | 'gallery'; id: string };
 
@@ -60,8 +69,34 @@ interface InFlight {
 }
 
 const PER_PAGE = 100;
+/** Assets whose parts are read ahead of the one being emitted. */
+const READ_AHEAD = 8;
 const SAVE_EVERY_MS = 250;
 const PROGRESS_EVERY_MS = 250;
+
+/** A medium deleted between its listing and the reading of its parts is passed over (undefined). */
+async function unlessGone<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    // only the medium's own calls: a 404 elsewhere (a gallery's path) is an error to report, not a deletion
+    const err = e as { code?: unknown; path?: unknown };
+    if (err?.code === 'ENOTFOUND' && typeof err.path === 'string' && err.path.startsWith('/media/')) return undefined;
+    throw e;
+  }
+}
+
+async function* bare(src: AsyncGenerator<Candidate>, timeZone: string): AsyncGenerator<{ item: Candidate; value: Asset }> {
+  for await (const item of src) yield { item, value: normalizeAsset({ media: item.media }, { timeZone }) };
+}
+
+async function* present<T, U>(src: AsyncGenerator<{ item: T; value: U | undefined }>): AsyncGenerator<{ item: T; value: U }> {
+  try {
+    for await (const x of src) if (x.value !== undefined) yield x as { item: T; value: U };
+  } finally {
+    await src.return(undefined);
+  }
+}
 
 export class WalkBusyError extends Error {
   readonly code = 'EWALKBUSY';
@@ -220,18 +255,31 @@ export class Walker {
   }
 
   private async run(walk: WalkState, signal: AbortSignal): Promise<void> {
-    const order = new Map(walk.galleries.map((g, i) => [g.id, i]));
     // resumed walks restart at the first unacknowledged item; its index is the count of items before it
-    let index = walk.emitted;
+    const index = walk.emitted;
     this.readPos = undefined;
     this.nextIndex = index;
     const perPage = this.o.perPage ?? PER_PAGE;
-    const candidates = this.candidates(walk, order, perPage, signal);
+    const parts = this.o.include.filter((p) => p !== 'path');
+    const listed = this.candidates(walk, perPage, signal);
+    // with parts to read, a few assets are read ahead; without, the listing is all there is
+    const candidates = parts.length
+      ? present(ahead(listed, (c) => unlessGone(assetFromMedia(this.client, c.media, { include: parts, timeZone: this.o.timeZone, signal })), READ_AHEAD))
+      : bare(listed, this.o.timeZone);
+    try {
+      await this.emitAll(walk, candidates, index, signal);
+    } finally {
+      await candidates.return(undefined);
+    }
+  }
+
+  private async emitAll(walk: WalkState, candidates: AsyncGenerator<{ item: Candidate; value: Asset }>, first: number, signal: AbortSignal): Promise<void> {
+    let index = first;
     let held = await candidates.next();
     while (!held.done) {
       if (signal.aborted) return;
       const following = await candidates.next();
-      const c = held.value;
+      const { item: c, value: asset } = held.value;
       if (this.o.acknowledge) {
         while (this.inFlight.size >= this.o.window && !signal.aborted) {
           await new Promise<void>((r) => (this.wake = r));
@@ -240,7 +288,6 @@ export class Walker {
         this.inFlight.set(index, { index, gallery: c.gallery, offset: c.offset });
       }
       const g = walk.galleries[c.gallery];
-      const asset = await assetFromMedia(this.client, c.media, { include: this.o.include.filter((p) => p !== 'path'), timeZone: this.o.timeZone, signal });
       asset.paths = [{ galleryId: g.id, ids: g.path, names: g.names }];
       asset.path = g.names.join('/');
       const item: WalkEmit = { asset, walkId: walk.id, index, galleryId: g.id };
@@ -274,32 +321,28 @@ export class Walker {
     this.onProgress(this.progress() as WalkProgress);
   }
 
-  /** Media of each gallery from the cursor on, skipping media whose first gallery in walk order is another. */
-  private async *candidates(walk: WalkState, order: Map<string, number>, perPage: number, signal: AbortSignal): AsyncGenerator<Candidate> {
-    const include = includeFor([...this.o.include.filter((p) => p !== 'path'), 'galleries']);
+  /** One gallery's media in walk order: by the time they were added, oldest first [draft]. */
+  private listing(walk: WalkState, gi: number, perPage: number, signal: AbortSignal) {
+    return this.client.galleryChildren(walk.galleries[gi].id, { sortBy: 'added_at', sortDirection: 'ascending', perPage, signal });
+  }
+
+  /**
+   * Media of each gallery from the cursor on, each once: an id listed by an earlier gallery of the walk is
+   * skipped. On resume, the galleries before the cursor (and the current one up to it) are listed again to
+   * know which ids they hold.
+   */
+  private async *candidates(walk: WalkState, perPage: number, signal: AbortSignal): AsyncGenerator<Candidate> {
+    const listed = new IdSet();
+    for (let gi = 0; gi < Math.min(walk.cursor.gallery, walk.galleries.length); gi++) {
+      for await (const media of this.listing(walk, gi, perPage, signal)) listed.add(media.id);
+    }
     for (let gi = walk.cursor.gallery; gi < walk.galleries.length; gi++) {
       const startOffset = gi === walk.cursor.gallery ? walk.cursor.offset : 0;
-      const firstPage = Math.floor(startOffset / perPage) + 1;
-      let offset = (firstPage - 1) * perPage;
-      const listing = this.client.galleryChildren(walk.galleries[gi].id, {
-        sortBy: 'added_at',
-        sortDirection: 'ascending',
-        include,
-        perPage,
-        signal,
-        startPage: firstPage,
-      });
-      for await (const media of listing) {
+      let offset = 0;
+      for await (const media of this.listing(walk, gi, perPage, signal)) {
         const here = offset++;
-        if (here < startOffset) continue;
-        const gals = (media as RawResource).includes?.galleries?.data;
-        const ids = Array.isArray(gals) ? gals.map((g: RawResource) => String(g.id)) : [];
-        let first = gi;
-        for (const id of ids) {
-          const o = order.get(id);
-          if (o !== undefined && o < first) first = o;
-        }
-        if (first !== gi) continue;
+        const fresh = listed.add(media.id);
+        if (here < startOffset || !fresh) continue;
         yield { media: media as RawResource, gallery: gi, offset: here };
       }
     }

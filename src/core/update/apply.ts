@@ -14,12 +14,13 @@
 import type { PhotoShelterClient } from '../../photoshelter';
 import { isId } from '../../photoshelter/ids';
 import { normalizeAsset, type Asset, type RawResource } from '../asset';
+import { readMedia, type AssetReader } from '../load';
 import { compareDates, parseApiDate } from '../../photoshelter/dates';
 import { computeDiff, report, writesOf, type FieldValue } from './diff';
 import { UpdateError } from './errors';
 import { catalogOf, prepare, resolveTarget, type Change, type CustomFieldDef, type FieldCatalog, type Prepared } from './mapping';
 
-export type UpdateClient = Pick<PhotoShelterClient, 'getMedia' | 'updateIptc' | 'updateCustomMetadata'>;
+export type UpdateClient = AssetReader & Pick<PhotoShelterClient, 'updateIptc' | 'updateCustomMetadata'>;
 
 export interface UpdateOptions {
   /** IANA zone for date-times given to date fields (default UTC). */
@@ -59,7 +60,8 @@ function optionsOf(media: RawResource): Record<string, string[]> {
 }
 
 async function read(client: UpdateClient, id: string, timeZone: string, signal?: AbortSignal): Promise<ReadState> {
-  const media = (await client.getMedia(id, { include: ['iptc', 'custom_metadata'], signal })) as RawResource;
+  // GET /media/{id}?include=iptc and GET /media/{id}/custom-metadata, the parts in the media's includes block
+  const { media } = await readMedia(client, id, { include: ['iptc', 'custom'], signal });
   const asset = normalizeAsset({ media }, { timeZone });
   const options = optionsOf(media);
   const custom: Record<string, CustomFieldDef> = {};

@@ -18,6 +18,9 @@ describe('photoshelter/dates', () => {
     assert.equal(parseApiDate(1556204052)?.iso, '2019-04-25T14:54:12.000Z');
     assert.equal(parseApiDate('1556204052')?.iso, '2019-04-25T14:54:12.000Z');
     assert.equal(parseApiDate('2024-02-29')?.iso, '2024-02-29T00:00:00.000Z');
+    // the 2019 draft's examples: `2019-10-02 14:39:23 GMT`, whatever zone the account is in
+    assert.equal(parseApiDate('2019-10-02 14:39:23 GMT', 'Europe/Berlin')?.iso, '2019-10-02T14:39:23.000Z');
+    assert.equal(parseApiDate('2019-10-02T14:39:23.250 utc')?.iso, '2019-10-02T14:39:23.250Z');
   });
 
   it('rejects impossible dates without throwing', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DownloadStream, parseContentDisposition } from '../../../src/photoshelter/download';
+import { checkDownloadQuality, DownloadStream, parseContentDisposition } from '../../../src/photoshelter/download';
 import { TruncatedError, type PhotoShelterClient } from '../../../src/photoshelter';
 import { apiError, deferred, handleSessionAuth, json, MEDIA, media, rejects, sessionClient, startServer, type TestServer } from './helpers';
 
@@ -52,6 +52,30 @@ describe('client/download', () => {
     assert.equal(q.query.get('download_quality'), '1920x1080');
     await assert.rejects(client.download(MEDIA, { quality: 'huge' }), { code: 'EVALIDATION' });
     await assert.rejects(client.download(MEDIA, { fileType: 'gif' as never }), { code: 'EVALIDATION' });
+  });
+
+  it('takes the three jpeg quality forms, and refuses the rest before any request', async () => {
+    for (const q of ['original', '1200', '1', '1920x1080']) checkDownloadQuality('jpeg', q);
+    checkDownloadQuality('mp4', 'hd720');
+    checkDownloadQuality('original', undefined);
+    const refused: Array<[unknown, unknown, RegExp]> = [
+      ['jpeg', '0', /not original, a number of pixels for the long side \(e\.g\. 1200\) or WIDTHxHEIGHT/],
+      ['jpeg', '1920x', /not original/],
+      ['jpeg', 'large', /not original/],
+      ['jpeg', '1200px', /not original/],
+      ['original', '1200', /applies to jpeg and mp4 only/],
+      ['mp4', '720 p', /quality name such as hd720/],
+      ['png', undefined, /use original, jpeg or mp4/],
+    ];
+    for (const [type, q, re] of refused) assert.throws(() => checkDownloadQuality(type, q), (e: Error & { code?: string }) => e.code === 'EVALIDATION' && re.test(e.message), `${String(type)} ${String(q)}`);
+    srv = await startServer((req, res) => {
+      if (handleSessionAuth(req, res)) return;
+      res.writeHead(200, { 'content-length': '3' }).end('abc');
+    });
+    client = sessionClient(srv.baseUrl);
+    await drain(await client.download(MEDIA, { fileType: 'jpeg', quality: '1200' }));
+    await assert.rejects(client.download(MEDIA, { fileType: 'jpeg', quality: 'big' }), { code: 'EVALIDATION' });
+    assert.deepEqual(srv.requests.filter((r) => r.path.endsWith('/download')).map((r) => Object.fromEntries(r.query)), [{ download_filetype: 'jpeg', download_quality: '1200' }]);
   });
 
   it('emits a TruncatedError when the body breaks off', async () => {

@@ -7,6 +7,7 @@ import {
   PhotoShelterError,
   RateLimitError,
   readErrorBody,
+  RefusedError,
   ServerError,
   TimeoutError,
   ValidationError,
@@ -52,6 +53,37 @@ describe('client/errors', () => {
     assert.equal(map(404, undefined).retryable, false);
     assert.equal((map(429, undefined, 3000) as RateLimitError).retryAfterMs, 3000);
     assert.equal(map(418, undefined).code, 'EHTTP');
+  });
+
+  it('turns a 400 that names a parameter sent into a RefusedError naming it, its value and what to do', () => {
+    const refuse = (detail: string, query: Record<string, string>, title = 'Bad Request') =>
+      errorFromResponse({ status: 400, method: 'GET', path: '/media?x=1', body: { errors: [{ id: 'BadRequestException', status: '400', title, detail }] }, query, redact: (t) => t.replace(/KEYsecret\.1/g, '[redacted]') });
+    const sent = { org_id: 'O0000abcdefghijk', sort_by: 'modified_at', sort_direction: 'ascending', page: '3', per_page: '1000' };
+    const e = refuse("sort_by must be one of relevance, date, file_name, upload_time; got 'modified_at'.", sent) as RefusedError;
+    assert.ok(e instanceof RefusedError);
+    assert.equal(e.code, 'EREFUSED');
+    assert.equal(e.parameter, 'sort_by');
+    assert.equal(e.value, 'modified_at');
+    assert.equal(e.retryable, false);
+    assert.equal(
+      e.message,
+      "PhotoShelter refused the parameter sort_by=modified_at on GET /media: Bad Request: sort_by must be one of relevance, date, file_name, upload_time; got 'modified_at'. " +
+        'This version of the package sends it from its best knowledge of the API; please report it with the table `npm run test:live` prints for your account.',
+    );
+    assert.deepEqual(e.toJSON().parameter, 'sort_by');
+    // the first parameter the text mentions, as a whole word (page is not per_page)
+    assert.equal((refuse('page: results beyond 100000 (page * per_page) cannot be paged', sent) as RefusedError).parameter, 'page');
+    assert.match(refuse('page: results beyond 100000 (page * per_page) cannot be paged', sent).message, /narrow it \(a smaller scope or time range\)/);
+    assert.equal((refuse("Unknown or unsupported query parameter 'sort_direction'.", sent) as RefusedError).parameter, 'sort_direction');
+    assert.equal((refuse('x', { download_quality: '99999x1' }, "download_quality: '99999x1' is too large") as RefusedError).parameter, 'download_quality');
+    assert.match(refuse("download_quality: '99999x1' is too large", { download_quality: '99999x1' }).message, /Check the value given/);
+    // a value is shortened, and redacted
+    const long = refuse('galleries: unknown gallery', { galleries: 'G0000abcdefghijk,'.repeat(10) + 'KEYsecret.1' }) as RefusedError;
+    assert.ok(long.value.length <= 80 && !long.message.includes('KEYsecret.1'));
+    // a 400 that names nothing sent stays a ValidationError
+    const other = refuse('A scope filter is required: one of org_id, user_id', { page: '1' });
+    assert.ok(!(other instanceof RefusedError) && other instanceof ValidationError);
+    assert.ok(!(errorFromResponse({ status: 400, method: 'GET', path: '/media', body: undefined, redact: (t) => t }) instanceof RefusedError));
   });
 
   it('reads errors[], error{} and OAuth error strings', () => {
@@ -107,8 +139,11 @@ describe('client/ids', () => {
 
 describe('client/dates and redaction', () => {
   it('formats and parses API dates as UTC', () => {
-    assert.equal(formatApiDate(Date.UTC(2024, 0, 2, 3, 4, 5)), '2024-01-02T03:04:05');
-    assert.equal(formatApiDate(Date.UTC(2024, 0, 2, 3, 4, 5, 120)), '2024-01-02T03:04:05.120000');
+    // sent in the draft's form, whole seconds
+    assert.equal(formatApiDate(Date.UTC(2024, 0, 2, 3, 4, 5)), '2024-01-02 03:04:05 GMT');
+    assert.equal(formatApiDate(Date.UTC(2024, 0, 2, 3, 4, 5, 120)), '2024-01-02 03:04:05 GMT');
+    assert.equal(formatApiDate(Date.UTC(2024, 0, 2, 3, 4, 5, 120), 'ceil'), '2024-01-02 03:04:06 GMT');
+    assert.equal(apiDateMs('2019-10-15 12:00:00 GMT'), Date.UTC(2019, 9, 15, 12));
     assert.equal(apiDateMs('2019-04-25T14:54:12.136828'), Date.UTC(2019, 3, 25, 14, 54, 12, 136));
     assert.equal(apiDateMs('2019-04-25T14:54:12+02:00'), Date.UTC(2019, 3, 25, 12, 54, 12));
     assert.equal(apiDateMs(1556204052), 1556204052000);

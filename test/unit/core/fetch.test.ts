@@ -9,8 +9,11 @@ import {
   FileTooLargeError,
   TempFileRegistry,
   fetchSettings,
+  linkSize,
   pickMediaId,
   readCapped,
+  renditionSettings,
+  renditionText,
   safeFileName,
   writeTempFile,
   type FileStream,
@@ -106,11 +109,29 @@ describe('core/fetch', () => {
       };
       assert.equal(key({ mode: 'file' }), 'badMode');
       assert.equal(key({ rendition: 'png' }), 'badRendition');
-      assert.equal(key({ rendition: 'jpeg', size: '1920' }), 'badSize');
+      assert.equal(key({ rendition: 'jpeg', size: '0' }), 'badSize');
       assert.equal(key({ rendition: 'jpeg', size: '0x10' }), 'badSize');
+      assert.equal(key({ rendition: 'jpeg', size: 'large' }), 'badSize');
+      assert.equal(key({ rendition: 'jpeg', size: '1920x' }), 'badSize');
       assert.equal(key({ maxSize: -1 }), 'badMaxSize');
       assert.equal(key({ tempTimeout: 'soon' }), 'badTempTimeout');
       assert.equal(key({ rendition: 'original', size: 'ignored' }), 'accepted');
+    });
+
+    it('reads the three jpeg sizes: original, a long side (production) and WIDTHxHEIGHT (draft)', () => {
+      assert.deepEqual(renditionSettings({}), { fileType: 'original' });
+      assert.deepEqual(renditionSettings({ rendition: 'jpeg' }), { fileType: 'jpeg', quality: 'original' });
+      assert.deepEqual(renditionSettings({ rendition: 'jpeg', size: 'original' }), { fileType: 'jpeg', quality: 'original' });
+      assert.deepEqual(renditionSettings({ rendition: 'jpeg', size: ' 1200 ' }), { fileType: 'jpeg', quality: '1200' });
+      assert.deepEqual(renditionSettings({ rendition: 'jpeg', size: '1200px' }), { fileType: 'jpeg', quality: '1200' });
+      assert.deepEqual(renditionSettings({ rendition: 'jpeg', size: '1920 × 1080' }), { fileType: 'jpeg', quality: '1920x1080' });
+      assert.deepEqual(renditionSettings({ rendition: 'jpeg', size: '1200', sizeType: 'original' }), { fileType: 'jpeg', quality: 'original' });
+      assert.equal(linkSize({ fileType: 'jpeg', quality: '1200' }), '1200x1200');
+      assert.equal(linkSize({ fileType: 'jpeg', quality: '640x480' }), '640x480');
+      assert.equal(linkSize({ fileType: 'jpeg', quality: 'original' }), undefined);
+      assert.equal(linkSize({ fileType: 'original' }), undefined);
+      assert.equal(renditionText({ fileType: 'jpeg', quality: 'original' }), 'jpeg');
+      assert.equal(renditionText({ fileType: 'jpeg', quality: '1200' }), 'jpeg 1200');
     });
 
     it('picks the first id candidate that holds something, and checks it', () => {

@@ -3,6 +3,7 @@ import { PhotoShelterClient } from '../../../src/photoshelter';
 import { TriggerPoller, type PollerOptions } from '../../../src/core/trigger/poller';
 import { MemoryStore } from '../../../src/core/trigger/state';
 import { startSim, type SimHandle } from '../../helpers/sim';
+import { assertEvidenced } from '../../helpers/evidence';
 
 describe('core/trigger: polling against the simulator', function () {
   let sim: SimHandle;
@@ -26,13 +27,18 @@ describe('core/trigger: polling against the simulator', function () {
   const mediaRequests = async () => (await sim.control.requests()).filter((r) => !r.path.startsWith('/authenticate') && !r.path.startsWith('/organization'));
 
   beforeEach(async () => {
-    sim = await startSim({ seed: 11, assets: 80 });
+    sim = await startSim({ strict: true, seed: 11, assets: 80 });
     client = new PhotoShelterClient({ baseUrl: sim.baseUrl, apiKey: sim.apiKey, auth: { mode: 'session', email: sim.email, password: sim.password, orgId: sim.orgId } });
     await client.session();
   });
-  afterEach(async () => {
-    await client.close();
-    await sim.close();
+  afterEach(async function () {
+    // every request the trigger made (since the last clear) is one the API reference evidences
+    try {
+      if (this.currentTest?.state === 'passed') assertEvidenced(await sim.control.requests());
+    } finally {
+      await client.close();
+      await sim.close();
+    }
   });
 
   async function pollAndCommit(p: TriggerPoller) {

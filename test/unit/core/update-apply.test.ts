@@ -15,28 +15,31 @@ function fakeClient(opts: { onStampRead?: (n: number) => void; options?: string[
   const calls: string[] = [];
   let stampReads = 0;
   const stamp = () => `2025-01-01T00:00:00.${String(state.modified).padStart(6, '0')}`;
+  const customResource = (id: string) => ({
+    id,
+    type: 'custom_metadata',
+    attributes: {
+      custom_metadata: [
+        { field_id: 'F0000CAMPAIGN000', name: 'Campaign', type: 'text', value: state.custom.F0000CAMPAIGN000 },
+        { field_id: 'F0000APPROVALSTS', name: 'Approval Status', type: 'select', value: state.custom.F0000APPROVALSTS, ...(opts.options ? { options: opts.options } : {}) },
+      ],
+    },
+  });
   const client = {
+    // the asset is read with GET /media/{id}?include=iptc (logged as 'read') and GET /media/{id}/custom-metadata
     getMedia: async (id: string, o: { include?: string[] } = {}) => {
-      calls.push(o.include ? 'read' : 'stamp');
-      if (!o.include) opts.onStampRead?.(++stampReads);
+      const include = o.include ?? [];
+      assert.ok(include.every((n) => n === 'iptc'), `only include=iptc is evidenced, got ${include.join(',')}`);
+      calls.push(include.length ? 'read' : 'stamp');
+      if (!include.length) opts.onStampRead?.(++stampReads);
       const media = { id, type: 'image', attributes: { modified_at: stamp() }, includes: {} as Record<string, unknown> };
-      if (o.include) {
-        media.includes.iptc = { data: { id, type: 'iptc', attributes: { ...state.iptc } } };
-        media.includes.custom_metadata = {
-          data: {
-            id,
-            type: 'custom_metadata',
-            attributes: {
-              custom_metadata: [
-                { field_id: 'F0000CAMPAIGN000', name: 'Campaign', type: 'text', value: state.custom.F0000CAMPAIGN000 },
-                { field_id: 'F0000APPROVALSTS', name: 'Approval Status', type: 'select', value: state.custom.F0000APPROVALSTS, ...(opts.options ? { options: opts.options } : {}) },
-              ],
-            },
-          },
-        };
-      }
+      if (include.length) media.includes.iptc = { data: { id, type: 'iptc', attributes: { ...state.iptc } } };
       return media;
     },
+    getCustomMetadata: async (id: string) => customResource(id),
+    getIptc: async () => assert.fail('IPTC comes with the media read'),
+    getMediaGalleries: async () => assert.fail('no galleries are needed'),
+    path: async () => assert.fail('no paths are needed'),
     updateIptc: async (_id: string, fields: Record<string, string | null>) => {
       calls.push(`iptc ${JSON.stringify(fields)}`);
       Object.assign(state.iptc, fields);

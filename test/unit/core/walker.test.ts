@@ -4,6 +4,7 @@ import { Walker, type WalkEmit, type WalkOptions } from '../../../src/core/trigg
 import { MemoryStore } from '../../../src/core/trigger/state';
 import { startSim, type SimHandle } from '../../helpers/sim';
 import { waitFor } from '../../helpers/wait';
+import { assertEvidenced } from '../../helpers/evidence';
 
 
 describe('core/trigger: walk', function () {
@@ -12,12 +13,16 @@ describe('core/trigger: walk', function () {
   const opts = (o: Partial<WalkOptions> = {}): WalkOptions => ({ window: 5, acknowledge: true, include: ['iptc'], timeZone: 'UTC', perPage: 7, ...o });
 
   before(async () => {
-    sim = await startSim({ seed: 5, assets: 120 });
+    sim = await startSim({ strict: true, seed: 5, assets: 120 });
     client = new PhotoShelterClient({ baseUrl: sim.baseUrl, apiKey: sim.apiKey, auth: { mode: 'session', email: sim.email, password: sim.password, orgId: sim.orgId } });
   });
   after(async () => {
-    await client.close();
-    await sim.close();
+    try {
+      assertEvidenced(await sim.control.requests());
+    } finally {
+      await client.close();
+      await sim.close();
+    }
   });
 
   it('emits every asset of the library once, with its path, never more than the window in flight', async () => {
@@ -50,6 +55,19 @@ describe('core/trigger: walk', function () {
       assert.equal(g.asset.path, p.names.join('/'));
       assert.ok(state.galleries.some((x) => x.id === g.galleryId));
     }
+  });
+
+  it('reads no parts when none are wanted: the listings are all the requests, each asset once', async () => {
+    const got: WalkEmit[] = [];
+    await sim.control.clearRequests();
+    const walker = new Walker(client, new MemoryStore(), 'k', opts({ include: [], acknowledge: false }), (item) => got.push(item));
+    await walker.start({ kind: 'library' });
+    await waitFor(() => walker.progress()?.done === true, 'the walk to finish');
+    const all = await sim.control.mediaIds();
+    assert.deepEqual(got.map((g) => g.asset.id).sort(), [...all].sort());
+    assert.ok(got.every((g) => g.asset.iptc === undefined && g.asset.paths?.length === 1));
+    const perMedium = (await sim.control.requests()).filter((r) => /^\/media\//.test(r.path));
+    assert.deepEqual(perMedium, [], 'no request per asset');
   });
 
   it('stops at the window until acknowledgements arrive', async () => {
