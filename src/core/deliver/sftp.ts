@@ -171,6 +171,20 @@ export function normalizeRemotePath(rendered: string): string {
   return out;
 }
 
+/**
+ * A private key as ssh2 reads it: Windows line ends made Unix ones, blanks around it dropped, and a key
+ * whose line breaks were lost (pasted into a one-line field: the markers and the base64 on one line)
+ * broken into lines again.
+ */
+export function keyText(key: string | Buffer): string | Buffer {
+  if (Buffer.isBuffer(key)) return key;
+  const text = String(key).replace(/\r\n?/g, '\n').trim();
+  const flat = /^(-----BEGIN [A-Z0-9 ]+-----)\s*([A-Za-z0-9+/=\s]+?)\s*(-----END [A-Z0-9 ]+-----)$/.exec(text);
+  if (!flat || /\n/.test(text)) return `${text}\n`;
+  const body = flat[2].replace(/\s+/g, '');
+  return `${flat[1]}\n${body.match(/.{1,70}/g)?.join('\n') ?? ''}\n${flat[3]}\n`;
+}
+
 function tempNameFor(name: string): string {
   let base = name;
   while (Buffer.byteLength(base) > 200) base = base.slice(0, -1);
@@ -367,7 +381,7 @@ function readConfig(config: SftpDestinationConfig): {
   if (!user) fail('The SFTP destination has no user name');
   const password = typeof config.password === 'string' && config.password !== '' ? config.password : undefined;
   const rawKey = config.privateKey;
-  const privateKey = rawKey !== undefined && rawKey !== null && String(rawKey).trim() !== '' ? rawKey : undefined;
+  const privateKey = rawKey !== undefined && rawKey !== null && String(rawKey).trim() !== '' ? keyText(rawKey) : undefined;
   const passphrase = typeof config.passphrase === 'string' && config.passphrase !== '' ? config.passphrase : undefined;
   if (!password && !privateKey) fail('The SFTP destination needs a password or a private key');
   if (privateKey) {
