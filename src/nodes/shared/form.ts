@@ -82,7 +82,8 @@ export function answerError(RED: NodeAPI, ns: string, res: Response, e: unknown,
     res.status(e.status).json({ ok: false, code: e.status === 403 ? 'EFORBIDDEN' : 'ECONFIG', field: e.field, error: scrub(RED._(`${ns}.admin.${e.key}`, e.values)) });
     return;
   }
-  res.status(502).json({ ok: false, error: scrub(describe(e)) });
+  const code = (e as { code?: unknown })?.code;
+  res.status(502).json({ ok: false, code: typeof code === 'string' ? code : undefined, error: scrub(describe(e)) });
 }
 
 /** A deployed node of the endpoint's type: its raw settings and credentials, and the live node (for its environment). */
