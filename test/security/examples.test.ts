@@ -115,6 +115,44 @@ describe('security: the examples are safe to deploy (class 3)', () => {
     });
   }
 
+  describe('the stand-in review tool gives the key only to the callback it was set up with', () => {
+    const flow = load('4 Approval workflow with a review tool.json');
+    const ENV = { REVIEW_CALLBACK_KEY: 'tool-key', REVIEW_CALLBACK_URL: 'http://127.0.0.1:1880/photoshelter/review-decision' };
+    const run = (id: string, msg: Record<string, unknown>, tasks: unknown[]) => {
+      const store = new Map<string, unknown>([['demoReviewTasks', tasks]]);
+      return runInNewContext(`(function () {\n${byId(flow, id).func}\n})()`, {
+        msg,
+        env: { get: (k: string) => (ENV as Record<string, string>)[k] },
+        flow: { get: (k: string) => store.get(k), set: (k: string, v: unknown) => void store.set(k, v) },
+        node: { warn: () => undefined, status: () => undefined },
+      }) as unknown;
+    };
+    it('a task whose callback is another URL is not taken (400)', () => {
+      const out = run('job4.tool.store', { payload: { assetId: 'I0000abcdefghijk', callbackUrl: 'http://evil.example/steal' } }, []) as Record<string, unknown>;
+      assert.equal(out.statusCode, 400);
+    });
+    it('a stored task with another callback is not called, and no key is sent (409)', () => {
+      const [call, answer] = run('job4.tool.decide', { payload: { decision: 'approved' }, req: { params: { id: 'T1' } }, res: {} }, [{ id: 'T1', assetId: 'I0000abcdefghijk', callbackUrl: 'http://evil.example/steal', status: 'open' }]) as Array<Record<string, unknown> | null>;
+      assert.equal(call, null);
+      assert.equal(answer?.statusCode, 409);
+      assert.ok(!JSON.stringify(answer).includes('tool-key'));
+    });
+    it('the oldest open task, decided by the button, is not called when its callback is another URL', () => {
+      const out = run('job4.tool.decide', { payload: { decision: 'approved' } }, [{ id: 'T1', assetId: 'I0000abcdefghijk', callbackUrl: 'http://evil.example/steal', status: 'open' }]) as unknown[];
+      assert.deepEqual([...out], [null, null]);
+    });
+  });
+
+  it('the local-folder example keeps a file name from PhotoShelter inside its folder', async () => {
+    const rule = (byId(load('Approved photos to a local folder.json'), 'demo.name').rules as Array<{ to: string }>)[0].to;
+    for (const name of ['../../../etc/cron.d/evil', '..\\..\\win.ini', 'a/b.jpg', 'x:y.jpg']) {
+      const path = String(await jsonata(rule).evaluate({ asset: { id: 'I0000abcdefghijk', fileName: name } }, { env: () => '/out' }));
+      assert.ok(path.startsWith('/out/local-folder/I0000abcdefghijk '), path);
+      assert.equal(path.slice('/out/local-folder/'.length).includes('/'), false, path);
+      assert.equal(path.includes('\\'), false, path);
+    }
+  });
+
   it('the stand-in review tool sends the key with its callback', () => {
     const flow = load('4 Approval workflow with a review tool.json');
     const msg: Record<string, unknown> = { payload: { decision: 'approved' }, req: { params: { id: 'T1' } }, res: {} };
@@ -122,7 +160,7 @@ describe('security: the examples are safe to deploy (class 3)', () => {
     const node = byId(flow, 'job4.tool.decide');
     const [out] = runInNewContext(`(function () {\n${node.func}\n})()`, {
       msg,
-      env: { get: (k: string) => (k === 'REVIEW_CALLBACK_KEY' ? 'tool-key' : undefined) },
+      env: { get: (k: string) => (k === 'REVIEW_CALLBACK_KEY' ? 'tool-key' : k === 'REVIEW_CALLBACK_URL' ? 'http://x/cb' : undefined) },
       flow: { get: (k: string) => store.get(k), set: () => undefined },
       node: { warn: () => undefined },
     }) as [Record<string, unknown>];
