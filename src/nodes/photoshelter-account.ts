@@ -5,7 +5,7 @@
  */
 import type { NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
-import { DEFAULT_BASE_URL, PhotoShelterClient, isId } from '../photoshelter';
+import { PhotoShelterClient, isId } from '../photoshelter';
 import {
   AccountConfigError,
   browseLevel,
@@ -18,7 +18,8 @@ import {
 } from '../core/account';
 import { describeError } from './shared/errors';
 import type { AccountNode } from './shared/types';
-import { adminGuards, answerError, dialogValues, placeOf, type DialogSpec } from './shared/form';
+import { adminGuards, answerError, dialogValues, type DialogSpec } from './shared/form';
+import { accountPlace } from './shared/places';
 
 type AccountDef = NodeDef & AccountConfig;
 const NS = 'photoshelter-account';
@@ -69,16 +70,8 @@ export = function register(RED: NodeAPI): void {
     credentials: CREDENTIALS,
   });
 
-  /** Where an account's secrets go: the base URL and the user they sign in as. */
-  const SPEC: DialogSpec = {
-    type: NS,
-    credentialKeys: Object.keys(CREDENTIALS),
-    label: (key) => RED._(`${NS}.label.${key}`),
-    identity: (config, creds) => {
-      const mode = String(config.authMode || 'session');
-      return { baseUrl: placeOf(config.baseUrl || DEFAULT_BASE_URL), authMode: mode, email: mode === 'session' ? String(creds.email ?? '').trim() : '', clientId: mode === 'oauth' ? String(creds.clientId ?? '').trim() : '' };
-    },
-  };
+  /** Where an account's secrets go: the base URL and the user they sign in as (see shared/places.ts). */
+  const SPEC: DialogSpec = { type: NS, credentialKeys: Object.keys(CREDENTIALS), label: (key) => RED._(`${NS}.label.${key}`), identity: accountPlace };
 
   function deployed(req: Request, res: Response): AccountNode | undefined {
     const node = RED.nodes.getNode(String(req.params.id)) as AccountNode | null;

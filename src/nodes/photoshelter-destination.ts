@@ -4,17 +4,18 @@
  * (connections), the delivery ledger (a file under the user directory) and the concurrency cap.
  */
 import { homedir } from 'node:os';
-import { join, resolve as resolvePath } from 'node:path';
+import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { Semaphore } from '../core/deliver/deliver';
 import { describeError } from './shared/errors';
 import { Ledger } from '../core/deliver/ledger';
-import { fixedUrl, probeDestination } from '../core/deliver/probe';
+import { probeDestination } from '../core/deliver/probe';
 import { scrubberOf } from '../core/scrub';
 import { createDestination, destinationTemplates, type DestinationConfig, type DestinationTemplates } from '../core/deliver/registry';
 import { DeliverError, type Destination } from '../core/deliver/types';
-import { AdminError, adminGuards, answerError, dialogValues, placeOf, type DialogSpec } from './shared/form';
+import { AdminError, adminGuards, answerError, dialogValues, type DialogSpec } from './shared/form';
+import { destinationPlace } from './shared/places';
 
 type DestinationDef = NodeDef & DestinationConfig;
 const NS = 'photoshelter-destination';
@@ -114,33 +115,12 @@ export = function register(RED: NodeAPI): void {
     credentials: CREDENTIALS,
   });
 
-  const text = (v: unknown): string => String(v ?? '').trim();
-  const flag = (v: unknown, dflt: boolean): string => (v === undefined || v === null || v === '' ? String(dflt) : String(v).trim().toLowerCase());
-  const fixed = (v: unknown): string => {
-    try {
-      return placeOf(fixedUrl(v));
-    } catch {
-      return `no URL: ${text(v)}`;
-    }
-  };
-  /** Where a destination's secrets go, by kind: host, port, path, user, bucket, and the checks of the server's identity. */
+  /** Where a destination's secrets go (host, port, path, user, bucket, identity checks): see shared/places.ts. */
   const SPEC: DialogSpec = {
     type: NS,
     credentialKeys: Object.keys(CREDENTIALS),
     label: (key) => RED._(`${NS}.label.${key === 'httpPassword' ? 'password' : key === 'httpUser' ? 'user' : key}`),
-    identity: (c, k): Record<string, string> => {
-      const kind = text(c.kind) || 'folder';
-      switch (kind) {
-        case 'folder':
-          return { kind, folder: resolvePath(text(c.folder) || '.') };
-        case 'http':
-          return { kind, url: fixed(c.url), removeUrl: text(c.removeUrl) ? fixed(c.removeUrl) : '', httpUser: text(c.httpUser), rejectUnauthorized: flag(c.rejectUnauthorized, true), ca: text(c.ca) };
-        case 'sftp':
-          return { kind, host: text(c.host).toLowerCase(), port: String(Number(text(c.port) || 22)), user: text(c.user), basePath: text(c.basePath), hostKey: text(c.hostKey), insecureSkipHostKey: flag(c.insecureSkipHostKey, false) };
-        default:
-          return { kind, endpoint: text(c.endpoint) ? placeOf(c.endpoint) : '', region: text(c.region), bucket: text(c.bucket), forcePathStyle: flag(c.forcePathStyle, false), accessKeyId: text(k.accessKeyId) };
-      }
-    },
+    identity: destinationPlace,
   };
 
   // Test destination: checks the settings of the edit dialog (not yet deployed) without delivering anything
