@@ -3,6 +3,7 @@
 // flow deployed against them (the stand-in CMS example plays WordPress and the notification inbox).
 // Ctrl-C stops everything; a second start reuses .demo/ (flows, positions, ledgers, delivered files).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -68,6 +69,13 @@ writeFileSync(
 // the example flows are deployed on the first start only: afterwards the user's edits are kept
 const firstStart = !existsSync(join(userDir, 'flows.json'));
 
+// The keys the examples' HTTP endpoints ask for (examples 2, 4 and 7 write to PhotoShelter): made once,
+// kept in .demo/ with the rest, and printed below (a key is a random 32-byte hex string, like openssl rand -hex 32)
+const keysFile = join(demoDir, 'endpoint-keys.json');
+const keys = existsSync(keysFile) ? JSON.parse(readFileSync(keysFile, 'utf8')) : {};
+for (const name of ['METADATA_API_KEY', 'REVIEW_CALLBACK_KEY', 'AUDITED_UPDATE_KEY']) keys[name] ??= randomBytes(32).toString('hex');
+writeFileSync(keysFile, JSON.stringify(keys, null, 2), { mode: 0o600 });
+
 // the gallery whose approved images go to the agency (example 3's default)
 const AGENCY_GALLERY = 'G0000sKBQrAAAAAB';
 const env = {
@@ -93,6 +101,7 @@ const env = {
   AGENCY_SFTP_PASSWORD: 'agency-password',
   AGENCY_SFTP_HOST_KEY: sftp.hostKeyFingerprint,
   AGENCY_SFTP_DIR: 'photoshelter',
+  ...keys,
 };
 const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], {
   env,
@@ -151,6 +160,9 @@ PhotoShelter demo is running: every example flow is deployed, one tab each.
   simulated PhotoShelter  ${sim.baseUrl}
      API key ${creds.apiKey}, login ${creds.email} / ${creds.password}, organization ${creds.orgId}
   files land in           ${outDir}
+  endpoint keys           METADATA_API_KEY=${keys.METADATA_API_KEY}   (example 2)
+                          REVIEW_CALLBACK_KEY=${keys.REVIEW_CALLBACK_KEY}   (example 4)
+                          AUDITED_UPDATE_KEY=${keys.AUDITED_UPDATE_KEY}   (example 7)
 
 Try it:
   1. Approve an asset. Within 30 s (or press a trigger's button) its original lands in out/local-folder,
@@ -158,12 +170,12 @@ Try it:
      and in the audit log out/audit/deliveries.csv:
        curl -s -X PATCH ${sim.url}/__sim/media/${some} ${json} \\
             -d '{"custom":{"Approval Status":"Approved"}}'
-  2. A master system sends campaign metadata; the answer says what changed:
-       curl -s -X POST ${red}/photoshelter/metadata ${json} \\
+  2. A master system sends campaign metadata, with the endpoint's key; the answer says what changed:
+       curl -s -X POST ${red}/photoshelter/metadata -H 'authorization: Bearer ${keys.METADATA_API_KEY}' ${json} \\
             -d '{"id":"${some}","campaign":"Spring 2027","department":"Marketing","expires":"2027-12-31"}'
-  3. Upload an asset: a review task appears at ${red}/demo-review/tasks; decide it there:
+  3. Upload an asset: a review task appears at ${red}/demo-review/tasks; decide it there (with the key):
        curl -s -X POST ${sim.url}/__sim/media ${json} -d '{"galleryId":"${AGENCY_GALLERY}","fileName":"new upload.jpg"}'
-       curl -s -X POST ${red}/demo-review/tasks/T1/decide ${json} -d '{"decision":"approved","reviewer":"Dana"}'
+       curl -s -X POST ${red}/demo-review/tasks/T1/decide -H 'authorization: Bearer ${keys.REVIEW_CALLBACK_KEY}' ${json} -d '{"decision":"approved","reviewer":"Dana"}'
   4. Let the licence of the asset of step 1 expire, and run the rights sweep: it is removed from the CMS
      and the SFTP server, and a notification appears on the CMS page:
        curl -s -X PATCH ${sim.url}/__sim/media/${some} ${json} -d '{"custom":{"License Expiration Date":"2020-01-01"}}'

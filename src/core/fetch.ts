@@ -5,12 +5,13 @@
  * registry with the message events it observes.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isId } from '../photoshelter/ids';
+import { strictBool } from './bool';
 import type { DownloadFileType } from '../photoshelter';
 import { ASSET_PARTS, type AssetPart } from './load';
 
@@ -19,6 +20,9 @@ export type FileMode = (typeof FILE_MODES)[number];
 
 export const DEFAULT_MAX_BUFFER_MB = 50;
 export const DEFAULT_TEMP_TTL_S = 600;
+/** Fetches in flight per node, and messages waiting for one, unless the node says otherwise. */
+export const DEFAULT_CONCURRENCY = 4;
+export const DEFAULT_QUEUE = 1000;
 
 /** A problem of the node's configuration or of the input; `key` names the catalogue entry. */
 export class FetchInputError extends Error {
@@ -71,6 +75,10 @@ export interface FetchConfig extends RenditionConfig {
   maxSize?: unknown;
   /** Seconds. */
   tempTimeout?: unknown;
+  /** Fetches in flight at once (1–64). */
+  concurrency?: unknown;
+  /** Messages that may wait for a free slot (0–100000); more are refused. */
+  queue?: unknown;
 }
 
 export interface Rendition {
@@ -84,6 +92,8 @@ export interface FetchSettings extends Rendition {
   include: AssetPart[];
   maxBytes: number;
   tempTtlMs: number;
+  concurrency: number;
+  queue: number;
 }
 
 const SIZE = /^\s*(\d{1,5})\s*[xX×]\s*(\d{1,5})\s*$/;
@@ -112,8 +122,11 @@ export function linkSize(r: Rendition): string | undefined {
   return /^\d+$/.test(r.quality) ? `${r.quality}x${r.quality}` : r.quality;
 }
 
-function bool(v: unknown): boolean {
-  return v === true || v === 'true';
+function wholeNumber(v: unknown, fallback: number, min: number, max: number, key: string): number {
+  if (v === undefined || v === null || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new FetchInputError(key, { value: String(v).slice(0, 20), min, max });
+  return n;
 }
 
 function positiveNumber(v: unknown, fallback: number, key: string): number {
@@ -138,9 +151,11 @@ export function fetchSettings(config: FetchConfig): FetchSettings {
     mode,
     fileType,
     quality,
-    include: ASSET_PARTS.filter((p) => bool(flags[p])),
+    include: ASSET_PARTS.filter((p) => strictBool(flags[p], `include${p[0].toUpperCase()}${p.slice(1)}`, false)),
     maxBytes: Math.floor(positiveNumber(config.maxSize, DEFAULT_MAX_BUFFER_MB, 'badMaxSize') * 1024 * 1024),
     tempTtlMs: Math.floor(positiveNumber(config.tempTimeout, DEFAULT_TEMP_TTL_S, 'badTempTimeout') * 1000),
+    concurrency: wholeNumber(config.concurrency, DEFAULT_CONCURRENCY, 1, 64, 'badConcurrency'),
+    queue: wholeNumber(config.queue, DEFAULT_QUEUE, 0, 100_000, 'badQueue'),
   };
 }
 
@@ -269,7 +284,7 @@ export async function writeTempFile(stream: FileStream, opts: TempFileOptions): 
   stream.on('error', hold);
   let dir: string;
   try {
-    dir = await mkdtemp(join(opts.parent ?? tmpdir(), 'photoshelter-'));
+    dir = await mkdtemp(join(opts.parent ?? tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
   } catch (e) {
     stream.destroy();
     throw e;
@@ -289,6 +304,116 @@ export async function writeTempFile(stream: FileStream, opts: TempFileOptions): 
     throw opts.signal?.aborted ? abortError(opts.signal) : e;
   }
   return { path, dir, bytes: out.bytesWritten };
+}
+
+/** Temporary folders of fetches are named `photoshelter-fetch-<pid>-<random>`: whose they are, and whether it still runs. */
+export const TEMP_PREFIX = 'photoshelter-fetch-';
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary folders of fetches that a crashed Node-RED left in `parent` (default the OS
+ * temporary directory): those of a process that no longer runs, and those named with this process's id
+ * but older than it (a restarted container often gets the same id). Resolves with the number removed.
+ */
+export async function sweepStaleTempDirs(parent = tmpdir()): Promise<number> {
+  const started = Date.now() - process.uptime() * 1000;
+  let removed = 0;
+  let names: string[];
+  try {
+    names = await readdir(parent);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const m = new RegExp(`^${TEMP_PREFIX}(\\d+)-[A-Za-z0-9]{6}$`).exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    const dir = join(parent, name);
+    const st = await lstat(dir).catch(() => undefined);
+    if (!st?.isDirectory()) continue;
+    const stale = pid === process.pid ? st.mtimeMs < started : !running(pid);
+    if (stale && (await rm(dir, { recursive: true, force: true }).then(() => true, () => false))) removed++;
+  }
+  return removed;
+}
+
+// ---- bounded work ----
+
+/** More messages arrived than the node may run and hold. */
+export class QueueFullError extends Error {
+  readonly code = 'EQUEUEFULL';
+  constructor(
+    readonly running: number,
+    readonly waiting: number,
+  ) {
+    super(`${running} fetches are running and ${waiting} messages are waiting: the queue is full`);
+    this.name = 'QueueFullError';
+  }
+}
+
+/** At most `concurrency` tasks at once, at most `queue` waiting; beyond that a QueueFullError at once. */
+export class WorkLimiter {
+  private active = 0;
+  private readonly waiting: Array<{ go: () => void; stop: (e: unknown) => void }> = [];
+
+  constructor(
+    readonly concurrency: number,
+    readonly queue: number,
+  ) {}
+
+  get running(): number {
+    return this.active;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /** Rejects every waiting task with `error` (the node is closing). */
+  clear(error: unknown): void {
+    for (const w of this.waiting.splice(0)) w.stop(error);
+  }
+
+  /** Resolves with a release function when a slot is free; rejects when the queue is full or `signal` aborts. */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    const release = (): (() => void) => {
+      this.active++;
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        this.active--;
+        this.waiting.shift()?.go();
+      };
+    };
+    if (this.active < this.concurrency) return Promise.resolve(release());
+    if (this.waiting.length >= this.queue) return Promise.reject(new QueueFullError(this.active, this.waiting.length));
+    return new Promise((resolve, reject) => {
+      const entry = {
+        go: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(release());
+        },
+        stop: reject,
+      };
+      const onAbort = (): void => {
+        const i = this.waiting.indexOf(entry);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(abortError(signal as AbortSignal));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(entry);
+    });
+  }
 }
 
 // ---- the temporary file registry ----

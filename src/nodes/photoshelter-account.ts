@@ -5,7 +5,7 @@
  */
 import type { NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
-import { PhotoShelterClient } from '../photoshelter';
+import { PhotoShelterClient, isId } from '../photoshelter';
 import {
   AccountConfigError,
   browseLevel,
@@ -18,9 +18,11 @@ import {
 } from '../core/account';
 import { describeError } from './shared/errors';
 import type { AccountNode } from './shared/types';
-import { formConfig, formCredentials } from './shared/form';
+import { adminGuards, answerError, dialogValues, type DialogSpec } from './shared/form';
+import { accountPlace } from './shared/places';
 
 type AccountDef = NodeDef & AccountConfig;
+const NS = 'photoshelter-account';
 
 const CREDENTIALS: Record<keyof AccountCredentials, { type: 'text' | 'password' }> = {
   apiKey: { type: 'password' },
@@ -68,62 +70,60 @@ export = function register(RED: NodeAPI): void {
     credentials: CREDENTIALS,
   });
 
+  /** Where an account's secrets go: the base URL and the user they sign in as (see shared/places.ts). */
+  const SPEC: DialogSpec = { type: NS, credentialKeys: Object.keys(CREDENTIALS), label: (key) => RED._(`${NS}.label.${key}`), identity: accountPlace };
+
   function deployed(req: Request, res: Response): AccountNode | undefined {
     const node = RED.nodes.getNode(String(req.params.id)) as AccountNode | null;
-    if (!node || node.type !== 'photoshelter-account') {
-      res.status(404).json({ error: RED._('photoshelter-account.errors.notDeployed') });
+    if (!node || node.type !== NS) {
+      res.status(404).json({ error: RED._(`${NS}.errors.notDeployed`) });
       return undefined;
     }
     return node;
   }
 
-  function fail(res: Response, e: unknown): void {
-    const status = e instanceof AccountConfigError ? 400 : 502;
-    res.status(status).json({ error: describeError(e), code: (e as { code?: string })?.code, field: (e as AccountConfigError)?.field });
+  function fail(res: Response, e: unknown, scrub: (t: string) => string = (t) => t): void {
+    if (!(e instanceof AccountConfigError)) return answerError(RED, NS, res, e, scrub, describeError);
+    res.status(400).json({ error: scrub(describeError(e)), code: e.code, field: e.field });
   }
 
-  RED.httpAdmin.post(
-    '/photoshelter/account/test',
-    RED.auth.needsPermission('photoshelter-account.write'),
-    async (req: Request, res: Response) => {
-      const body = (req.body ?? {}) as { id?: unknown; config?: Record<string, unknown>; credentials?: Record<string, unknown> };
-      try {
-        const config = formConfig<AccountConfig>(body.config);
-        const { options } = resolveAccount(config, formCredentials<AccountCredentials>(RED, body.id, body.credentials, Object.keys(CREDENTIALS)));
-        const report = await testConnection(options, AbortSignal.timeout(30_000));
-        res.json(report);
-      } catch (e) {
-        fail(res, e);
-      }
-    },
-  );
+  // Test connection: the dialog's settings, signed in for real; stored secrets only as deployed (see form.ts)
+  RED.httpAdmin.post('/photoshelter/account/test', ...adminGuards(RED, NS), async (req: Request, res: Response) => {
+    const body = (req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body : {}) as Record<string, unknown>;
+    let scrub = (t: string) => t;
+    try {
+      const dialog = dialogValues<AccountConfig, AccountCredentials>(RED, SPEC, body);
+      scrub = dialog.scrub;
+      const { options } = resolveAccount(dialog.config, dialog.credentials);
+      res.json(await testConnection(options, AbortSignal.timeout(30_000)));
+    } catch (e) {
+      fail(res, e, scrub);
+    }
+  });
 
-  RED.httpAdmin.get(
-    '/photoshelter/account/:id/tree',
-    RED.auth.needsPermission('photoshelter-account.read'),
-    async (req: Request, res: Response) => {
-      const node = deployed(req, res);
-      if (!node) return;
-      try {
-        const parent = typeof req.query.parent === 'string' && req.query.parent ? req.query.parent : undefined;
-        res.json({ parent: parent ?? null, items: await browseLevel(node.getClient(), parent, AbortSignal.timeout(60_000)) });
-      } catch (e) {
-        fail(res, e);
-      }
-    },
-  );
+  // the pickers: one level of the library tree, and the custom field names, through the deployed account
+  RED.httpAdmin.get('/photoshelter/account/:id/tree', ...adminGuards(RED, NS), async (req: Request, res: Response) => {
+    const node = deployed(req, res);
+    if (!node) return;
+    const parent = typeof req.query.parent === 'string' && req.query.parent ? req.query.parent : undefined;
+    if (parent !== undefined && !isId('collection', parent)) {
+      res.status(400).json({ error: RED._(`${NS}.errors.badParent`, { value: String(parent).slice(0, 40) }) });
+      return;
+    }
+    try {
+      res.json({ parent: parent ?? null, items: await browseLevel(node.getClient(), parent, AbortSignal.timeout(60_000)) });
+    } catch (e) {
+      fail(res, e);
+    }
+  });
 
-  RED.httpAdmin.get(
-    '/photoshelter/account/:id/fields',
-    RED.auth.needsPermission('photoshelter-account.read'),
-    async (req: Request, res: Response) => {
-      const node = deployed(req, res);
-      if (!node) return;
-      try {
-        res.json({ fields: await customFieldNames(node.getClient(), 5, AbortSignal.timeout(60_000)) });
-      } catch (e) {
-        fail(res, e);
-      }
-    },
-  );
+  RED.httpAdmin.get('/photoshelter/account/:id/fields', ...adminGuards(RED, NS), async (req: Request, res: Response) => {
+    const node = deployed(req, res);
+    if (!node) return;
+    try {
+      res.json({ fields: await customFieldNames(node.getClient(), 5, AbortSignal.timeout(60_000)) });
+    } catch (e) {
+      fail(res, e);
+    }
+  });
 };

@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { BooleanSettingError, msgBool, strictBool } from '../core/bool';
 import { loadAsset } from '../core/load';
 import { FetchInputError, pickMediaId, renditionSettings, type Rendition, type RenditionConfig } from '../core/fetch';
 import { Deliverer, type BodySource, type DeliverAsset, type OverwritePolicy, type Progress, type Semaphore } from '../core/deliver/deliver';
@@ -111,7 +112,7 @@ export = function register(RED: NodeAPI): void {
       const d = await getDeliverer();
       const asset = await assetOf(msg, signal);
       const view = viewOf(msg as unknown as Record<string, unknown>, { asset: msg.asset, file: msg.file });
-      const dryRun = def.dryRun === true || (msg as { dryRun?: unknown }).dryRun === true;
+      const dryRun = msgBool((msg as { dryRun?: unknown }).dryRun, 'msg.dryRun') ?? strictBool(def.dryRun, 'dryRun', false);
       const base = { asset, template: def.template, view, sidecar, dryRun, signal };
       msg.delivery = action === 'put'
         ? await d.put({ ...base, source: sourceOf(msg, asset), overwrite, redeliverOnModify, onProgress: showProgress })
@@ -121,6 +122,7 @@ export = function register(RED: NodeAPI): void {
     function localize(e: unknown): CodedError {
       if (closing) return fail('aborted', {}, 'EABORTED');
       if (e instanceof FetchInputError) return fail(e.key, e.values, e.code);
+      if (e instanceof BooleanSettingError) return fail('badBoolean', { setting: e.setting, value: e.value }, e.code);
       if (e instanceof DeliverError) return Object.assign(fail(e.code === 'EBADPATH' ? 'badPath' : 'failed', { detail: e.message }, e.code), { retryable: e.retryable });
       const { code } = (e ?? {}) as CodedError;
       if (code === undefined && e instanceof Error) return e; // already from the catalogue

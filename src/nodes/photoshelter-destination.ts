@@ -11,11 +11,14 @@ import { Semaphore } from '../core/deliver/deliver';
 import { describeError } from './shared/errors';
 import { DEFAULT_REMOVED_RETENTION_DAYS, FileLedger, type DeliveryLedger } from '../core/deliver/ledger';
 import { probeDestination } from '../core/deliver/probe';
+import { scrubberOf } from '../core/scrub';
 import { createDestination, destinationTarget, destinationTemplates, type DestinationConfig, type DestinationTemplates } from '../core/deliver/registry';
 import { DeliverError, type Destination } from '../core/deliver/types';
-import { formConfig, formCredentials } from './shared/form';
+import { AdminError, adminGuards, answerError, dialogValues, type DialogSpec } from './shared/form';
+import { destinationPlace } from './shared/places';
 
 type DestinationDef = NodeDef & DestinationConfig;
+const NS = 'photoshelter-destination';
 
 interface DestinationCredentials {
   password?: string;
@@ -83,6 +86,11 @@ export = function register(RED: NodeAPI): void {
         const { ...config } = def as unknown as DestinationConfig;
         const destination = createDestination(config, { ...(node.credentials ?? {}) });
         const templates = destinationTemplates(config);
+        // what a crash left behind (temporary files of interrupted writes) goes, in the background
+        destination.cleanup?.().then(
+          (n) => n > 0 && node.log(RED._('photoshelter-destination.log.cleaned', { count: n })),
+          (e: unknown) => node.warn(RED._('photoshelter-destination.log.cleanupFailed', { detail: describeError(e) })),
+        );
         const target = destinationTarget(config);
         try {
           // records from before targets were kept are this destination's as it is configured now
@@ -117,32 +125,30 @@ export = function register(RED: NodeAPI): void {
     credentials: CREDENTIALS,
   });
 
-  /** Removes every secret from a text that is going back to the editor. */
-  function scrub(text: string, secrets: DestinationCredentials): string {
-    let out = text;
-    for (const [key, s] of Object.entries(secrets)) {
-      if (CREDENTIALS[key as keyof DestinationCredentials]?.type === 'password' && typeof s === 'string' && s.length >= 3) out = out.split(s).join('***');
-    }
-    return out;
-  }
+  /** Where a destination's secrets go (host, port, path, user, bucket, identity checks): see shared/places.ts. */
+  const SPEC: DialogSpec = {
+    type: NS,
+    credentialKeys: Object.keys(CREDENTIALS),
+    label: (key) => RED._(`${NS}.label.${key === 'httpPassword' ? 'password' : key === 'httpUser' ? 'user' : key}`),
+    identity: destinationPlace,
+  };
 
   // Test destination: checks the settings of the edit dialog (not yet deployed) without delivering anything
-  RED.httpAdmin.post(
-    '/photoshelter/destination/test',
-    RED.auth.needsPermission('photoshelter-destination.write'),
-    async (req: Request, res: Response) => {
-      const body = (req.body ?? {}) as { id?: unknown; config?: Record<string, unknown>; credentials?: Record<string, unknown> };
-      const credentials = formCredentials<DestinationCredentials>(RED, body.id, body.credentials, Object.keys(CREDENTIALS));
-      const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-      try {
-        const config = formConfig<DestinationConfig>(body.config);
-        const report = await probeDestination(config, { ...credentials }, signal);
-        res.json({ ok: true, warning: report.warning === true, key: report.key, message: scrub(RED._(`photoshelter-destination.test.${report.key}`, report.values), credentials) });
-      } catch (e) {
-        const code = e instanceof DeliverError ? e.code : ((e as { code?: string })?.code ?? 'ERROR');
-        const detail = signal.aborted ? RED._('photoshelter-destination.test.timeout', { seconds: PROBE_TIMEOUT_MS / 1000 }) : describeError(e);
-        res.status(code === 'ECONFIG' ? 400 : 502).json({ ok: false, code, error: scrub(RED._('photoshelter-destination.test.failed', { detail }), credentials) });
-      }
-    },
-  );
+  RED.httpAdmin.post('/photoshelter/destination/test', ...adminGuards(RED, NS), async (req: Request, res: Response) => {
+    const body = (req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body : {}) as Record<string, unknown>;
+    const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+    let scrub = (t: string) => t;
+    try {
+      const dialog = dialogValues<DestinationConfig, DestinationCredentials>(RED, SPEC, body);
+      scrub = dialog.scrub;
+      const report = await probeDestination(dialog.config, { ...dialog.credentials }, signal);
+      const secrets = scrubberOf(Object.entries(dialog.credentials).filter(([k]) => CREDENTIALS[k as keyof DestinationCredentials]?.type === 'password').map(([, v]) => v));
+      res.json({ ok: true, warning: report.warning === true, key: report.key, message: secrets(RED._(`${NS}.test.${report.key}`, report.values)) });
+    } catch (e) {
+      if (e instanceof AdminError) return answerError(RED, NS, res, e, scrub, describeError);
+      const code = e instanceof DeliverError ? e.code : ((e as { code?: string })?.code ?? 'ERROR');
+      const detail = signal.aborted ? RED._(`${NS}.test.timeout`, { seconds: PROBE_TIMEOUT_MS / 1000 }) : describeError(e);
+      res.status(code === 'ECONFIG' ? 400 : 502).json({ ok: false, code, error: scrub(RED._(`${NS}.test.failed`, { detail })) });
+    }
+  });
 };

@@ -4,7 +4,8 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { loadAsset } from '../core/load';
-import { FetchInputError, FileTooLargeError, TempFileRegistry, fetchSettings, fileInfo, idOf, pickMediaId } from '../core/fetch';
+import { BooleanSettingError } from '../core/bool';
+import { FetchInputError, FileTooLargeError, QueueFullError, TempFileRegistry, WorkLimiter, fetchSettings, fileInfo, idOf, pickMediaId, sweepStaleTempDirs } from '../core/fetch';
 import { linkSize, readCapped, renditionText, writeTempFile, type FetchConfig, type FetchSettings, type FileInfo, type MessageHooks } from '../core/fetch';
 import { accountOf } from './shared/account';
 import { describeError } from './shared/errors';
@@ -37,14 +38,18 @@ export = function register(RED: NodeAPI): void {
     function localize(e: unknown): CodedError {
       if (e instanceof FetchInputError) return fail(e.key, e.values, e.code);
       if (e instanceof FileTooLargeError) return fail(e.announced ? 'tooLarge' : 'tooLargeRead', { size: mb(e.sizeBytes), limit: mb(e.limitBytes) }, e.code);
+      if (e instanceof QueueFullError) return fail('queueFull', { running: e.running, waiting: e.waiting }, e.code);
+      if (e instanceof BooleanSettingError) return fail('badBoolean', { setting: e.setting, value: e.value }, e.code);
       const { code, status: s } = (e ?? {}) as CodedError;
       if (code === undefined && e instanceof Error) return e; // accountOf() texts are already from the catalogue
       if (closing) return fail('aborted', {}, 'EABORTED');
       return fail('failed', { detail: describeError(e) }, code, s);
     }
 
+    let limiter: WorkLimiter | undefined;
     try {
       settings = fetchSettings(def);
+      limiter = new WorkLimiter(settings.concurrency, settings.queue);
     } catch (e) {
       configError = localize(e);
       node.error(configError.message);
@@ -110,13 +115,17 @@ export = function register(RED: NodeAPI): void {
     }
 
     node.on('input', (msg: Msg, send: Send, done: (err?: Error) => void) => {
-      if (!settings) return done(configError);
+      if (!settings || !limiter) return done(configError);
       const s = settings;
+      const slots = limiter;
       const ac = new AbortController();
       controllers.add(ac);
       busy++;
       node.status(status.working(RED._('photoshelter-fetch.status.working')));
-      const task = fetchInto(msg, s, ac.signal, ac)
+      // at most `concurrency` fetches at once; a full queue refuses the msg at once (a catchable error)
+      const task = slots
+        .acquire(ac.signal)
+        .then((release) => fetchInto(msg, s, ac.signal, ac).finally(release))
         .then(
           (handedOn) => {
             if (!handedOn) controllers.delete(ac);
@@ -141,6 +150,7 @@ export = function register(RED: NodeAPI): void {
       closing = true;
       for (const ac of controllers) ac.abort(fail('aborted', {}, 'EABORTED'));
       controllers.clear();
+      limiter?.clear(fail('aborted', {}, 'EABORTED'));
       // aborted work settles quickly (and removes its partial files) before the files are swept
       Promise.allSettled([...running])
         .then(() => temp.close())
@@ -149,4 +159,10 @@ export = function register(RED: NodeAPI): void {
   }
 
   RED.nodes.registerType('photoshelter-fetch', FetchNode);
+
+  // temporary files of fetches that a crash left behind go when the runtime starts
+  sweepStaleTempDirs().then(
+    (n) => n > 0 && RED.log.info(RED._('photoshelter-fetch.log.swept', { count: n })),
+    () => undefined,
+  );
 };

@@ -10,7 +10,9 @@ import { PollLoop } from '../core/trigger/loop';
 import { configKeyOf, TriggerPoller, type TriggerEvent } from '../core/trigger/poller';
 import type { StateStore, TriggerState } from '../core/trigger/state';
 import { Walker, type WalkEmit, type WalkScope } from '../core/trigger/walker';
+import { msgBool } from '../core/bool';
 import { accountOf } from './shared/account';
+import { adminGuards } from './shared/form';
 import { describeError } from './shared/errors';
 import { clockTime, short, status } from './shared/status';
 
@@ -105,7 +107,13 @@ export = function register(RED: NodeAPI): void {
         }
         const target = typeof msg.scope === 'string' && msg.scope ? msg.scope : cfg.scopes[0]?.id;
         const scope: WalkScope = !target ? { kind: 'library' } : { kind: target.startsWith('G') ? 'gallery' : 'collection', id: target };
-        walker.start(scope, msg.restart === true).then(
+        let restart: boolean;
+        try {
+          restart = msgBool(msg.restart, 'msg.restart') ?? false;
+        } catch (e) {
+          return done(new Error(t('errors.badBoolean', { setting: 'msg.restart', value: String((e as { value?: string }).value) })));
+        }
+        walker.start(scope, restart).then(
           () => done(),
           (e: unknown) => done(e instanceof Error ? e : new Error(String(e))),
         );
@@ -154,9 +162,10 @@ export = function register(RED: NodeAPI): void {
 
   RED.nodes.registerType(NS, TriggerNodeCtor);
 
-  RED.httpAdmin.post(`/photoshelter/trigger/:id/poll`, RED.auth.needsPermission(`${NS}.write`), (req: Request, res: Response) => {
+  // poll now (the node's button): only a deployed trigger, only from the editor's own page
+  RED.httpAdmin.post(`/photoshelter/trigger/:id/poll`, ...adminGuards(RED, NS), (req: Request, res: Response) => {
     const node = RED.nodes.getNode(String(req.params.id)) as TriggerNode | null;
-    if (!node || typeof node.pollNow !== 'function') {
+    if (!node || node.type !== NS || typeof node.pollNow !== 'function') {
       res.status(404).json({ error: t('errors.notPolling') });
       return;
     }

@@ -3,6 +3,7 @@
  * only what differs. The mapping, the diff, conflict handling and batching live in src/core/update.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { BooleanSettingError, msgBool } from '../core/bool';
 import type { UpdateOutcome } from '../core/update/apply';
 import { requestOf, runRequest } from '../core/update/batch';
 import { UpdateError } from '../core/update/errors';
@@ -23,9 +24,10 @@ export = function register(RED: NodeAPI): void {
   /** Any failure as an Error with catalogue text and the code of its cause. */
   function localize(e: unknown, closing = false): CodedError {
     if (e instanceof UpdateError) return Object.assign(new Error(RED._(`${NS}.errors.${e.key}`, e.values)), { code: e.code });
+    if (e instanceof BooleanSettingError) return Object.assign(new Error(t('errors.badBoolean', { setting: e.setting, value: e.value })), { code: e.code });
     const { code, status: s } = (e ?? {}) as CodedError;
     if (closing || code === 'EABORTED') return Object.assign(new Error(t('errors.aborted')), { code: 'EABORTED' });
-    if (code === undefined && e instanceof Error) return e; // already a catalogue text (no account)
+    if ((code === undefined || code === 'EVALUE') && e instanceof Error) return e; // already a catalogue text
     return Object.assign(new Error(t('errors.failed', { detail: describeError(e) })), { code, status: s });
   }
 
@@ -51,8 +53,15 @@ export = function register(RED: NodeAPI): void {
     function valueOf(row: Row, msg: Msg): Promise<unknown> {
       if (row.op === 'clear') return Promise.resolve(undefined);
       if (row.valueType === 'str') return Promise.resolve(renderTemplate(row.value, msg, row.target));
+      // JSONata and the others may throw, or call back with a plain object: either way one readable sentence
+      const failed = (err: unknown): Error =>
+        Object.assign(new Error(t('errors.value', { target: row.target, type: row.valueType, detail: describeError(err) })), { code: 'EVALUE' });
       return new Promise((resolve, reject) => {
-        RED.util.evaluateNodeProperty(row.value, row.valueType, node, msg, (err: Error | null, v: unknown) => (err ? reject(err) : resolve(v)));
+        try {
+          RED.util.evaluateNodeProperty(row.value, row.valueType, node, msg, (err: unknown, v: unknown) => (err ? reject(failed(err)) : resolve(v)));
+        } catch (e) {
+          reject(failed(e));
+        }
       });
     }
 
@@ -95,7 +104,7 @@ export = function register(RED: NodeAPI): void {
     }
 
     async function handle(msg: Msg, s: UpdateSettings, signal: AbortSignal): Promise<{ err?: CodedError; send: boolean }> {
-      const dryRun = typeof msg.dryRun === 'boolean' ? msg.dryRun : s.dryRun;
+      const dryRun = msgBool(msg.dryRun, 'msg.dryRun') ?? s.dryRun;
       const req = requestOf(msg, await rowChanges(s, msg));
       const account = accountOf(RED, def.account, NS);
       const client = account.getClient();

@@ -81,10 +81,23 @@ describe('npm start: the demo', function () {
     fileName = ((await (await fetch(`${d.sim}/__sim/media/${approved}`)).json()) as { file_name: string }).file_name;
     const onSftp = () => filesUnder(join(dir, 'agency-sftp')).filter((f) => f.endsWith(fileName) || f.endsWith(`${fileName}.json`)).length;
     await waitFor(async () => {
-      for (const t of ['demo.approved', 'job1.approved', 'job3.approved']) await fetch(`${d.editor}/photoshelter/trigger/${t}/poll`, { method: 'POST' });
+      for (const t of ['demo.approved', 'job1.approved', 'job3.approved']) await fetch(`${d.editor}/photoshelter/trigger/${t}/poll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       await new Promise((r) => setTimeout(r, 1200));
       return existsSync(folder) && readdirSync(folder).some((f) => f.startsWith(approved)) && (await inCms()) === 1 && onSftp() === 2;
     }, 'the approved original in .demo/out/local-folder, in the stand-in CMS and on the SFTP server with its sidecar', 90_000);
+  });
+
+  it('step 2: the printed metadata call, with its key, writes what changed; without the key nothing is written', async () => {
+    const d = demo as Demo;
+    const cmd = /curl -s -X POST (\S+\/photoshelter\/metadata) -H 'authorization: Bearer ([0-9a-f]{64})' -H 'content-type: application\/json' \\\s*-d '([^']+)'/.exec(d.out());
+    assert.ok(cmd, 'a metadata command with its key is printed');
+    const body = JSON.parse(cmd[3]) as { id: string; campaign: string };
+    const refused = await fetch(cmd[1], { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, campaign: 'Hijacked' }) });
+    assert.equal(refused.status, 401);
+    const res = await fetch(cmd[1], { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${cmd[2]}` }, body: cmd[3] });
+    assert.equal(res.status, 200, await res.clone().text());
+    const truth = (await (await fetch(`${d.sim}/__sim/media/${body.id}`)).json()) as { custom: Record<string, string> };
+    assert.equal(truth.custom.Campaign, body.campaign);
   });
 
   it('step 4: an expired licence and the printed sweep command remove it from the CMS and the SFTP server, with a notification', async () => {
@@ -121,7 +134,7 @@ describe('npm start: the demo', function () {
     // polled again after the restart, nothing is delivered a second time
     const ledger = () => readFileSync(join(dir, 'node-red', 'photoshelter', 'deliveries', 'job1_wordpress.jsonl'), 'utf8');
     const before = ledger();
-    for (const t of ['job1.approved', 'job3.approved']) await fetch(`${d.editor}/photoshelter/trigger/${t}/poll`, { method: 'POST' });
+    for (const t of ['job1.approved', 'job3.approved']) await fetch(`${d.editor}/photoshelter/trigger/${t}/poll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     await new Promise((r) => setTimeout(r, 3000));
     assert.equal(ledger(), before, 'no new delivery to the CMS');
     const auth = { authorization: `Basic ${Buffer.from('demo:demo-app-password').toString('base64')}` };

@@ -95,6 +95,9 @@ describe('the example flows: what ships', () => {
   });
 });
 
+/** The key example 2's endpoint asks for (the demo sets one the same way). */
+const METADATA_API_KEY = 'examples-test-metadata-key-0123456789abcdef';
+
 describe('the example flows, as shipped, in a real Node-RED runtime', function () {
   this.timeout(240_000);
   let sim: SimHandle;
@@ -115,6 +118,7 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
         PHOTOSHELTER_OUT_DIR: outDir,
         WORDPRESS_MEDIA_URL: `${cms}/wp/v2/media`,
         NOTIFY_URL: `${cms}/notifications`,
+        METADATA_API_KEY,
       },
     });
     const mine = [
@@ -182,7 +186,7 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
     const [id] = await sim.control.mediaIds();
     const body = { id, campaign: 'Spring 2027', projectCode: 'PRJ-42', department: 'Marketing', usageRights: 'Web and print', expires: '2027-12-31' };
     const call = async () => {
-      const res = await fetch(`${red.url}/photoshelter/metadata`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${red.url}/photoshelter/metadata`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${METADATA_API_KEY}` }, body: JSON.stringify(body) });
       return { status: res.status, json: (await res.json()) as { changed: boolean; fields: Record<string, { before: unknown; after: unknown }> } };
     };
     const first = await call();
@@ -196,8 +200,16 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
     const again = await call();
     assert.equal(again.json.changed, false, 'a repeated call changes nothing');
     assert.equal((await sim.control.requests()).filter((r) => r.method === 'PATCH').length, 0, 'and writes nothing');
-    const bad = await fetch(`${red.url}/photoshelter/metadata`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'nope' }) });
+    const bad = await fetch(`${red.url}/photoshelter/metadata`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${METADATA_API_KEY}` }, body: JSON.stringify({ id: 'nope' }) });
     assert.equal(bad.status, 400);
+    // without the key, or with another one, or posted as a form: 401 and nothing written
+    const other = { ...body, campaign: 'Hijacked' };
+    const attempts: Array<Record<string, string>> = [{ 'content-type': 'application/json' }, { 'content-type': 'application/json', authorization: 'Bearer wrong-key' }, { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic eDp5' }];
+    for (const headers of attempts) {
+      const refused = await fetch(`${red.url}/photoshelter/metadata`, { method: 'POST', headers, body: headers['content-type'].includes('json') ? JSON.stringify(other) : new URLSearchParams(other).toString() });
+      assert.equal(refused.status, 401, JSON.stringify(headers));
+    }
+    assert.equal((await sim.control.media(id)).custom.Campaign, 'Spring 2027', 'nothing was written without the key');
   });
 
   let published: MediaTruth;

@@ -20,6 +20,9 @@ interface Task {
   callbackUrl: string;
 }
 
+/** The key of the review callback (and of the stand-in tool's decide endpoint), as the demo sets one. */
+const REVIEW_CALLBACK_KEY = 'job4-test-review-key-0123456789abcdef';
+
 describe('example 4, approval workflow with a review tool, as shipped in a real runtime', function () {
   this.timeout(180_000);
   let sim: SimHandle;
@@ -28,8 +31,8 @@ describe('example 4, approval workflow with a review tool, as shipped in a real 
   const poll = () => red.admin('POST', '/photoshelter/trigger/job4.added/poll');
   const settleAndPoll = () => pollAfterChange(sim, red, ['job4.added']);
   const tasks = async (): Promise<Task[]> => (await (await fetch(`${red.url}/demo-review/tasks`)).json()) as Task[];
-  const post = async (path: string, body: unknown) => {
-    const res = await fetch(`${red.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = async (path: string, body: unknown, key = REVIEW_CALLBACK_KEY) => {
+    const res = await fetch(`${red.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   };
   const writes = async () => (await sim.control.requests()).filter((r) => r.method !== 'GET' && r.path.includes('/media/'));
@@ -44,6 +47,7 @@ describe('example 4, approval workflow with a review tool, as shipped in a real 
         ...photoshelterEnv(sim),
         REVIEW_TOOL_URL: `http://127.0.0.1:${port}/demo-review/tasks`,
         REVIEW_CALLBACK_URL: `http://127.0.0.1:${port}/photoshelter/review-decision`,
+        REVIEW_CALLBACK_KEY,
       },
     });
     await red.deploy(JSON.parse(readFileSync(FLOW, 'utf8')) as unknown[]);
@@ -169,6 +173,24 @@ describe('example 4, approval workflow with a review tool, as shipped in a real 
     assert.equal((viaTool.json.callback as { status: number }).status, 400);
     assert.deepEqual(await writes(), []);
   });
+
+  it('a callback or a decision without the key gets 401 and writes nothing', async () => {
+    const truths = await Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
+    const pending = truths.find((t) => t.custom['Approval Status'] === 'Pending') as { id: string };
+    await sim.control.clearRequests();
+    for (const key of ['', 'not-the-key', `${REVIEW_CALLBACK_KEY}x`]) {
+      const callback = await post('/photoshelter/review-decision', { id: second, decision: 'approved', reviewer: 'Mallory' }, key);
+      assert.equal(callback.status, 401, key);
+      assert.match(String(callback.json.error), /REVIEW_CALLBACK_KEY/);
+      const decide = await post('/demo-review/tasks/T1/decide', { decision: 'approved', reviewer: 'Mallory' }, key);
+      assert.equal(decide.status, 401, key);
+    }
+    // a form post, as any web page could send it
+    const form = await fetch(`${red.url}/photoshelter/review-decision`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `id=${pending.id}&decision=approved` });
+    assert.equal(form.status, 401);
+    assert.deepEqual(await writes(), [], 'nothing was written to PhotoShelter');
+    assert.equal((await sim.control.media(second)).custom['Approval Status'], 'Rejected');
+  });
 });
 
 describe('example 4 with a review tool that is down at first (a capture server as REVIEW_TOOL_URL)', function () {
@@ -200,6 +222,7 @@ describe('example 4 with a review tool that is down at first (a capture server a
         REVIEW_SCOPE: 'C0000IrfNDAAAAAB',
         REVIEW_TOOL_URL: `http://127.0.0.1:${(tool.address() as AddressInfo).port}/api/tasks`,
         REVIEW_CALLBACK_URL: 'https://nodered.example.com/photoshelter/review-decision',
+        REVIEW_CALLBACK_KEY,
       },
     });
     await red.deploy(JSON.parse(readFileSync(FLOW, 'utf8')) as unknown[]);
@@ -238,9 +261,11 @@ describe('example 4 with a review tool that is down at first (a capture server a
     assert.equal(body.callbackUrl, 'https://nodered.example.com/photoshelter/review-decision');
     assert.equal(body.galleryId, inside.id);
     assert.ok(!('headers' in body) && !('statusCode' in body));
+    // the task carries no key: the tool knows it from its own configuration
+    assert.ok(!JSON.stringify(body).includes(REVIEW_CALLBACK_KEY), 'the key is not in the task');
     const res = await fetch(`${red.url}/photoshelter/review-decision`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${REVIEW_CALLBACK_KEY}` },
       body: JSON.stringify({ id, decision: 'approved', reviewer: 'Ines' }),
     });
     const answer = (await res.json()) as Record<string, unknown>;

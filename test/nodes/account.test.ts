@@ -170,7 +170,8 @@ describe('photoshelter-account node', function () {
           }),
         );
       await helper.load(guarded, flow(), creds());
-      assert.deepEqual(asked.sort(), ['photoshelter-account.read', 'photoshelter-account.read', 'photoshelter-account.write']);
+      // the pickers use the account's stored credentials: they need write permission too
+      assert.deepEqual(asked.sort(), ['photoshelter-account.write', 'photoshelter-account.write', 'photoshelter-account.write']);
       await sim.control.clearRequests();
       const body = { id: 'acc', config: { baseUrl: sim.baseUrl }, credentials: { apiKey: '__PWRD__', email: sim.email, password: '__PWRD__' } };
       await helper.request().post('/photoshelter/account/test').send(body).expect(401);
@@ -179,7 +180,8 @@ describe('photoshelter-account node', function () {
       await helper.request().get('/photoshelter/account/acc/fields').expect(401);
       assert.equal((await sim.control.requests()).length, 0, 'nothing reached PhotoShelter');
       await helper.request().post('/photoshelter/account/test').set('x-grant', 'photoshelter-account.write').send(body).expect(200);
-      await helper.request().get('/photoshelter/account/acc/tree').set('x-grant', 'photoshelter-account.read').expect(200);
+      await helper.request().get('/photoshelter/account/acc/tree').set('x-grant', 'photoshelter-account.read').expect(401);
+      await helper.request().get('/photoshelter/account/acc/tree').set('x-grant', 'photoshelter-account.write').expect(200);
     });
 
     it('answers 404 with advice for an account that is not deployed', async () => {

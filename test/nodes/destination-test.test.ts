@@ -111,13 +111,17 @@ describe('photoshelter-destination: Test destination (admin endpoint)', function
       }
     });
 
-    it('reads a whole-value ${NAME} from the environment', async () => {
+    it('reads a whole-value ${NAME} from the environment, for a deployed node with that setting only', async () => {
       const dir = mkdtempSync(join(tmp, 'env-'));
       process.env.PS_DEST_TEST_FOLDER = dir;
       try {
-        const r = await probe({ kind: 'folder', folder: '${PS_DEST_TEST_FOLDER}' });
+        const r = await probe({ kind: 'folder', folder: '${PS_DEST_TEST_FOLDER}' }, {}, { config: { folder: '${PS_DEST_TEST_FOLDER}' } });
         assert.equal(r.status, 200, r.text);
         assert.ok(r.body.message?.includes(dir), r.body.message);
+        // a reference the deployed node does not have is not read
+        const other = await probe({ kind: 'folder', folder: '${PS_DEST_TEST_FOLDER}' });
+        assert.equal(other.status, 400, other.text);
+        assert.ok(!other.text.includes(dir), other.text);
       } finally {
         delete process.env.PS_DEST_TEST_FOLDER;
       }
@@ -173,7 +177,7 @@ describe('photoshelter-destination: Test destination (admin endpoint)', function
     it('takes an unchanged secret (__PWRD__) from the deployed node, and the URL from ${NAME}', async () => {
       process.env.PS_DEST_TEST_URL = `${base}/upload`;
       try {
-        const r = await probe({ kind: 'http', url: '${PS_DEST_TEST_URL}', auth: 'bearer' }, { token: '__PWRD__' }, { config: { kind: 'http' }, credentials: { token: 'right-token' } });
+        const r = await probe({ kind: 'http', url: '${PS_DEST_TEST_URL}', auth: 'bearer' }, { token: '__PWRD__' }, { config: { kind: 'http', url: '${PS_DEST_TEST_URL}' }, credentials: { token: 'right-token' } });
         assert.equal(r.status, 200, r.text);
         assert.deepEqual(seen.map((s) => [s.url, s.authorization]), [['/upload', 'Bearer right-token']]);
       } finally {

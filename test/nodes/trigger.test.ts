@@ -96,7 +96,7 @@ describe('photoshelter-trigger node', function () {
     const ids = (await sim.control.mediaIds()).slice(0, 2);
     await sim.control.patchMedia(ids[0], { iptc: { caption: 'one' } });
     await settle();
-    await helper.request().post('/photoshelter/trigger/trg/poll').expect(200);
+    await helper.request().post('/photoshelter/trigger/trg/poll').send({}).expect(200);
     await waitFor(() => got.length === 1, 'the first event');
     assert.deepEqual(got.map((m) => m.asset.id), [ids[0]]);
     await sim.control.patchMedia(ids[1], { iptc: { caption: 'two' } });
@@ -104,7 +104,7 @@ describe('photoshelter-trigger node', function () {
     trigger().receive({ payload: 'poll' });
     await waitFor(() => got.length === 2, 'the second event');
     assert.equal(got[1].asset.id, ids[1]);
-    await helper.request().post('/photoshelter/trigger/nope/poll').expect(404);
+    await helper.request().post('/photoshelter/trigger/nope/poll').send({}).expect(404);
   });
 
   it('fires approved once, on the transition, with the previous value', async () => {

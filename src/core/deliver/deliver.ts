@@ -400,6 +400,8 @@ export class Deliverer {
     const out = this.base('put', location, started);
     const sidecar = sidecarFor(job.sidecar ?? 'none', asset as never);
     if (sidecar) out.sidecar = withSuffix(location, sidecar.suffix, this.opts.templates.context);
+    // the sidecar's place is checked before anything is written, so that a file never lands without it
+    if (out.sidecar) this.opts.destination.check?.(out.sidecar);
     const prior = await ledger?.lookup(key);
     let evidence: FileEvidence | undefined;
     let evidenceRead = false;
@@ -521,7 +523,7 @@ export class Deliverer {
     const { asset, signal } = job;
     const ledger = this.opts.ledger;
     const t = this.opts.templates;
-    const putLocation = job.location ? this.opts.destination.resolve(job.location) : this.location(job);
+    const putLocation = job.location ? this.opts.destination.resolve(job.location, 'message') : this.location(job);
     const key = this.key(asset.id, putLocation);
     const prior = await ledger?.lookup(key);
     let target = putLocation;

@@ -1,12 +1,14 @@
 /**
  * The folder destination: files under a base folder. Locations are relative paths with `/`, checked by
- * `resolve()`; writes go to a temporary file in the target folder and are renamed into place (atomic for
- * readers), optionally fsync'd first.
+ * `resolve()` (NFC-normalised); writes go to a temporary file in the target folder and are renamed into
+ * place (atomic for readers), optionally fsync'd first. The folders of a location are walked one by one
+ * from the base: a symbolic link among them must lead to a folder inside the base, so that a write or a
+ * delete never leaves it. Temporary files a crash left behind are removed by `cleanup()`.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { link, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from 'node:path';
+import { createWriteStream, type Stats } from 'node:fs';
+import { link, lstat, mkdir, open, opendir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve as resolvePath, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from './types';
 
@@ -17,33 +19,56 @@ export interface FolderOptions {
   fsync?: boolean;
 }
 
-const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+/** Device names Windows reserves, with or without an extension (`CON`, `nul.txt`, `CONIN$`, `COM1`…). */
+const RESERVED = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])$/i;
 const MAX_COMPONENT_BYTES = 255;
+/** The names of this destination's temporary files (see `put`) and of the probe's. */
+const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.part$|^\.photoshelter-probe-[0-9a-f]{12}\.part$/;
+/** At most this many folder entries are looked at by one `cleanup()`. */
+const CLEANUP_LIMIT = 200_000;
 
 function badPath(message: string): DeliverError {
   return new DeliverError('EBADPATH', message);
 }
 
+/** A lone UTF-16 surrogate: text that is not valid Unicode and has no UTF-8 form. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** Invisible direction marks and overrides, which make a name read differently from what it is. */
+const BIDI = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
 /**
  * Checks and normalizes a relative path: `/` or `\` separate folders; empty and `.` segments are dropped;
- * `..`, absolute paths, drive letters, NUL, control characters, reserved device names and segments over
- * 255 bytes are refused.
+ * the text is NFC-normalised (so that a name typed on any system names one file); `..`, absolute paths,
+ * drive letters, NUL, control characters, invisible direction marks, invalid Unicode, reserved device
+ * names (`CON`, `CONIN$`, `LPT1.txt`…), names ending in a dot or a space (Windows drops those) and
+ * segments over 255 bytes are refused.
  */
 export function checkRelativePath(rendered: string): string {
+  if (typeof rendered !== 'string') throw badPath('The path is not text');
   if (rendered.includes('\0')) throw badPath('The path contains a NUL character');
-  if (isAbsolute(rendered) || /^[\\/]/.test(rendered) || /^[A-Za-z]:/.test(rendered)) {
-    throw badPath(`The path "${rendered.slice(0, 80)}" is absolute; it must be relative to the base folder`);
+  if (LONE_SURROGATE.test(rendered)) throw badPath('The path is not valid Unicode (it has a lone surrogate)');
+  const text = rendered.normalize('NFC');
+  if (isAbsolute(text) || /^[\\/]/.test(text) || /^[A-Za-z]:/.test(text)) {
+    throw badPath(`The path "${text.slice(0, 80)}" is absolute; it must be relative to the base folder`);
   }
-  const parts = rendered.split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
+  const parts = text.split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
   if (parts.length === 0) throw badPath('The path is empty');
   for (const p of parts) {
-    if (p === '..') throw badPath(`The path "${rendered.slice(0, 80)}" leaves the base folder (..)`);
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(p)) throw badPath(`The path segment "${p.slice(0, 40)}" contains a control character`);
-    if (RESERVED.test(p.trim())) throw badPath(`"${p}" is a reserved device name on Windows`);
+    if (p === '..') throw badPath(`The path "${text.slice(0, 80)}" leaves the base folder (..)`);
+    if (CONTROL.test(p)) throw badPath(`The path segment "${p.slice(0, 40).replace(new RegExp(CONTROL.source, 'g'), '?')}" contains a control character`);
+    if (BIDI.test(p)) throw badPath(`The path segment "${p.slice(0, 40)}" contains an invisible direction mark`);
+    if (RESERVED.test(p.split('.')[0].trimEnd())) throw badPath(`"${p}" is a reserved device name on Windows`);
+    if (/[. ]$/.test(p)) throw badPath(`The path segment "${p.slice(0, 40)}" ends in a dot or a space, which Windows drops`);
     if (Buffer.byteLength(p) > MAX_COMPONENT_BYTES) throw badPath(`A path segment is ${Buffer.byteLength(p)} bytes long, more than ${MAX_COMPONENT_BYTES}`);
   }
   return parts.join('/');
+}
+
+/** True when `path` is `root` or lies under it. */
+function inside(root: string, path: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
 function fsError(e: unknown, where: string): DeliverError {
@@ -89,6 +114,8 @@ async function exists(path: string): Promise<boolean> {
 export class FolderDestination implements Destination {
   readonly kind = 'folder' as const;
   private readonly base: string;
+  /** When this destination was made: temporary files older than that are an earlier run's. */
+  private readonly createdAt = Date.now();
 
   constructor(private readonly opts: FolderOptions) {
     if (!opts.base || typeof opts.base !== 'string') throw new DeliverError('ECONFIG', 'The folder destination has no base folder');
@@ -99,7 +126,11 @@ export class FolderDestination implements Destination {
     return checkRelativePath(rendered);
   }
 
-  /** The absolute path of a location, checked once more to lie inside the base folder. */
+  check(location: string): void {
+    this.pathOf(location);
+  }
+
+  /** The absolute path of a location, checked once more to lie inside the base folder (no links followed). */
   pathOf(location: string): string {
     const full = join(this.base, checkRelativePath(location));
     const rel = relative(this.base, full);
@@ -107,13 +138,59 @@ export class FolderDestination implements Destination {
     return full;
   }
 
-  async put(req: PutRequest): Promise<PutResult> {
-    const full = this.pathOf(req.location);
-    const dir = dirname(full);
-    const temp = join(dir, `.${basename(full).slice(0, 200)}.${randomBytes(6).toString('hex')}.part`);
-    let tempMade = false;
+  /**
+   * The real folder that holds `location`, walked segment by segment from the base: missing folders are
+   * made when `create` (else: undefined), and a symbolic link must lead to a folder inside the base.
+   */
+  private async folderOf(location: string, create: boolean): Promise<{ dir: string; name: string } | undefined> {
+    const parts = checkRelativePath(location).split('/');
+    const name = parts.pop() as string;
+    if (create) await mkdir(this.base, { recursive: true });
+    let root: string;
     try {
-      await mkdir(dir, { recursive: true });
+      root = await realpath(this.base);
+    } catch (e) {
+      if (!create && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    let dir = root;
+    for (const segment of parts) {
+      const next = join(dir, segment);
+      let st: Stats | undefined = await lstat(next).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined;
+        throw e;
+      });
+      if (!st) {
+        if (!create) return undefined;
+        await mkdir(next).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EEXIST') throw e;
+        });
+        st = await lstat(next);
+      }
+      if (st.isSymbolicLink()) {
+        const real = await realpath(next).catch(() => {
+          throw badPath(`"${segment}" in the path ${location} is a link to nothing; nothing was written`);
+        });
+        if (!inside(root, real)) throw badPath(`"${segment}" in the path ${location} is a link that leads out of the base folder; nothing was written or removed`);
+        if (!(await stat(real)).isDirectory()) throw new DeliverError('ENOTDIR', `A file is in the way of ${location} (a folder was expected, or the reverse)`);
+        dir = real;
+      } else if (st.isDirectory()) {
+        dir = next;
+      } else {
+        throw new DeliverError('ENOTDIR', `A file is in the way of ${location} (a folder was expected, or the reverse)`);
+      }
+    }
+    return { dir, name };
+  }
+
+  async put(req: PutRequest): Promise<PutResult> {
+    let tempMade = false;
+    let temp = '';
+    try {
+      this.pathOf(req.location);
+      const { dir, name } = (await this.folderOf(req.location, true)) as { dir: string; name: string };
+      const full = join(dir, name);
+      temp = join(dir, `.${Buffer.from(name).subarray(0, 200).toString().replace(/\uFFFD$/, '')}.${randomBytes(6).toString('hex')}.part`);
       const policy = req.overwrite ?? 'overwrite';
       // checked first to spare the upload; checked again, atomically, when the file is put in place
       if (policy !== 'overwrite' && (await exists(full))) {
@@ -133,6 +210,7 @@ export class FolderDestination implements Destination {
         }
       }
       if (policy === 'overwrite') {
+        // a link at the target itself is replaced, never followed
         await rename(temp, full);
       } else {
         // no-clobber: a hard link fails if a file appeared meanwhile
@@ -165,14 +243,46 @@ export class FolderDestination implements Destination {
   }
 
   async remove(location: string, _signal: AbortSignal): Promise<{ removed: boolean }> {
-    const full = this.pathOf(location);
     try {
-      await unlink(full);
+      this.pathOf(location);
+      const at = await this.folderOf(location, false);
+      if (!at) return { removed: false };
+      // a link at the target itself is removed, never followed
+      await unlink(join(at.dir, at.name));
       return { removed: true };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { removed: false };
       throw fsError(e, location);
     }
+  }
+
+  /**
+   * Removes the temporary files (`.<name>.<12 hex>.part`) an earlier run left under the base folder when
+   * it crashed mid-write: only files older than this destination, links never followed, at most 200,000
+   * entries looked at. Resolves with the number removed.
+   */
+  async cleanup(): Promise<number> {
+    let removed = 0;
+    let seen = 0;
+    const walk = async (dir: string): Promise<void> => {
+      let handle;
+      try {
+        handle = await opendir(dir);
+      } catch {
+        return; // gone, or not readable: nothing of ours to remove there
+      }
+      for await (const entry of handle) {
+        if (++seen > CLEANUP_LIMIT) return;
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(path);
+        else if (entry.isFile() && TEMP_NAME.test(entry.name)) {
+          const st = await lstat(path).catch(() => undefined);
+          if (st && st.mtimeMs < this.createdAt && (await unlink(path).then(() => true, () => false))) removed++;
+        }
+      }
+    };
+    await walk(this.base);
+    return removed;
   }
 
   /**

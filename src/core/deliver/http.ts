@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
-import { DeliverError, type Destination, type PutRequest, type PutResult } from './types';
+import { scrubberOf, scrubDeep } from '../scrub';
+import { DeliverError, type Destination, type LocationSource, type PutRequest, type PutResult } from './types';
 
 export type HttpAuth = 'none' | 'basic' | 'bearer' | 'header';
 
@@ -31,6 +32,13 @@ export interface HttpOptions {
   timeoutMs?: number;
   /** Largest response body kept (default 1 MiB); longer answers are cut. */
   maxResponseBytes?: number;
+  /**
+   * The destination's own origins (`https://host:port`, from its URL templates). A location given by a
+   * message (`msg.location` of a remove) must be on one of them; none: such locations are refused.
+   */
+  origins?: string[];
+  /** Further secrets (besides password, token and header value) that must never reach a message. */
+  secrets?: string[];
 }
 
 export interface HttpResponseSummary {
@@ -69,6 +77,44 @@ export function multipartBody(
     if (!file.body.destroyed && !file.body.readableEnded) file.body.destroy();
   });
   return { stream, length: file.size === undefined ? undefined : head.length + file.size + tail.length };
+}
+
+/** The percent-encoding of RFC 8187 (`attr-char` kept, everything else as UTF-8 `%XX`). */
+function extValue(v: string): string {
+  return Array.from(Buffer.from(v, 'utf8'))
+    .map((b) => (/[A-Za-z0-9!#$&+.^_`|~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`))
+    .join('');
+}
+
+/** The parameters of a header value such as `attachment; filename="a;b.jpg"`, quoted-string aware. */
+function parameters(value: string): Array<{ name: string; value: string }> {
+  const out: Array<{ name: string; value: string }> = [];
+  const re = /;\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g;
+  for (let m = re.exec(value); m; m = re.exec(value)) {
+    out.push({ name: m[1].toLowerCase(), value: m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] ?? '').trim() });
+  }
+  return out;
+}
+
+/**
+ * A Content-Disposition rebuilt from its parts: the file name always as a quoted-string, other parameters
+ * as tokens or quoted-strings, and a file name beyond ASCII also as RFC 6266 `filename*=UTF-8''…` (which
+ * recipients prefer); `filename` stays for those that read only it (e.g. WordPress).
+ */
+export function contentDisposition(value: string): string {
+  const params = parameters(value);
+  const name = params.find((p) => p.name === 'filename')?.value;
+  if (name === undefined) return value;
+  const cut = value.indexOf(';');
+  const parts = [(cut < 0 ? value : value.slice(0, cut)).trim()];
+  const given = params.some((p) => p.name === 'filename*');
+  for (const p of params) {
+    if (p.name === 'filename') parts.push(`filename="${p.value.replace(/[\\"]/g, '\\$&')}"`);
+    else if (p.name.endsWith('*') || /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(p.value)) parts.push(`${p.name}=${p.value}`);
+    else parts.push(`${p.name}="${p.value.replace(/[\\"]/g, '\\$&')}"`);
+  }
+  if (!given && /[^\x20-\x7e]/.test(name)) parts.push(`filename*=UTF-8''${extValue(name)}`);
+  return parts.join('; ');
 }
 
 /**
@@ -127,6 +173,8 @@ function shown(url: string): string {
 export class HttpDestination implements Destination {
   readonly kind = 'http' as const;
   private readonly agent: Agent;
+  /** Masks every secret of this destination in text bound for a message. */
+  private readonly scrub: (text: string) => string;
 
   constructor(private readonly opts: HttpOptions = {}) {
     const timeout = opts.timeoutMs ?? 60_000;
@@ -139,9 +187,16 @@ export class HttpDestination implements Destination {
     if (auth === 'basic' && !opts.user) throw new DeliverError('ECONFIG', 'Basic authentication needs a user name');
     if (auth === 'bearer' && !opts.token) throw new DeliverError('ECONFIG', 'Bearer authentication needs a token');
     if (auth === 'header' && !opts.headerName) throw new DeliverError('ECONFIG', 'Header authentication needs a header name');
+    const basic = opts.user !== undefined || opts.password !== undefined ? Buffer.from(`${opts.user ?? ''}:${opts.password ?? ''}`).toString('base64') : undefined;
+    this.scrub = scrubberOf([opts.password, opts.token, opts.headerValue, basic, ...(opts.secrets ?? [])]);
   }
 
-  resolve(rendered: string): string {
+  /** An answer with every secret of this destination masked (a server may echo what it was sent). */
+  private scrubbed(r: HttpResponseSummary): HttpResponseSummary {
+    return { status: r.status, headers: scrubDeep(r.headers, this.scrub) as Record<string, string>, body: scrubDeep(r.body, this.scrub) };
+  }
+
+  resolve(rendered: string, source: LocationSource = 'template'): string {
     let u: URL;
     try {
       u = new URL(rendered.trim());
@@ -150,7 +205,16 @@ export class HttpDestination implements Destination {
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DeliverError('EBADPATH', `"${u.protocol}" URLs are not supported: use http or https`);
     if (u.username || u.password) throw new DeliverError('EBADPATH', 'Put credentials in the destination\'s authentication, not in the URL');
+    if (source === 'message' && !(this.opts.origins ?? []).includes(u.origin)) {
+      // a message could otherwise send the destination's credentials anywhere
+      const own = (this.opts.origins ?? []).join(', ') || 'none (its URL starts with a template)';
+      throw new DeliverError('EBADPATH', `msg.location ${shown(u.toString())} is not on the destination's own origin (${own}); nothing was sent`);
+    }
     return u.toString();
+  }
+
+  check(location: string): void {
+    this.resolve(location);
   }
 
   private authHeaders(): Record<string, string> {
@@ -177,7 +241,7 @@ export class HttpDestination implements Destination {
       });
       const h = headersOf(res.headers);
       const parsed = await readResponse(res.body, h['content-type'] ?? '', this.opts.maxResponseBytes ?? 1024 * 1024);
-      return { status: res.statusCode, headers: h, body: parsed };
+      return this.scrubbed({ status: res.statusCode, headers: h, body: parsed });
     } catch (e) {
       body?.destroy();
       if (e instanceof DeliverError) throw e;
@@ -187,13 +251,14 @@ export class HttpDestination implements Destination {
         throw new DeliverError('ENETWORK', `The connection to ${shown(url)} failed (${code})`, true, { cause: e });
       }
       const cert = /certificate|self[- ]signed|CERT_|UNABLE_TO/i.test(`${code ?? ''} ${(e as Error)?.message ?? ''}`);
-      if (cert) throw new DeliverError('ETLS', `The certificate of ${shown(url)} was not accepted (${code ?? (e as Error).message}); add its CA or turn verification off`, false, { cause: e });
-      throw new DeliverError(code ?? 'EHTTP', `The request to ${shown(url)} failed: ${(e as Error)?.message ?? String(e)}`, false, { cause: e });
+      if (cert) throw new DeliverError('ETLS', this.scrub(`The certificate of ${shown(url)} was not accepted (${code ?? (e as Error).message}); add its CA or turn verification off`), false, { cause: e });
+      throw new DeliverError(code ?? 'EHTTP', this.scrub(`The request to ${shown(url)} failed: ${(e as Error)?.message ?? String(e)}`), false, { cause: e });
     }
   }
 
   private statusError(method: string, url: string, r: HttpResponseSummary): DeliverError {
     const retryable = r.status === 429 || r.status === 408 || r.status >= 500;
+    // the answer was scrubbed when it was read; cut after that, so that no part of a secret survives
     const detail = typeof r.body === 'string' ? r.body.slice(0, 200) : JSON.stringify(r.body)?.slice(0, 200);
     const code = r.status === 401 || r.status === 403 ? 'EAUTH' : 'EHTTP';
     const err = new DeliverError(code, `${method} ${shown(url)} answered ${r.status}${detail ? `: ${detail}` : ''}`, retryable);
@@ -206,7 +271,10 @@ export class HttpDestination implements Destination {
     const headers: Record<string, string> = {};
     const fields: Array<[string, string]> = [];
     for (const [k, v] of Object.entries(meta)) {
-      if (k.startsWith('header:') && k.length > 7) headers[k.slice(7).toLowerCase()] = headerValue(v);
+      if (k.startsWith('header:') && k.length > 7) {
+        const name = k.slice(7).toLowerCase();
+        headers[name] = headerValue(name === 'content-disposition' ? contentDisposition(v) : v);
+      }
       else if (k.startsWith('field:') && k.length > 6) fields.push([k.slice(6), v]);
     }
     const contentType = req.contentType || 'application/octet-stream';

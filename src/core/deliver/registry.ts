@@ -3,6 +3,7 @@
  * credentials merged). SFTP and S3 are loaded only when used.
  */
 import { posix, resolve as resolvePath } from 'node:path';
+import { BooleanSettingError, strictBool } from '../bool';
 import { FolderDestination } from './folder';
 import { HttpDestination, type HttpAuth } from './http';
 import type { TemplateContext } from './template';
@@ -54,7 +55,34 @@ export interface DestinationTemplates {
   metadata: Record<string, string>;
 }
 
-const bool = (v: unknown, dflt: boolean): boolean => (v === undefined || v === '' || v === null ? dflt : v === true || v === 'true');
+/** A boolean setting, strictly (true/false, "true"/"false" in any case); anything else is a configuration error. */
+export function bool(v: unknown, dflt: boolean, setting: string): boolean {
+  try {
+    return strictBool(v, setting, dflt);
+  } catch (e) {
+    throw new DeliverError('ECONFIG', (e as BooleanSettingError).message);
+  }
+}
+
+/** The HTTP timeout setting (seconds) in milliseconds; empty: the default. */
+function timeoutOf(v: unknown): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new DeliverError('ECONFIG', `The timeout must be a number of seconds from 1 to 86400, not "${String(v).slice(0, 20)}"`);
+  return Math.round(n * 1000);
+}
+
+/** The origin (`scheme://host:port`) of a URL template's fixed part (before its first `{{`), if it has one. */
+export function originOf(template: unknown): string | undefined {
+  const t = String(template ?? '').trim();
+  const cut = t.indexOf('{{');
+  try {
+    const u = new URL(cut >= 0 ? t.slice(0, cut) : t);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname ? u.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Name/value rows, from an array or its JSON text. */
 export function rows(v: unknown): Array<{ name: string; value: string }> {
@@ -107,7 +135,7 @@ export function createDestination(config: DestinationConfig, credentials: Record
   const kind = kindOf(c);
   switch (kind) {
     case 'folder':
-      return new FolderDestination({ base: String(c.folder ?? ''), fsync: bool(c.fsync, false) });
+      return new FolderDestination({ base: String(c.folder ?? ''), fsync: bool(c.fsync, false, 'fsync') });
     case 'http':
       return new HttpDestination({
         method: c.method || 'POST',
@@ -119,13 +147,15 @@ export function createDestination(config: DestinationConfig, credentials: Record
         token: c.token,
         headerName: c.authHeader,
         headerValue: c.authValue,
-        rejectUnauthorized: bool(c.rejectUnauthorized, true),
+        rejectUnauthorized: bool(c.rejectUnauthorized, true, 'rejectUnauthorized'),
         ca: c.ca || undefined,
-        timeoutMs: c.timeout ? Number(c.timeout) * 1000 : undefined,
+        timeoutMs: timeoutOf(c.timeout),
+        origins: [...new Set([originOf(c.url), originOf(c.removeUrl)].filter((o): o is string => !!o))],
       });
     case 'sftp':
+      return lazy(kind, { ...c, fsync: bool(c.fsync, false, 'fsync'), insecureSkipHostKey: bool(c.insecureSkipHostKey, false, 'insecureSkipHostKey') });
     case 's3':
-      return lazy(kind, c);
+      return lazy(kind, { ...c, forcePathStyle: bool(c.forcePathStyle, false, 'forcePathStyle') });
   }
 }
 

@@ -273,6 +273,10 @@ class S3DestinationImpl implements S3Destination {
     return this.validKey(this.keyPrefix + rendered);
   }
 
+  check(location: string): void {
+    this.validKey(location);
+  }
+
   async put(req: PutRequest): Promise<PutResult> {
     const key = this.validKey(req.location);
     if (req.signal.aborted) throw abortError(req.signal);

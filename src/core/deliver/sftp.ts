@@ -10,9 +10,10 @@
  *   `=` padding; or `MD5:aa:bb:…`, `aa:bb:…` or 32 hex digits), or a public key line (`ssh-ed25519 AAAA…`).
  *   Several may be given, separated by spaces, commas or new lines (key rotation); a pasted
  *   `ssh-keygen -lf` line works too. Required unless `insecureSkipHostKey` is `true`;
- * - `insecureSkipHostKey`: only the boolean `true` turns the host key check off;
+ * - `insecureSkipHostKey`: `true` (or "true" in any case) turns the host key check off; anything but a
+ *   boolean or "true"/"false" is a configuration error;
  * - `basePath` (default: the login folder): the remote folder the rendered locations are relative to;
- * - `fsync` (default false; `true` or `'true'`): ask the server to flush the file (`fsync@openssh.com`) before the rename;
+ * - `fsync` (default false; `true`/`false` or "true"/"false" in any case): ask the server to flush the file (`fsync@openssh.com`) before the rename;
  * - `timeoutMs` (default 20000): TCP connect plus SSH handshake and authentication timeout.
  * Bad settings throw `DeliverError('ECONFIG')` from `createSftpDestination`, before any connection.
  *
@@ -24,6 +25,7 @@ import { posix } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, utils, type ConnectConfig, type SFTPWrapper, type Stats } from 'ssh2';
+import { strictBool } from '../bool';
 import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from './types';
 
 export interface SftpDestinationConfig {
@@ -146,7 +148,8 @@ export function normalizeRemotePath(rendered: string): string {
   if (typeof rendered !== 'string' || rendered.trim() === '') throw bad('The remote path is empty');
   if (rendered.includes('\0')) throw bad('The remote path contains a NUL character');
   // eslint-disable-next-line no-control-regex
-  if (/[\x01-\x1f\x7f]/.test(rendered)) throw bad('The remote path contains a control character');
+  if (/[\x01-\x1f\x7f-\x9f]/.test(rendered)) throw bad('The remote path contains a control character');
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(rendered)) throw bad('The remote path is not valid Unicode');
   if (rendered.includes('\\')) throw bad(`The remote path must use "/" as separator, not "\\": ${JSON.stringify(rendered)}`);
   if (rendered.startsWith('/') || rendered.startsWith('~')) {
     throw bad(`The remote path must be relative to the base path: ${JSON.stringify(rendered)}`);
@@ -162,9 +165,24 @@ export function normalizeRemotePath(rendered: string): string {
   }
   if (parts.length === 0) throw bad(`The remote path names no file: ${JSON.stringify(rendered)}`);
   if (rendered.endsWith('/')) throw bad(`The remote path must name a file, not a folder: ${JSON.stringify(rendered)}`);
-  const out = parts.join('/');
+  // one spelling per name, whichever system the text came from
+  const out = parts.join('/').normalize('NFC');
   if (Buffer.byteLength(out) > MAX_PATH_BYTES) throw bad(`The remote path is longer than ${MAX_PATH_BYTES} bytes`);
   return out;
+}
+
+/**
+ * A private key as ssh2 reads it: Windows line ends made Unix ones, blanks around it dropped, and a key
+ * whose line breaks were lost (pasted into a one-line field: the markers and the base64 on one line)
+ * broken into lines again.
+ */
+export function keyText(key: string | Buffer): string | Buffer {
+  if (Buffer.isBuffer(key)) return key;
+  const text = String(key).replace(/\r\n?/g, '\n').trim();
+  const flat = /^(-----BEGIN [A-Z0-9 ]+-----)\s*([A-Za-z0-9+/=\s]+?)\s*(-----END [A-Z0-9 ]+-----)$/.exec(text);
+  if (!flat || /\n/.test(text)) return `${text}\n`;
+  const body = flat[2].replace(/\s+/g, '');
+  return `${flat[1]}\n${body.match(/.{1,70}/g)?.join('\n') ?? ''}\n${flat[3]}\n`;
 }
 
 function tempNameFor(name: string): string {
@@ -363,7 +381,7 @@ function readConfig(config: SftpDestinationConfig): {
   if (!user) fail('The SFTP destination has no user name');
   const password = typeof config.password === 'string' && config.password !== '' ? config.password : undefined;
   const rawKey = config.privateKey;
-  const privateKey = rawKey !== undefined && rawKey !== null && String(rawKey).trim() !== '' ? rawKey : undefined;
+  const privateKey = rawKey !== undefined && rawKey !== null && String(rawKey).trim() !== '' ? keyText(rawKey) : undefined;
   const passphrase = typeof config.passphrase === 'string' && config.passphrase !== '' ? config.passphrase : undefined;
   if (!password && !privateKey) fail('The SFTP destination needs a password or a private key');
   if (privateKey) {
@@ -377,8 +395,16 @@ function readConfig(config: SftpDestinationConfig): {
     }
   }
   const where = `${host}:${port}`;
+  const flag = (v: unknown, setting: string): boolean => {
+    try {
+      return strictBool(v, setting, false);
+    } catch (e) {
+      return fail((e as Error).message);
+    }
+  };
+  const fsync = flag(config.fsync, 'fsync');
   let expected: ExpectedKeys | undefined;
-  if (config.insecureSkipHostKey !== true) {
+  if (!flag(config.insecureSkipHostKey, 'insecureSkipHostKey')) {
     const text = typeof config.hostKey === 'string' ? config.hostKey.trim() : '';
     if (!text) {
       fail(
@@ -403,7 +429,7 @@ function readConfig(config: SftpDestinationConfig): {
     },
     expected,
     basePath,
-    fsync: config.fsync === true || (config.fsync as unknown) === 'true',
+    fsync,
     where,
   };
 }
@@ -706,6 +732,7 @@ export function createSftpDestination(config: SftpDestinationConfig): Destinatio
     kind: 'sftp',
     probe,
     resolve: normalizeRemotePath,
+    check: (location: string) => void normalizeRemotePath(location),
     put,
     async remove(location: string, signal: AbortSignal): Promise<{ removed: boolean }> {
       const target = remotePath(location);

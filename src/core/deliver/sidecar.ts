@@ -3,6 +3,7 @@
  * core fields (Dublin Core, Photoshop and Iptc4xmpCore namespaces), XML-escaped.
  */
 import type { Asset } from '../asset';
+import { DeliverError } from './types';
 
 export type SidecarKind = 'none' | 'json' | 'xmp';
 
@@ -22,9 +23,22 @@ export function xmlEscape(s: string): string {
   );
 }
 
+/** One value as text: scalars as they are, lists joined with commas, objects as JSON. */
+function scalar(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'object') {
+    try {
+      return JSON.stringify(v) ?? '';
+    } catch {
+      return '';
+    }
+  }
+  return String(v);
+}
+
 function text(v: unknown): string | undefined {
   if (v === null || v === undefined) return undefined;
-  const s = Array.isArray(v) ? v.join(', ') : String(v);
+  const s = Array.isArray(v) ? v.map(scalar).filter((x) => x !== '').join(', ') : scalar(v);
   return s.trim() === '' ? undefined : s;
 }
 
@@ -38,13 +52,13 @@ const simple = (tag: string, v: string): string => `   <${tag}>${xmlEscape(v)}</
 
 /** An XMP packet (UTF-8) with the asset's IPTC core fields; fields without a value are left out. */
 export function xmpPacket(asset: Asset): string {
-  const i = asset.iptc ?? { keywords: [] };
+  const i = (asset.iptc && typeof asset.iptc === 'object' ? asset.iptc : { keywords: [] }) as Record<string, unknown>;
   const f = (name: string): string | undefined => text(i[name]);
   let body = '';
   const title = f('title') ?? f('headline');
   if (title) body += alt('dc:title', title);
   if (f('caption')) body += alt('dc:description', f('caption') as string);
-  const keywords = Array.isArray(i.keywords) ? i.keywords.filter((k) => k) : [];
+  const keywords = Array.isArray(i.keywords) ? i.keywords.map(scalar).filter((k) => k.trim() !== '') : [];
   if (keywords.length) body += bag('dc:subject', keywords);
   const rights = f('copyright') ?? f('rights');
   if (rights) body += alt('dc:rights', rights);
@@ -86,9 +100,20 @@ export function xmpPacket(asset: Asset): string {
   );
 }
 
-/** The sidecar's bytes, content type and suffix, or undefined for `none`. */
+/** The sidecar's bytes, content type and suffix, or undefined for `none`. Throws DeliverError('ESIDECAR') when it cannot be made. */
 export function sidecarFor(kind: SidecarKind, asset: Asset): { suffix: string; contentType: string; data: Buffer } | undefined {
-  if (kind === 'json') return { suffix: '.json', contentType: 'application/json', data: Buffer.from(JSON.stringify(asset, null, 2) + '\n') };
-  if (kind === 'xmp') return { suffix: '.xmp', contentType: 'application/rdf+xml', data: Buffer.from(xmpPacket(asset)) };
-  return undefined;
+  if (kind === 'none') return undefined;
+  const name = kind === 'json' ? 'JSON' : 'XMP';
+  try {
+    if (kind === 'json') return { suffix: '.json', contentType: 'application/json', data: Buffer.from(JSON.stringify(asset, null, 2) + '\n') };
+    if (kind === 'xmp') return { suffix: '.xmp', contentType: 'application/rdf+xml', data: Buffer.from(xmpPacket(asset)) };
+  } catch (e) {
+    const why = /circular/i.test(String((e as Error)?.message))
+      ? 'msg.asset refers to itself (a circular structure)'
+      : /BigInt/i.test(String((e as Error)?.message))
+        ? 'msg.asset holds a BigInt, which JSON cannot carry'
+        : `msg.asset cannot be written out (${String((e as Error)?.message ?? e).slice(0, 80)})`;
+    throw new DeliverError('ESIDECAR', `The ${name} sidecar of ${String((asset as { id?: unknown })?.id ?? 'the asset').slice(0, 40)} cannot be made: ${why}; nothing was written`, false, { cause: e });
+  }
+  throw new DeliverError('ECONFIG', `Unknown sidecar kind "${String(kind).slice(0, 20)}": use none, json or xmp`);
 }

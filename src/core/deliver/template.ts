@@ -1,10 +1,11 @@
 /**
  * Templates of locations, headers and fields: mustache, with the escaping that fits where the text goes.
  * `{{x}}` inserts a value made safe for its place (one path segment, one URL component, one header
- * line); `{{{x}}}` inserts it raw (e.g. a gallery path with its slashes), still checked by the
- * destination's `resolve()`.
+ * value); `{{{x}}}` inserts it raw in paths and URLs (e.g. a gallery path with its slashes), still checked
+ * by the destination's `resolve()`, and escaped like `{{x}}` in headers.
  */
 import Mustache from 'mustache';
+import { DeliverError } from './types';
 
 export type TemplateContext = 'path' | 'url' | 'text' | 'raw';
 
@@ -20,21 +21,104 @@ export function sanitizeSegment(value: string): string {
 function stringOf(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (Array.isArray(v)) return v.map(stringOf).join(', ');
-  if (typeof v === 'object') return JSON.stringify(v);
+  if (typeof v === 'object') {
+    try {
+      return JSON.stringify(v) ?? '';
+    } catch {
+      return '[object]';
+    }
+  }
   return String(v);
 }
 
-const ESCAPES: Record<TemplateContext, (v: unknown) => string> = {
+const ESCAPES: Record<Exclude<TemplateContext, 'text'>, (v: unknown) => string> = {
   path: (v) => sanitizeSegment(stringOf(v)),
   url: (v) => encodeURIComponent(stringOf(v)),
-  // a header value is one line
-  text: (v) => stringOf(v).replace(/[\r\n]+/g, ' '),
   raw: stringOf,
 };
 
+/**
+ * Refuses a URL (or a relative reference) whose path has a `.` or `..` segment, also spelled `%2e`: the
+ * URL parser would resolve it and send the request somewhere the template did not say.
+ */
+export function checkUrlPath(rendered: string): void {
+  let rest = rendered.trim();
+  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:/.exec(rest);
+  if (scheme) rest = rest.slice(scheme[0].length);
+  if (/^[\\/]{2}/.test(rest)) {
+    // the authority (host and port) is no path
+    rest = rest.slice(2);
+    const cut = rest.search(/[\\/?#]/);
+    rest = cut < 0 ? '' : rest.slice(cut);
+  }
+  const end = rest.search(/[?#]/);
+  const path = end < 0 ? rest : rest.slice(0, end);
+  for (const segment of path.split(/[\\/]/)) {
+    const dots = segment.replace(/%2e/gi, '.');
+    if (dots === '.' || dots === '..') {
+      throw new DeliverError('EBADPATH', `The URL "${rendered.slice(0, 120)}" has a "${segment}" path segment, which would send the request to another place; nothing was sent`);
+    }
+  }
+}
+
+const MARK = '\u0000';
+
+/** A value as header text: one line, no control characters. */
+// eslint-disable-next-line no-control-regex
+const lineOf = (v: string): string => v.replace(/[\u0000-\u0008\u000a-\u001f\u007f]+/g, ' ');
+/** The content of a quoted-string (RFC 9110): backslash and double quote escaped. */
+const quotedContent = (v: string): string => v.replace(/[\\"]/g, '\\$&');
+
+/**
+ * A header value from a template. A value inserted inside double quotes of the template
+ * (`filename="{{asset.fileName}}"`) is escaped as quoted-string content; a value inserted elsewhere goes in
+ * as it is when it holds none of `" \ ; ,`, else as a quoted-string of its own, so that metadata can never
+ * add a parameter or end a quoted string. The value is one line.
+ */
+export function renderHeader(template: string, view: Record<string, unknown>): string {
+  const values: string[] = [];
+  const escape = (v: unknown): string => {
+    values.push(lineOf(stringOf(v)));
+    return `${MARK}${values.length - 1}${MARK}`;
+  };
+  const writer = new Mustache.Writer();
+  // {{{x}}} and {{&x}} are escaped too: a header has no raw place
+  Object.assign(writer, {
+    unescapedValue: (token: unknown[], context: { lookup(name: unknown): unknown }) => {
+      const v = context.lookup(token[1]);
+      return v === null || v === undefined ? undefined : escape(v);
+    },
+  });
+  const out = writer.render(template.split(MARK).join(''), view, {}, { escape });
+  let result = '';
+  let quoted = false;
+  for (let i = 0; i < out.length; i++) {
+    const c = out[i];
+    if (c === MARK) {
+      const end = out.indexOf(MARK, i + 1);
+      const v = values[Number(out.slice(i + 1, end))] ?? '';
+      i = end;
+      result += quoted ? quotedContent(v) : /["\\;,]/.test(v) ? `"${quotedContent(v)}"` : v;
+      continue;
+    }
+    if (quoted && c === '\\' && i + 1 < out.length && out[i + 1] !== MARK) {
+      // a quoted-pair written in the template itself
+      result += c + out[i + 1];
+      i++;
+      continue;
+    }
+    if (c === '"') quoted = !quoted;
+    result += c;
+  }
+  return lineOf(result);
+}
+
 /** Renders `template` with `view`; values are escaped for `context`. Throws on a malformed template. */
 export function render(template: string, view: Record<string, unknown>, context: TemplateContext): string {
-  return Mustache.render(template, view, {}, { escape: ESCAPES[context] });
+  if (context === 'text') return renderHeader(template, view);
+  const out = Mustache.render(template, view, {}, { escape: ESCAPES[context] });
+  if (context === 'url') checkUrlPath(out);
+  return out;
 }
 
 /** The view templates see: every msg property at the top level, plus `msg` itself and `asset`, `file`, `delivery`. */

@@ -56,13 +56,24 @@ export interface ProbeResult {
   warning?: boolean;
 }
 
+/** Where a location comes from: the destination's and the node's templates, or a message (`msg.location`). */
+export type LocationSource = 'template' | 'message';
+
 export interface Destination {
   readonly kind: DestinationKind;
-  /** Validate and normalize a rendered location template. Throws DeliverError('EBADPATH') for `..`, absolute paths, NUL, reserved names… */
-  resolve(rendered: string): string;
+  /**
+   * Validate and normalize a rendered location template. Throws DeliverError('EBADPATH') for `..`, absolute
+   * paths, NUL, reserved names… A location given by a message is held to the destination's own place (HTTP:
+   * its own origin).
+   */
+  resolve(rendered: string, source?: LocationSource): string;
+  /** Throws what `put` would throw for a location that is already resolved (e.g. a sidecar's), before anything is written. */
+  check?(location: string): void;
   put(req: PutRequest): Promise<PutResult>;
   /** Remove what is at `location`; `removed: false` when nothing was there. */
   remove(location: string, signal: AbortSignal): Promise<{ removed: boolean }>;
+  /** Remove what an earlier run left behind (temporary files of a crash); resolves with how many. */
+  cleanup?(): Promise<number>;
   /** Check the destination without delivering anything (folder, SFTP, S3; HTTP: see probe.ts). */
   probe?(signal: AbortSignal): Promise<ProbeResult>;
   /** Release connections; aborts nothing by itself (callers abort through their signals). */

@@ -3,6 +3,7 @@
  * the rules that turn terms into allowed channels and regions, and the policy for missing or odd data.
  * `resolveRights` checks a node's configuration once, so evaluating an asset never meets a bad setting.
  */
+import { BooleanSettingError, strictBool } from '../bool';
 import { isValidTimeZone } from '../../photoshelter/dates';
 import { fold, parseList, textOf } from './text';
 
@@ -120,9 +121,12 @@ function choice<T extends string>(value: unknown, allowed: readonly T[], fallbac
   throw new RightsConfigError('badChoice', { setting: what, value: String(textOf(value) ?? typeof value).slice(0, 40) });
 }
 
-function flag(value: unknown, fallback: boolean): boolean {
-  if (value === undefined || value === null || value === '') return fallback;
-  return value === true || value === 'true' || value === 1 || value === '1' || value === 'on';
+function flag(value: unknown, fallback: boolean, setting: string): boolean {
+  try {
+    return strictBool(value, setting, fallback);
+  } catch (e) {
+    throw new RightsConfigError('badBoolean', { setting, value: (e as BooleanSettingError).value });
+  }
 }
 
 function fieldRef(source: unknown, name: unknown, fallbackName: string, what: string): FieldRef | undefined {
@@ -181,14 +185,14 @@ export function resolveRights(config: RightsConfig = {}): RightsPolicy {
   const policy: RightsPolicy = {
     expiry,
     terms,
-    termsFallback: flag(config.termsFallback, true),
+    termsFallback: flag(config.termsFallback, true, 'termsFallback'),
     rules,
     missingExpiry: choice<AllowOrRestrict>(config.missingExpiry, ['allow', 'restrict'], 'allow', 'missingExpiry'),
     invalidDate: choice(config.invalidDate, ['restrict', 'ignore'] as const, 'restrict', 'invalidDate'),
     missingTerms: choice<AllowOrRestrict>(config.missingTerms, ['allow', 'restrict'], 'allow', 'missingTerms'),
     unmatchedTerms: choice<AllowOrRestrict>(config.unmatchedTerms, ['allow', 'restrict'], 'restrict', 'unmatchedTerms'),
-    requireModelRelease: flag(config.requireModel, false),
-    requirePropertyRelease: flag(config.requireProperty, false),
+    requireModelRelease: flag(config.requireModel, false, 'requireModel'),
+    requirePropertyRelease: flag(config.requireProperty, false, 'requireProperty'),
     unknownRelease: choice<AllowOrRestrict>(config.unknownRelease, ['allow', 'restrict'], 'restrict', 'unknownRelease'),
     windowMs: Math.round(windowDays * DAY_MS),
   };

@@ -3,6 +3,7 @@
  * what the poller and the walker take. Every problem is an Error that names the field and what to do.
  */
 import { isId } from '../../photoshelter';
+import { strictBool } from '../bool';
 import { parseApiDate } from '../../photoshelter/dates';
 import type { AssetPart } from '../load';
 import type { ContainerScope, StartFrom, TriggerMode } from './poller';
@@ -108,11 +109,18 @@ export function resolveTrigger(s: TriggerSettings): ResolvedTrigger {
     default:
       throw new TriggerConfigError('start', `Unknown start "${String(s.start)}"`);
   }
+  const flag = (v: unknown, field: string, fallback: boolean): boolean => {
+    try {
+      return strictBool(v, field, fallback);
+    } catch (e) {
+      throw new TriggerConfigError(field, (e as Error).message);
+    }
+  };
   const include: AssetPart[] = [];
-  if (s.includeIptc) include.push('iptc');
-  if (s.includeCustom) include.push('custom');
-  if (s.includeGalleries) include.push('galleries');
-  if (s.includePath) include.push('path');
+  if (flag(s.includeIptc, 'includeIptc', false)) include.push('iptc');
+  if (flag(s.includeCustom, 'includeCustom', false)) include.push('custom');
+  if (flag(s.includeGalleries, 'includeGalleries', false)) include.push('galleries');
+  if (flag(s.includePath, 'includePath', false)) include.push('path');
   return {
     mode,
     scopes,
@@ -122,6 +130,6 @@ export function resolveTrigger(s: TriggerSettings): ResolvedTrigger {
     maxEvents: Math.floor(num(s.maxEvents, 'maxEvents', 1, 100_000, 100)),
     include,
     window: Math.floor(num(s.window, 'window', 1, 10_000, 50)),
-    acknowledge: s.acknowledge !== false,
+    acknowledge: flag(s.acknowledge, 'acknowledge', true),
   };
 }

@@ -6,6 +6,7 @@
  */
 import Mustache from 'mustache';
 import { IPTC_FIELDS } from '../asset';
+import { strictBool } from '../bool';
 import { parseApiDate, zoneOffsetMs } from '../../photoshelter/dates';
 import { normText } from './diff';
 import { UpdateError } from './errors';
@@ -65,7 +66,7 @@ export function updateSettings(def: UpdateConfig): UpdateSettings {
   if (!Number.isInteger(c) || c < 1 || c > MAX_CONCURRENCY) {
     throw new UpdateError('badConcurrency', { value: String(def.concurrency), max: MAX_CONCURRENCY }, 'ECONFIG');
   }
-  return { rows, dryRun: def.dryRun === true || def.dryRun === 'true', concurrency: c };
+  return { rows, dryRun: strictBool(def.dryRun, 'dryRun', false), concurrency: c };
 }
 
 // ---- templates ----

@@ -108,14 +108,15 @@ describe('deliver: HTTP destination', function () {
     assert.equal(r.response?.status, 201);
   });
 
-  it('sends a header value beyond ASCII (a Greek or Arabic file name) as its UTF-8 bytes', async () => {
+  it('sends a header value beyond ASCII (a Greek or Arabic file name) as its UTF-8 bytes, and as RFC 6266 filename*', async () => {
     const d = await make({ method: 'POST', url: `${baseUrl}/media`, headers: [{ name: 'Content-Disposition', value: 'attachment; filename="{{asset.fileName}}"' }] });
     for (const fileName of ['Ωμέγα-Αθήνα.jpg', 'قمر.jpg', 'Zürich Hafen.jpg']) {
       seen = [];
       const a = asset({ fileName, versionKey: fileName });
       await put(d, { kind: 'buffer', data: Buffer.from('x') }, {}, a);
       const raw = Buffer.from(String(seen[0].headers['content-disposition']), 'latin1').toString('utf8');
-      assert.equal(raw, `attachment; filename="${fileName}"`);
+      // the UTF-8 name for those who read filename (WordPress), and RFC 6266 filename* for the others
+      assert.equal(raw, `attachment; filename="${fileName}"; filename*=UTF-8''${encodeURIComponent(fileName)}`);
     }
   });
 

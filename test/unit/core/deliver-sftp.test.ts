@@ -227,7 +227,10 @@ describe('core/deliver/sftp', function () {
     it('refuses a missing fingerprint before connecting, unless checking is explicitly off', () => {
       assert.throws(() => open({ hostKey: '' }), (e: unknown) => e instanceof DeliverError && e.code === 'ECONFIG' && /fingerprint/.test(e.message));
       assert.throws(() => open({ hostKey: 'not a fingerprint' }), (e: unknown) => e instanceof DeliverError && e.code === 'ECONFIG');
-      assert.throws(() => open({ hostKey: undefined, insecureSkipHostKey: 'true' as unknown as boolean }), /fingerprint/);
+      // booleans are read strictly: anything but true/false (or "true"/"false") is a configuration error
+      assert.throws(() => open({ hostKey: undefined, insecureSkipHostKey: 'yes' as unknown as boolean }), (e: unknown) => e instanceof DeliverError && e.code === 'ECONFIG' && /insecureSkipHostKey must be true or false/.test(e.message));
+      assert.throws(() => open({ hostKey: undefined, insecureSkipHostKey: 1 as unknown as boolean }), /insecureSkipHostKey must be true or false/);
+      assert.throws(() => open({ hostKey: undefined, insecureSkipHostKey: 'FALSE' as unknown as boolean }), /fingerprint/);
       assert.throws(() => open({ host: '' }), (e: unknown) => e instanceof DeliverError && e.code === 'ECONFIG');
       assert.throws(() => open({ password: undefined }), /password or a private key/);
       assert.throws(() => open({ port: 70000 }), /port/);
