@@ -24,6 +24,11 @@ export interface DebugTap {
   readonly messages: DebugMessage[];
   /** Every status a node showed since the tap opened (retained ones first). */
   statuses(nodeId: string): NodeStatusMessage[];
+  /**
+   * What a trigger said after each poll since the tap opened: the events that poll emitted (its status
+   * reads "polled 12:00:01: 2 new, 7 in all").
+   */
+  polls(triggerId: string): number[];
   /** The shown values of one debug node, in order. */
   from(nodeId: string): string[];
   /** The shown values of one debug node parsed as JSON (strings stay strings). */
@@ -57,6 +62,12 @@ export async function debugTap(url: string): Promise<DebugTap> {
   return {
     messages,
     statuses: (nodeId) => status.filter((x) => x.id === nodeId).map((x) => x.s),
+    polls: (triggerId) =>
+      status
+        .filter((x) => x.id === triggerId)
+        .map((x) => /^polled .*: (\d+) new, \d+ in all$/.exec(x.s.text ?? '')?.[1])
+        .filter((n): n is string => n !== undefined)
+        .map(Number),
     from,
     json: <T>(nodeId: string) =>
       from(nodeId).map((s) => {
