@@ -36,6 +36,8 @@ export interface Runtime {
   stop(): Promise<void>;
   /** Stop, keeping the user directory for a restart. */
   halt(): Promise<void>;
+  /** Kill -9: no close handlers, no context flush; the user directory is kept. */
+  crash(): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -145,6 +147,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       }
     },
     halt,
+    async crash() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
       await halt();
       rmSync(userDir, { recursive: true, force: true });
