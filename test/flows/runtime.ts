@@ -24,6 +24,8 @@ export interface RuntimeOptions {
   redJs?: string;
   /** The port to listen on (default: a free one); see freePort() for flows that must know it beforehand. */
   port?: number;
+  /** The console log level (default info; trace and debug show what nodes log with this.trace/this.debug). */
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }
 
 export interface Runtime {
@@ -68,7 +70,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       flowFile: 'flows.json',
       credentialSecret: 'test-secret-for-flows',
       contextStorage,
-      logging: { console: { level: 'info', metrics: false, audit: false } },
+      logging: { console: { level: opts.logLevel ?? 'info', metrics: false, audit: false } },
       editorTheme: { tours: false, projects: { enabled: false } },
       externalModules: { autoInstall: false, palette: { allowInstall: false } },
     })};\n`,
