@@ -60,7 +60,7 @@ describe('secrets stay out of the log at trace level, and out of the flow files'
     const proxy = await listen(async (req, res) => {
       const data = await body(req);
       const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(k))) as Record<string, string>;
-      const up = await fetch(`${sim.url}${req.url}`, { method: req.method, headers, body: data.length ? data : undefined, redirect: 'manual' });
+      const up = await fetch(`${sim.url}${req.url}`, { method: req.method, headers, body: data.length ? new Uint8Array(data) : undefined, redirect: 'manual' });
       const out = Buffer.from(await up.arrayBuffer());
       if (/\/(authenticate|oauth\/token)(\?|$)/.test(req.url ?? '')) {
         try {
