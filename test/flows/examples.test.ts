@@ -275,11 +275,17 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
     const records = () => red.output().split('\n').filter((l) => l.includes('[function:removed or failed')).length;
     const recorded = records();
     assert.ok(recorded >= 1, 'the removal of the sweep before was recorded so: a removal in this one would show');
+    // the sweep before has ended (its last status, green, has arrived): what follows is this sweep's
+    await waitFor(() => tap.statuses('job5.walk').at(-1)?.fill === 'green', 'the end of the sweep before');
     const shown = tap.statuses('job5.walk').length;
     await red.admin('POST', '/inject/job5.schedule');
-    // the sweep is over when its walk's status turns green: that is what the flow's summary acts on
-    await waitFor(() => tap.statuses('job5.walk').slice(shown).some((st) => st.fill === 'green'), 'the end of the sweep', 60_000);
-    assert.ok(tap.statuses('job5.walk').slice(shown).some((st) => st.fill !== 'green'), 'the sweep walked the library');
+    // the sweep is over when its walk's status turns green after walking: that is what the flow's summary acts on
+    const walked = () => {
+      const mine = tap.statuses('job5.walk').slice(shown);
+      const start = mine.findIndex((st) => st.fill !== 'green');
+      return start >= 0 && mine.slice(start).some((st) => st.fill === 'green');
+    };
+    await waitFor(walked, 'the sweep to walk the library and end', 60_000);
     assert.equal(records(), recorded, 'nothing was removed in this sweep');
     assert.equal(await count(), before);
   });
