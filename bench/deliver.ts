@@ -2,7 +2,9 @@
 // S3-compatible server, through the deliver path (client download → Deliverer → destination) vs a bare
 // pipeline (undici → file / undici / ssh2); and the buffering path of Node-RED's core nodes as the memory
 // baseline users have today.
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DestinationConfig } from '../src/core/deliver/registry';
@@ -62,8 +64,15 @@ interface Dest {
   /** The sink that counts the bytes, if a process of ours; its key for a location. */
   sink?: SinkHandle<unknown>;
   key?(loc: string, side: Side): string;
-  /** A local file the bytes land in (folder, OpenSSH): checked by size, then removed. */
+  /** A local file the bytes land in (folder, OpenSSH): checked by size and sha256, then removed. */
   file?(loc: string): string;
+}
+
+/** Size and sha256 of a file, read in a stream. */
+async function fileDigest(path: string): Promise<Received> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return { bytes: statSync(path).size, sha256: hash.digest('hex') };
 }
 
 interface Run {
@@ -181,10 +190,11 @@ export async function deliverBench(o: DeliverBenchOptions, log: (l: string) => v
         if (!run.received || run.received.bytes !== size) throw new Error(`${d.name} ${side}: the sink received ${run.received?.bytes ?? 'nothing'}, expected ${size} bytes`);
       }
       if (d.file) {
+        // what landed, by its hash: compared below with every other side's and with the Deliverer's
         const path = d.file(loc);
-        const got = statSync(path).size;
+        run.received = await fileDigest(path);
         rmSync(path, { force: true });
-        if (got !== size) throw new Error(`${d.name} ${side}: ${got} bytes landed, expected ${size}`);
+        if (run.received.bytes !== size) throw new Error(`${d.name} ${side}: ${run.received.bytes} bytes landed, expected ${size}`);
       }
       if (r.bytes !== size) throw new Error(`${d.name} ${side}: ${r.bytes} bytes, expected ${size}`);
       return run;
@@ -220,11 +230,13 @@ export async function deliverBench(o: DeliverBenchOptions, log: (l: string) => v
           }
         }
         if (d.name === 'folder') oursAt.set(size, runs.ours);
-        // every side's bytes at the sink hash the same, and the same as the Deliverer's and bare + sha256's sha256
+        // every side's bytes where they landed (sink or file) hash the same, and the same as the Deliverer's and
+        // bare + sha256's sha256; a side whose bytes were not hashed where they landed fails the row too
         const shas = new Set<string>();
-        for (const x of [...runs.bare, ...runs.sha, ...runs.ours]) if (x.received) shas.add(x.received.sha256);
-        for (const x of [...runs.sha, ...runs.ours]) shas.add((x.r as CaseResult & { sha256: string }).sha256);
-        if (shas.size !== 1) shaOk = false;
+        for (const x of [...runs.bare, ...runs.sha, ...runs.ours]) shas.add(x.received?.sha256 ?? 'not checked');
+        for (const x of [...runs.sha, ...runs.ours]) shas.add((x.r as CaseResult & { sha256?: string }).sha256 ?? 'not computed');
+        const rowShaOk = shas.size === 1;
+        if (!rowShaOk) shaOk = false;
         const rates = (side: Side): number[] => runs[side].map((x) => size / MiB / (x.r.ms / 1000));
         const rate = (side: Side): number => size / MiB / (median(runs[side].map((x) => x.r.ms)) / 1000);
         const rateCell = (side: Side): string => (runs[side].length ? cell(fixed(rate(side), 0), spread(rates(side), 0)) : '–');
@@ -251,6 +263,7 @@ export async function deliverBench(o: DeliverBenchOptions, log: (l: string) => v
           runs.sha.length ? cell(fixed(ratioOf('ours', 'sha')), spread(paired('ours', 'sha'))) : '–',
           cell(fixed(median(ledgerMs), 0), spread(ledgerMs, 0)),
           `${mb(rss('ours'))} ${verdict(rss('ours') <= RSS_TARGET)}`,
+          rowShaOk ? 'same on every side PASS' : `${shas.size} different MISS`,
           mb(rss('bare')),
           `${cpuPct('ours', (x) => x.r.cpuMs)} / ${cpuPct('sha', (x) => x.r.cpuMs)} / ${cpuPct('bare', (x) => x.r.cpuMs)}`,
           `${cpuPct('ours', (x) => x.sinkCpuMs)} / ${cpuPct('bare', (x) => x.sinkCpuMs)}`,
@@ -284,6 +297,7 @@ export async function deliverBench(o: DeliverBenchOptions, log: (l: string) => v
           'ours / bare + sha256 (cost of the rest)',
           'ledger ms (2 fsync’d appends)',
           'ours peak RSS growth MB (target ≤ 64)',
+          'sha256 where the bytes landed (target: all equal)',
           'bare peak RSS growth MB',
           'CPU % deliverer ours / bare + sha256 / bare',
           'CPU % sink ours / bare',
@@ -301,10 +315,12 @@ export async function deliverBench(o: DeliverBenchOptions, log: (l: string) => v
     log(`deliver: ${mb(o.baselineSize)} MiB buffered (Node-RED core http request → file)`);
     const path = join(tmp, 'buffered.bin');
     const buffered = await runCase('deliver-buffered', { baseUrl: sim.baseUrl, credentials: sim.credentials, mediaId: media.get(o.baselineSize), path });
-    const got = statSync(path).size;
+    const got = await fileDigest(path);
     rmSync(path, { force: true });
-    if (got !== o.baselineSize || buffered.bytes !== o.baselineSize) throw new Error(`buffered: ${got} bytes written, expected ${o.baselineSize}`);
+    if (got.bytes !== o.baselineSize || buffered.bytes !== o.baselineSize) throw new Error(`buffered: ${got.bytes} bytes written, expected ${o.baselineSize}`);
     const ours = oursAt.get(o.baselineSize) ?? [await runSide(folderDest, 'ours', o.baselineSize)];
+    const delivered = ours[0]?.received?.sha256;
+    if (got.sha256 !== delivered) throw new Error(`buffered: the file's sha256 ${got.sha256} is not the delivered one's (${delivered ?? 'none'})`);
     const oursRss = Math.max(...ours.map((x) => x.r.rssGrowth));
     const oursMs = med(ours.map((x) => x.r), (r) => r.ms);
     printTable(

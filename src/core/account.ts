@@ -157,19 +157,24 @@ export interface ConnectionReport {
 export async function testConnection(options: PhotoShelterClientOptions, signal?: AbortSignal): Promise<ConnectionReport> {
   const client = new PhotoShelterClient({ ...options, maxRetries: 1, maxRetryTimeMs: 10_000 });
   try {
-    const session = await client.session({ signal });
-    let topLevel = 0;
-    for await (const _ of client.library({ signal, perPage: 100, maxPages: 1 })) topLevel++;
-    return {
-      ok: true,
-      mode: options.auth.mode,
-      userId: typeof session.id === 'string' ? session.id : undefined,
-      orgId: options.auth.orgId,
-      topLevel,
-    };
+    return await checkConnection(client, options.auth, signal);
   } finally {
     await client.close();
   }
+}
+
+/** The same proof with a client that is already in use (a deployed account's: its sign-in is reused). */
+export async function checkConnection(client: PhotoShelterClient, auth: Pick<PhotoShelterClientOptions['auth'], 'mode' | 'orgId'>, signal?: AbortSignal): Promise<ConnectionReport> {
+  const session = await client.session({ signal });
+  let topLevel = 0;
+  for await (const _ of client.library({ signal, perPage: 100, maxPages: 1 })) topLevel++;
+  return {
+    ok: true,
+    mode: auth.mode,
+    userId: typeof session.id === 'string' ? session.id : undefined,
+    orgId: auth.orgId,
+    topLevel,
+  };
 }
 
 export interface TreeEntry {

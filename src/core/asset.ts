@@ -117,14 +117,20 @@ function kindOf(id: string, type: unknown): AssetKind {
   return KIND_BY_PREFIX.find(([prefix]) => id.startsWith(prefix))?.[1] ?? 'image';
 }
 
+/** A value as text; one that cannot be turned into text (an object without toString) is none. */
 function str(v: unknown): string | null {
   if (v === null || v === undefined) return null;
-  return typeof v === 'string' ? v : String(v);
+  if (typeof v === 'string') return v;
+  try {
+    return String(v);
+  } catch {
+    return null;
+  }
 }
 
 function num(v: unknown): number | null {
   if (v === null || v === undefined || v === '') return null;
-  const n = typeof v === 'number' ? v : Number(v);
+  const n = typeof v === 'number' ? v : typeof v === 'string' || typeof v === 'bigint' || typeof v === 'boolean' ? Number(v) : NaN;
   return Number.isFinite(n) ? n : null;
 }
 
@@ -141,7 +147,8 @@ export function splitKeywords(v: unknown): string[] {
   const list = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : [];
   const out: string[] = [];
   for (const item of list) {
-    if (item === null || item === undefined) continue;
+    // words only: anything else in the list (an object, a nested list) is no keyword, and must not throw
+    if (typeof item !== 'string' && typeof item !== 'number') continue;
     const k = String(item).trim();
     if (k) out.push(k);
   }

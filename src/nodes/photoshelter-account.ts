@@ -11,6 +11,7 @@ import {
   browseLevel,
   customFieldNames,
   resolveAccount,
+  checkConnection,
   testConnection,
   type AccountConfig,
   type AccountCredentials,
@@ -20,6 +21,7 @@ import { describeError } from './shared/errors';
 import type { AccountNode } from './shared/types';
 import { adminGuards, answerError, dialogValues, type DialogSpec } from './shared/form';
 import { accountPlace } from './shared/places';
+import { refreshTokenFile, settingsKey, withKeptRefreshToken } from './shared/tokens';
 
 type AccountDef = NodeDef & AccountConfig;
 const NS = 'photoshelter-account';
@@ -35,18 +37,14 @@ const CREDENTIALS: Record<keyof AccountCredentials, { type: 'text' | 'password' 
 };
 
 export = function register(RED: NodeAPI): void {
+  const tokenNotSaved = (e: unknown) => RED._('photoshelter-account.errors.tokenNotSaved', { detail: e instanceof Error ? e.message : String(e) });
   function AccountNodeCtor(this: AccountNode, def: AccountDef) {
     RED.nodes.createNode(this, def);
     let resolved: ResolvedAccount | undefined;
     let failure: Error | undefined;
     try {
-      resolved = resolveAccount(def, this.credentials ?? {}, {
-        logger: (line) => this.debug(line),
-        onTokens: (tokens) => {
-          // Keep a rotated refresh token for this run; the editor shows how to store it for good.
-          if (tokens.refreshToken && this.credentials) this.credentials.refreshToken = tokens.refreshToken;
-        },
-      });
+      resolved = resolveAccount(def, this.credentials ?? {}, { logger: (line) => this.debug(line) });
+      this.settingsKey = settingsKey(resolved.options);
     } catch (e) {
       failure = e instanceof Error ? e : new Error(String(e));
       this.error(RED._('photoshelter-account.errors.config', { detail: failure.message }));
@@ -55,7 +53,8 @@ export = function register(RED: NodeAPI): void {
     let client: PhotoShelterClient | undefined;
     this.getClient = () => {
       if (!resolved) throw failure ?? new Error('account not configured');
-      client ??= new PhotoShelterClient(resolved.options);
+      // an OAuth account signs in with the refresh token kept last (read now: "Test connection" may have rotated it)
+      client ??= new PhotoShelterClient(withKeptRefreshToken(resolved.options, refreshTokenFile(RED, this.id), (e) => this.warn(tokenNotSaved(e))));
       return client;
     };
     this.on('close', (_removed: boolean, done: () => void) => {
@@ -95,7 +94,16 @@ export = function register(RED: NodeAPI): void {
       const dialog = dialogValues<AccountConfig, AccountCredentials>(RED, SPEC, body);
       scrub = dialog.scrub;
       const { options } = resolveAccount(dialog.config, dialog.credentials);
-      res.json(await testConnection(options, AbortSignal.timeout(30_000)));
+      const signal = AbortSignal.timeout(30_000);
+      const id = typeof body.id === 'string' ? body.id : undefined;
+      // OAuth spends the refresh token it signs in with: the deployed account's own client is tested when the
+      // dialog holds its settings, else a new client that keeps what it is given for this account
+      const deployed = id && options.auth.mode === 'oauth' ? (RED.nodes.getNode(id) as AccountNode | null) : null;
+      const report =
+        deployed?.type === 'photoshelter-account' && deployed.settingsKey === settingsKey(options)
+          ? await checkConnection(deployed.getClient(), options.auth, signal)
+          : await testConnection(id ? withKeptRefreshToken(options, refreshTokenFile(RED, id), () => undefined) : options, signal);
+      res.json(report);
     } catch (e) {
       fail(res, e, scrub);
     }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { filesUnder } from '../helpers/files';
 import { waitFor } from '../helpers/wait';
+import { debugTap } from '../helpers/debug-tap';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -134,8 +135,19 @@ describe('npm start: the demo', function () {
     // polled again after the restart, nothing is delivered a second time
     const ledger = () => readFileSync(join(dir, 'node-red', 'photoshelter', 'deliveries', 'job1_wordpress.jsonl'), 'utf8');
     const before = ledger();
-    for (const t of ['job1.approved', 'job3.approved']) await fetch(`${d.editor}/photoshelter/trigger/${t}/poll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-    await new Promise((r) => setTimeout(r, 3000));
+    const tap = await debugTap(d.editor);
+    try {
+      for (const t of ['job1.approved', 'job3.approved']) {
+        // the trigger's status after the poll says what it emitted: nothing
+        await waitFor(() => tap.polls(t).length >= 1, `the status of ${t}'s first poll`, 60_000);
+        const polled = tap.polls(t).length;
+        await fetch(`${d.editor}/photoshelter/trigger/${t}/poll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+        await waitFor(() => tap.polls(t).length > polled, `the status of ${t}'s poll`);
+        assert.deepEqual(tap.polls(t), tap.polls(t).map(() => 0), `${t} emitted nothing after the restart`);
+      }
+    } finally {
+      tap.close();
+    }
     assert.equal(ledger(), before, 'no new delivery to the CMS');
     const auth = { authorization: `Basic ${Buffer.from('demo:demo-app-password').toString('base64')}` };
     const items = (await (await fetch(`${d.editor}/demo-cms/wp/v2/media?slug=ps-${approved.toLowerCase()}`, { headers: auth })).json()) as unknown[];

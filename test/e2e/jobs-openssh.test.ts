@@ -12,6 +12,7 @@ import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../h
 import { waitFor } from '../helpers/wait';
 import { openSshUnavailable, startOpenSsh, type OpenSshServer } from './openssh';
 import { filesUnder } from '../helpers/files';
+import { debugTap } from '../helpers/debug-tap';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const JOB3 = '3 Approved gallery images to an agency over SFTP.json';
@@ -109,8 +110,17 @@ describe('e2e: examples 3 and 8 delivering to OpenSSH', function () {
     await waitFor(() => existsSync(join(out, 'agency-sftp', 'delivery-log.csv')) && log().length === 2, 'the log line');
     assert.match(log()[1], new RegExp(`,delivered,${a.id},`));
     const mtime = statSync(file).mtimeMs;
-    await settleAndPoll();
-    await new Promise((r) => setTimeout(r, 500));
+    const tap = await debugTap(red.url);
+    try {
+      await waitFor(() => tap.polls('job3.approved').length >= 1, 'the status of the last poll');
+      const polled = tap.polls('job3.approved').length;
+      await settleAndPoll();
+      // the trigger's own word after each poll: nothing new
+      await waitFor(() => tap.polls('job3.approved').length >= polled + 2, 'the status of two more polls');
+      assert.deepEqual(tap.polls('job3.approved').slice(polled), [0, 0], 'the further polls emitted nothing');
+    } finally {
+      tap.close();
+    }
     assert.equal(log().length, 2);
     assert.equal(statSync(file).mtimeMs, mtime);
     assert.match(sshd.log(), /Accepted password for psdeliver/);

@@ -6,6 +6,7 @@ import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../h
 import { assertEvidenced } from '../helpers/evidence';
 import { freePort, pollAfterChange, startRuntime, type Runtime } from './runtime';
 import { waitFor } from '../helpers/wait';
+import { debugTap, type DebugTap } from '../helpers/debug-tap';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 type FlowNode = Record<string, unknown> & { id: string; type: string; z?: string };
@@ -102,6 +103,7 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
   this.timeout(240_000);
   let sim: SimHandle;
   let red: Runtime;
+  let tap: DebugTap;
   let outDir: string;
   let cms: string;
   const auth = { authorization: `Basic ${Buffer.from('demo:demo-app-password').toString('base64')}` };
@@ -129,8 +131,10 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
       'Stand-in CMS for the examples.json',
     ];
     await red.deploy(mine.flatMap((f) => load(f)));
+    tap = await debugTap(red.url);
   });
   after(async () => {
+    tap?.close();
     await red?.stop();
     await sim?.close();
     rmSync(outDir, { recursive: true, force: true });
@@ -236,7 +240,8 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
     await settleAndPoll('job1.approved');
     await sim.control.patchMedia(published.id, { custom: { 'Approval Status': 'Approved' } });
     await settleAndPoll('job1.approved');
-    await new Promise((r) => setTimeout(r, 1000));
+    // the new approval reaches the flow, and the delivery ledger recognises the version as delivered
+    await waitFor(() => tap.from('job1.already').includes(published.file_name), `"already in WordPress" for ${published.file_name}`, 30_000);
     const all = (await (await fetch(`${cms}/wp/v2/media`, { headers: auth })).json()) as Item[];
     assert.equal(all.filter((i) => i.slug === slug).length, 1, 'one media item per asset version');
     assert.equal(all.filter((i) => i.slug.startsWith('media-')).length, 0, 'no item left without its metadata');
@@ -279,20 +284,22 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
   it('5 rights sweep: a sweep that removes nothing sends no notification', async () => {
     const count = async () => ((await (await fetch(`${cms}/notifications`)).json()) as unknown[]).length;
     const before = await count();
-    await sim.control.clearRequests();
+    // every removal (or failure) is recorded, with a warning, before its asset is acknowledged to the walk
+    const records = () => red.output().split('\n').filter((l) => l.includes('[function:removed or failed')).length;
+    const recorded = records();
+    assert.ok(recorded >= 1, 'the removal of the sweep before was recorded so: a removal in this one would show');
+    // the sweep before has ended (its last status, green, has arrived): what follows is this sweep's
+    await waitFor(() => tap.statuses('job5.walk').at(-1)?.fill === 'green', 'the end of the sweep before');
+    const shown = tap.statuses('job5.walk').length;
     await red.admin('POST', '/inject/job5.schedule');
-    // the sweep has run when its walk has asked PhotoShelter and then stays quiet
-    let seen = -1;
-    let quietSince = Date.now();
-    await waitFor(async () => {
-      const n = (await sim.control.requests()).length;
-      if (n !== seen) {
-        seen = n;
-        quietSince = Date.now();
-      }
-      return n > 0 && Date.now() - quietSince > 3000;
-    }, 'the sweep to walk the library', 60_000);
-    await new Promise((r) => setTimeout(r, 2000));
+    // the sweep is over when its walk's status turns green after walking: that is what the flow's summary acts on
+    const walked = () => {
+      const mine = tap.statuses('job5.walk').slice(shown);
+      const start = mine.findIndex((st) => st.fill !== 'green');
+      return start >= 0 && mine.slice(start).some((st) => st.fill === 'green');
+    };
+    await waitFor(walked, 'the sweep to walk the library and end', 60_000);
+    assert.equal(records(), recorded, 'nothing was removed in this sweep');
     assert.equal(await count(), before);
   });
 

@@ -10,6 +10,7 @@ import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../h
 import { waitFor } from '../helpers/wait';
 import { startRuntime, type Runtime, pollAfterChange } from './runtime';
 import { filesUnder, parseCsv } from '../helpers/files';
+import { debugTap, type DebugTap } from '../helpers/debug-tap';
 
 const FILE = join(__dirname, '..', '..', 'examples', '3 Approved gallery images to an agency over SFTP.json');
 /** The tab's default AGENCY_GALLERY: "Brand Assets – Tokyo 2" in the seed-1 library. */
@@ -22,6 +23,7 @@ describe('example 3: approved gallery images to an agency over SFTP (runtime, si
   this.timeout(180_000);
   let sim: SimHandle;
   let red: Runtime;
+  let tap: DebugTap;
   let sftp: SftpTarget;
   let work: string;
   let outDir: string;
@@ -68,10 +70,12 @@ describe('example 3: approved gallery images to an agency over SFTP (runtime, si
       },
     });
     await red.deploy(JSON.parse(readFileSync(FILE, 'utf8')) as unknown[]);
+    tap = await debugTap(red.url);
     // the first poll records which assets are approved already
     await settleAndPoll();
   });
   after(async () => {
+    tap?.close();
     await red?.stop();
     await sftp?.close();
     await sim?.close();
@@ -121,17 +125,24 @@ describe('example 3: approved gallery images to an agency over SFTP (runtime, si
     const [a] = inGallery;
     const file = join(remoteDir(), a.file_name);
     const before = { mtime: statSync(file).mtimeMs, ino: statSync(file).ino, connections: sftp.connectionCount, ops: sftp.ops.length };
+    const polled = tap.polls('job3.approved').length;
     await settleAndPoll();
     await settleAndPoll();
-    await new Promise((r) => setTimeout(r, 500));
+    // the trigger says what each poll emitted: four polls, nothing new
+    await waitFor(() => tap.polls('job3.approved').length >= polled + 4, 'the status of the four polls');
+    assert.deepEqual(tap.polls('job3.approved').slice(polled), [0, 0, 0, 0], 'the repeated polls emitted nothing');
     assert.equal(logRows().length, 1, 'no new log line');
     assert.equal(sftp.ops.length, before.ops, 'nothing renamed or removed on the server');
     // approved again (Pending, then Approved): the same version is already there
     await sim.control.patchMedia(a.id, { custom: { 'Approval Status': 'Pending' } });
     await settleAndPoll();
+    const shown = tap.from('job3.delivered').length;
     await sim.control.patchMedia(a.id, { custom: { 'Approval Status': 'Approved' } });
     await settleAndPoll();
-    await waitFor(() => logRows().length === 2, 'the second log line');
+    // the deliver node's own answer to the new approval: skipped, the version is there already
+    await waitFor(() => tap.json<{ skipped?: boolean }>('job3.delivered').slice(shown).some((d) => d.skipped === true), 'the skipped delivery');
+    await waitFor(() => logRows().length >= 2, 'the second log line');
+    assert.equal(logRows().length, 2, 'one line for the repeated approval');
     const row = logRows()[1];
     assert.equal(row.outcome, 'skipped');
     assert.equal(row.assetId, a.id);

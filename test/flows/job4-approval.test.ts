@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { startSim, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { waitFor } from '../helpers/wait';
 import { freePort, startRuntime, type Runtime, pollAfterChange } from './runtime';
+import { debugTap, type DebugTap } from '../helpers/debug-tap';
 
 const FLOW = join(__dirname, '..', '..', 'examples', '4 Approval workflow with a review tool.json');
 
@@ -27,6 +28,7 @@ describe('example 4, approval workflow with a review tool, as shipped in a real 
   this.timeout(180_000);
   let sim: SimHandle;
   let red: Runtime;
+  let tap: DebugTap;
 
   const poll = () => red.admin('POST', '/photoshelter/trigger/job4.added/poll');
   const settleAndPoll = () => pollAfterChange(sim, red, ['job4.added']);
@@ -51,10 +53,12 @@ describe('example 4, approval workflow with a review tool, as shipped in a real 
       },
     });
     await red.deploy(JSON.parse(readFileSync(FLOW, 'utf8')) as unknown[]);
+    tap = await debugTap(red.url);
     // the first poll records where "now" is; uploads after it are new
     assert.equal((await poll()).status, 200);
   });
   after(async () => {
+    tap?.close();
     await red?.stop();
     await sim?.close();
   });
@@ -103,11 +107,21 @@ describe('example 4, approval workflow with a review tool, as shipped in a real 
     const galleries = (await sim.control.state()).galleries;
     const other = galleries.find((g) => !approved.galleries.includes(g.id));
     assert.ok(other);
+    const polled = tap.polls('job4.added').length;
     await sim.control.patchMedia(approved.id, { galleries: [...approved.galleries, other.id] });
+    // a pending upload after it, through the same trigger and flow: once its task exists, the approved
+    // asset, emitted before it, has been through the flow too
+    const sentinel = await sim.control.addMedia({ galleryId: galleries[0].id, fileName: 'after the approved one.jpg', custom: { 'Approval Status': 'Pending' } });
+    sentinels.push(sentinel);
     await settleAndPoll();
-    await new Promise((r) => setTimeout(r, 500));
-    assert.deepEqual((await tasks()).map((t) => t.assetId), [first]);
+    await waitFor(async () => (await tasks()).some((t) => t.assetId === sentinel), 'the task of the upload that followed');
+    assert.deepEqual((await tasks()).map((t) => t.assetId), [first, sentinel]);
+    // the trigger's status after each poll counts what it emitted (its messages arrive a moment later)
+    const emitted = () => tap.polls('job4.added').slice(polled).reduce((a, b) => a + b, 0);
+    await waitFor(() => emitted() >= 2, 'the status of the polls that emitted them');
+    assert.equal(emitted(), 2, 'the trigger emitted both: the approved asset and the upload');
   });
+  const sentinels: string[] = [];
 
   it('the decision made in the tool comes back and writes Approval Status = Approved', async () => {
     const res = await post('/demo-review/tasks/T1/decide', { decision: 'approved', reviewer: 'Dana', comment: 'Fine for the campaign' });
@@ -131,7 +145,7 @@ describe('example 4, approval workflow with a review tool, as shipped in a real 
     second = await sim.control.addMedia({ galleryId: galleries[3].id, fileName: 'second.jpg', custom: { 'Approval Status': null } });
     await settleAndPoll();
     await waitFor(async () => (await tasks()).some((t) => t.assetId === second), 'the second task');
-    assert.equal((await tasks()).length, 2);
+    assert.equal((await tasks()).length, 2 + sentinels.length);
     const res = await post('/photoshelter/review-decision', { id: second, decision: 'Rejected', reviewer: 'Sam', comment: 'Logo is cut off' });
     assert.equal(res.status, 200, JSON.stringify(res.json));
     assert.equal(res.json.approvalStatus, 'Rejected');
@@ -198,6 +212,7 @@ describe('example 4 with a review tool that is down at first (a capture server a
   let sim: SimHandle;
   let red: Runtime;
   let tool: Server;
+  let tap: DebugTap;
   const received: Array<{ contentType: string | undefined; body: Record<string, unknown>; answered: number }> = [];
   let failures = 1;
 
@@ -226,9 +241,11 @@ describe('example 4 with a review tool that is down at first (a capture server a
       },
     });
     await red.deploy(JSON.parse(readFileSync(FLOW, 'utf8')) as unknown[]);
+    tap = await debugTap(red.url);
     await poll();
   });
   after(async () => {
+    tap?.close();
     await red?.stop();
     await sim?.close();
     await new Promise((r) => tool?.close(r));
@@ -249,7 +266,8 @@ describe('example 4 with a review tool that is down at first (a capture server a
     await waitFor(() => received.length >= 1, 'the first attempt');
     assert.equal(received[0].answered, 503);
     await waitFor(() => received.length >= 2, 'the second attempt, 10 s later', 30_000);
-    await new Promise((r) => setTimeout(r, 500));
+    // the flow's own word that the task exists: the retry loop has ended
+    await waitFor(() => tap.json<{ assetId?: string }>('job4.taskLog').some((m) => m.assetId === id), '"task created" for the asset');
     assert.equal(received.length, 2, 'no further attempt once the task exists');
     assert.equal(received[1].answered, 201);
     assert.match(received[1].contentType ?? '', /application\/json/);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { waitFor } from '../helpers/wait';
 import { startRuntime, type Runtime, pollAfterChange } from './runtime';
+import { debugTap, type DebugTap } from '../helpers/debug-tap';
 
 const FLOW = join(__dirname, '..', '..', 'examples', '6 Curated collection to regional campaign libraries.json');
 /** CAMPAIGN_COLLECTION's default: "Spring Launch" of the seed-1 library. */
@@ -26,8 +27,11 @@ describe('example 6, curated collection to regional campaign libraries, as shipp
   this.timeout(240_000);
   let sim: SimHandle;
   let red: Runtime;
+  let tap: DebugTap;
   let outDir: string;
   let library: string;
+  /** What the deliver nodes answered for an asset, in order (the "delivered" debug node shows msg.delivery). */
+  const deliveries = (id: string) => tap.json<{ location: string; skipped: boolean }>('job6.delivered').filter((d) => typeof d === 'object' && d.location.includes(id));
 
   const poll = async (id: string) => assert.equal((await red.admin('POST', `/photoshelter/trigger/${id}/poll`)).status, 200);
   const settleAndPoll = () => pollAfterChange(sim, red, ['job6.changed', 'job6.added']);
@@ -73,11 +77,13 @@ describe('example 6, curated collection to regional campaign libraries, as shipp
       },
     });
     await red.deploy(JSON.parse(readFileSync(FLOW, 'utf8')) as unknown[]);
+    tap = await debugTap(red.url);
     // the polling triggers record where "now" is
     await poll('job6.changed');
     await poll('job6.added');
   });
   after(async () => {
+    tap?.close();
     await red?.stop();
     await sim?.close();
     rmSync(outDir, { recursive: true, force: true });
@@ -114,15 +120,18 @@ describe('example 6, curated collection to regional campaign libraries, as shipp
     const editedPath = expectedPath(edited);
     const editedMtime = statSync(editedPath).mtimeMs;
     const ledgerBefore = ledgerDone().length;
+    const editedAnswers = deliveries(edited.id).length;
     const newer = await sim.control.patchMedia(changed.id, { size: changed.file_size + 4321 });
     assert.notEqual(newer.version, changed.version);
     await sim.control.patchMedia(edited.id, { iptc: { caption: 'only the caption changed' } });
     await settleAndPoll();
     await waitFor(() => existsSync(expectedPath(newer)) && statSync(expectedPath(newer)).size === newer.file_size, 'the new version in its library');
     assert.equal(sha256(readFileSync(expectedPath(newer))), sha256(await original(newer)));
+    // the metadata edit reached the deliver node too, and was skipped: the file is the same
+    await waitFor(() => deliveries(edited.id).length > editedAnswers, 'the answer to the edit');
+    assert.deepEqual(deliveries(edited.id).slice(editedAnswers).map((d) => d.skipped), [true]);
     // a second, full sync: every asset is looked at, nothing is delivered
     const before = (await walk())?.id;
-    await new Promise((r) => setTimeout(r, 500));
     assert.equal((await red.admin('POST', '/inject/job6.syncNow')).status, 200);
     await waitFor(async () => {
       const w = await walk();
@@ -145,7 +154,9 @@ describe('example 6, curated collection to regional campaign libraries, as shipp
     const path = join(library, 'latam', `${id} new in the campaign.jpg`);
     await waitFor(() => existsSync(path), 'the new asset in the LATAM library');
     await settleAndPoll();
-    await new Promise((r) => setTimeout(r, 500));
+    // both triggers saw it (changed: created; added: placed in a gallery of the collection): one delivery, one skip
+    await waitFor(() => deliveries(id).length >= 2, 'the answers to both triggers\' messages');
+    assert.deepEqual(deliveries(id).map((d) => d.skipped).sort(), [false, true]);
     assert.equal(readFileSync(path).length, 65_432);
     assert.equal(sha256(readFileSync(path)), sha256(await original(t)));
     assert.equal(ledgerDone().filter((r) => r.a === id).length, 1, 'changed and added both saw it; delivered once');

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { startSim, type SimHandle, simAccountNode } from '../helpers/sim';
 import { startRuntime, type Runtime, pollAfterChange } from './runtime';
 import { waitFor } from '../helpers/wait';
+import { debugTap } from '../helpers/debug-tap';
 
 
 describe('in a real Node-RED runtime', function () {
@@ -88,8 +89,17 @@ describe('in a real Node-RED runtime', function () {
     red = await startRuntime({ userDir: red!.userDir });
     // the first poll runs at start; poll again to be sure nothing further comes
     await waitFor(() => mentions(ids[1]) >= 1 && mentions(ids[2]) >= 1, 'the changes made while stopped');
-    await settleAndPoll();
-    await new Promise((r) => setTimeout(r, 300));
+    const tap = await debugTap(red.url);
+    try {
+      // the trigger's status after each poll says what it emitted: the first poll's, then two more with nothing
+      await waitFor(() => tap.polls('trg1').length >= 1, 'the status of the first poll');
+      const polled = tap.polls('trg1').length;
+      await settleAndPoll();
+      await waitFor(() => tap.polls('trg1').length >= polled + 2, 'the status of two more polls');
+      assert.deepEqual(tap.polls('trg1').slice(polled), [0, 0], 'the polls after the restart emitted nothing');
+    } finally {
+      tap.close();
+    }
     assert.equal(mentions(ids[1]), 1, 'emitted once');
     assert.equal(mentions(ids[2]), 1, 'emitted once');
     assert.equal(mentions(ids[0]), 0, 'the change before the restart is not repeated');
@@ -114,7 +124,13 @@ describe('in a real Node-RED runtime', function () {
     const before = walked();
     red = await startRuntime({ userDir: red!.userDir });
     await waitFor(() => before.length + walked().length >= expected.length, 'the rest of the walk after the restart', 60_000);
-    await new Promise((r) => setTimeout(r, 500));
+    // the walk's status turns green once every item was acknowledged: nothing follows it
+    const tap = await debugTap(red.url);
+    try {
+      await waitFor(() => tap.statuses('walk1').at(-1)?.fill === 'green', 'the end of the walk', 60_000);
+    } finally {
+      tap.close();
+    }
     const after = walked();
     assert.deepEqual([...new Set([...before, ...after])].sort(), [...expected].sort(), 'every asset walked');
     // the one msg between its log line and its acknowledgement when Node-RED stopped may come again

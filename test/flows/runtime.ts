@@ -26,6 +26,8 @@ export interface RuntimeOptions {
   port?: number;
   /** More settings.js entries (JSON values only), e.g. adminAuth. */
   settings?: Record<string, unknown>;
+  /** The console log level (default info; trace and debug show what nodes log with this.trace/this.debug). */
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }
 
 export interface Runtime {
@@ -38,6 +40,8 @@ export interface Runtime {
   stop(): Promise<void>;
   /** Stop, keeping the user directory for a restart. */
   halt(): Promise<void>;
+  /** Kill -9: no close handlers, no context flush; the user directory is kept. */
+  crash(): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -68,7 +72,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       flowFile: 'flows.json',
       credentialSecret: 'test-secret-for-flows',
       contextStorage,
-      logging: { console: { level: 'info', metrics: false, audit: false } },
+      logging: { console: { level: opts.logLevel ?? 'info', metrics: false, audit: false } },
       editorTheme: { tours: false, projects: { enabled: false } },
       externalModules: { autoInstall: false, palette: { allowInstall: false } },
       ...opts.settings,
@@ -149,6 +153,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       }
     },
     halt,
+    async crash() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
       await halt();
       rmSync(userDir, { recursive: true, force: true });

@@ -42,7 +42,13 @@ describe('photoshelter-account node', function () {
     try {
       await helper.load(accountNode, flow(), { acc: { apiKey: '${PS_TEST_KEY}', email: sim.email, password: '${PS_TEST_PASSWORD}' } });
       const acc = helper.getNode('acc') as AccountNode;
-      await acc.getClient().session();
+      await sim.control.clearRequests();
+      const session = await acc.getClient().session();
+      // signed in as the simulated user: the key and the password were the environment's values
+      assert.equal(session.id, sim.userId);
+      const log = await sim.control.requests();
+      assert.deepEqual(log.filter((e) => e.method === 'POST' && /\/authenticate$/.test(e.path)).map((e) => [e.path.replace(/^.*\/v4\.0/, ''), e.status]), [['/authenticate', 200], ['/organization/authenticate', 200]]);
+      assert.ok(log.every((e) => e.status < 400), 'no call was refused');
     } finally {
       delete process.env.PS_TEST_KEY;
       delete process.env.PS_TEST_PASSWORD;

@@ -60,10 +60,53 @@ export class MemoryStore implements StateStore {
   }
 }
 
-/** Reads a stored value liberally: anything malformed counts as no state. */
+/**
+ * A stored state that cannot be read. Taking it for "no state" would start the trigger from its start
+ * setting ("now" by default) and silently skip every change since the last good position, so the poll
+ * fails instead, saying what is wrong and how to start again; the stored value is left as it is.
+ */
+export class TriggerStateError extends Error {
+  readonly code = 'ESTATE';
+  constructor(detail: string) {
+    super(
+      `The stored position of this trigger is damaged (${detail}). Nothing was read from it, so that no change is ` +
+        'skipped unnoticed. To start again, delete the key "photoshelter-trigger" of this node in the Context ' +
+        'sidebar (or in its context store): the trigger then starts as its "Start from" says; choose a date there to ' +
+        're-read what may have changed since the last delivery.',
+    );
+    this.name = 'TriggerStateError';
+  }
+}
+
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+const isInstant = (v: unknown): boolean => typeof v === 'string' && !Number.isNaN(Date.parse(v));
+
+/**
+ * Reads a stored value. Nothing stored, or a state made under another configuration (mode, scopes, rule),
+ * is no state: the trigger starts afresh. Anything else that is not a state this version wrote throws
+ * TriggerStateError.
+ */
 export function asState(raw: unknown, configKey: string): TriggerState | undefined {
-  if (!raw || typeof raw !== 'object') return undefined;
-  const s = raw as Partial<TriggerState>;
-  if (s.v !== 1 || s.configKey !== configKey || !s.positions || typeof s.positions !== 'object') return undefined;
-  return s as TriggerState;
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new TriggerStateError(`a ${Array.isArray(raw) ? 'list' : typeof raw} instead of an object`);
+  const s = raw as Record<string, unknown>;
+  if (s.v !== 1) throw new TriggerStateError(`format ${JSON.stringify(s.v)?.slice(0, 20) ?? 'missing'}, this version reads format 1`);
+  if (typeof s.configKey !== 'string') throw new TriggerStateError('no configuration key');
+  if (s.configKey !== configKey) return undefined;
+  if (!s.positions || typeof s.positions !== 'object' || Array.isArray(s.positions)) throw new TriggerStateError('no positions');
+  for (const [scope, p] of Object.entries(s.positions as Record<string, unknown>)) {
+    const pos = p as Partial<Position> | null;
+    if (!pos || typeof pos !== 'object' || !isInstant(pos.at)) throw new TriggerStateError(`the position of ${scope.slice(0, 40)} is not a time`);
+    if (!isStringArray(pos.seen)) throw new TriggerStateError(`the position of ${scope.slice(0, 40)} has no list of records seen`);
+  }
+  if (s.matching !== undefined && !isStringArray(s.matching)) throw new TriggerStateError('the matching assets are not a list of ids');
+  if (s.recent !== undefined && !(Array.isArray(s.recent) && s.recent.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string'))) {
+    throw new TriggerStateError('the last values seen are not a list of [id, value]');
+  }
+  if (s.baselineDone !== undefined && typeof s.baselineDone !== 'boolean') throw new TriggerStateError('the baseline flag is not true or false');
+  const g = s.galleries as TriggerState['galleries'] | undefined;
+  if (g !== undefined && !(g && isStringArray(g.ids) && Number.isFinite(g.pollsSinceRefresh) && isInstant(g.refreshedAt))) {
+    throw new TriggerStateError('the galleries under the chosen collections are not readable');
+  }
+  return s as unknown as TriggerState;
 }

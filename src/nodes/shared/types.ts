@@ -7,4 +7,6 @@ export interface AccountNode extends Node<AccountCredentials> {
   /** The shared client; throws the configuration error when the account is misconfigured. */
   getClient(): PhotoShelterClient;
   timeZone: string;
+  /** A digest of how it signs in, to tell whether an edit dialog holds the deployed settings. */
+  settingsKey?: string;
 }

@@ -141,6 +141,12 @@ describe('client against the simulator', function () {
     await c.getCustomMetadata(ids[0]);
     assert.equal(rl.length, 3);
     assert.ok(c.limiterState().limit < 4, 'the limit dropped after 429s');
+    // every rule fired as often as it was told to, and the call after them succeeded
+    const log = await sim.control.requests();
+    const answers = (re: RegExp) => log.filter((e) => e.method === 'GET' && re.test(e.path)).map((e) => `${e.status}${e.faults.length ? ` ${e.faults.join(',')}` : ''}`);
+    assert.deepEqual(answers(/\/media\/[^/]+\/iptc$/), ['200 reset', '200 reset', '200']);
+    assert.deepEqual(answers(/\/media\/[^/]+\/custom-metadata$/), ['503 status:503', '503 status:503', '200']);
+    assert.equal(answers(/\/media\/[^/]+$/).filter((a) => a === '429 status:429').length, 3);
   });
 
   it('shares one login among concurrent first requests, and retries a truncated JSON answer', async () => {
