@@ -534,3 +534,45 @@ export class PostgresLedger implements DeliveryLedger {
     // nothing of its own to close
   }
 }
+
+/** A photoshelter-ledger config node's settings, as the editor stores them (strings mostly). */
+export interface LedgerConfig {
+  host?: string;
+  port?: string | number;
+  database?: string;
+  user?: string;
+  /** `off`, `verify` (TLS, the server's certificate checked) or `insecure` (TLS, not checked). */
+  tls?: string;
+  /** PEM of the certificate authority for `verify`. */
+  ca?: string;
+  schema?: string;
+  /** Seconds. */
+  lease?: string | number;
+  /** This worker's name in claims and audit rows (default host name and process id). */
+  worker?: string;
+  [key: string]: unknown;
+}
+
+const textOf = (v: unknown): string => (typeof v === 'string' ? v.trim() : v === undefined || v === null ? '' : String(v).trim());
+
+/** The settings of a config node turned into store settings; throws LedgerConfigError, naming no secret. */
+export function postgresSettings(config: LedgerConfig, credentials: { password?: string } = {}): PostgresLedgerSettings {
+  const tls = textOf(config.tls) || 'off';
+  if (!['off', 'verify', 'insecure'].includes(tls)) throw new LedgerConfigError(`Unknown TLS setting "${tls.slice(0, 20)}": use off, verify or insecure`);
+  const port = textOf(config.port) === '' ? 5432 : Number(textOf(config.port));
+  const leaseS = textOf(config.lease) === '' ? DEFAULT_LEASE_SECONDS : Number(textOf(config.lease));
+  if (!Number.isFinite(leaseS)) throw new LedgerConfigError('The claim lease must be a number of seconds');
+  const s: PostgresLedgerSettings = {
+    host: textOf(config.host),
+    port,
+    database: textOf(config.database),
+    user: textOf(config.user),
+    password: credentials.password || undefined,
+    ssl: tls === 'off' ? false : { rejectUnauthorized: tls === 'verify', ca: textOf(config.ca) || undefined },
+    schema: textOf(config.schema) || 'photoshelter',
+    leaseMs: Math.round(leaseS * 1000),
+    worker: textOf(config.worker) || undefined,
+  };
+  checkSettings(s);
+  return s;
+}
