@@ -28,7 +28,10 @@ interface LedgerNode extends Node<LedgerCredentials> {
 export = function register(RED: NodeAPI): void {
   function LedgerNodeCtor(this: LedgerNode, def: NodeDef & LedgerConfig) {
     RED.nodes.createNode(this, def);
-    const node = this;
+    setup(this, def);
+  }
+
+  function setup(node: LedgerNode, def: NodeDef & LedgerConfig): void {
     let store: Promise<PostgresStore> | undefined;
     node.open = async (target: string) => {
       store ??= (async () => {
