@@ -6,8 +6,13 @@ import { RateLimitError } from '../../photoshelter';
 import type { PollResult, TriggerPoller } from './poller';
 
 export interface LoopHooks {
-  /** Hand the events on (the loop commits the position once this returns). */
-  emit(result: PollResult): void;
+  /** Hand the events on (the loop commits the position once this returns, or once its promise resolves). */
+  emit(result: PollResult): void | Promise<void>;
+  /**
+   * Before each poll, when events wait for acknowledgements: resolves, once there is room, with how many
+   * events the poll may bring at most.
+   */
+  room?(signal: AbortSignal): Promise<number>;
   /** Before a poll; `baseline` when an approval trigger first records what already matches. */
   polling(baseline: boolean): void;
   polled(result: PollResult, at: Date): void;
@@ -63,10 +68,12 @@ export class PollLoop {
     this.current = (async () => {
       let next = this.intervalMs;
       try {
-        this.hooks.polling(await this.poller.needsBaseline());
-        const result = await this.poller.poll(ac.signal);
+        const limit = this.hooks.room ? await this.hooks.room(ac.signal) : undefined;
         if (ac.signal.aborted) return;
-        this.hooks.emit(result);
+        this.hooks.polling(await this.poller.needsBaseline());
+        const result = await this.poller.poll(ac.signal, limit);
+        if (ac.signal.aborted) return;
+        await this.hooks.emit(result);
         await this.poller.commit(result);
         this.failures = 0;
         this.hooks.polled(result, new Date());
