@@ -38,6 +38,8 @@ export interface Runtime {
   stop(): Promise<void>;
   /** Stop, keeping the user directory for a restart. */
   halt(): Promise<void>;
+  /** Kill with SIGKILL, as a crash would, keeping the user directory for a restart. */
+  kill(): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -149,6 +151,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       }
     },
     halt,
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
       await halt();
       rmSync(userDir, { recursive: true, force: true });
