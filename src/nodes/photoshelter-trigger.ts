@@ -162,7 +162,7 @@ export = function register(RED: NodeAPI): void {
         // saved in the window before the position moves on: after a crash they are issued again
         else await win.issue(r.events.map((e) => ({ key: `${e.topic}:${e.asset.id}@${e.event.at ?? ''}`, item: toMsg(e, e.topic, { ...e.event, ackId: `${e.topic}:${e.asset.id}@${e.event.at ?? ''}` }) })));
       },
-      room: win && ((signal) => win.room(signal)),
+      room: win && (() => win.free),
       polled: (r, at) => node.status((emitted ? status.ok : status.idle)(t(win ? 'status.polledAwaiting' : 'status.polled', { time: clockTime(at), count: emitted, latest: r.events.length, pending: win?.size ?? 0 }))),
       failed: (e, retryMs) => {
         const text = describeError(e);

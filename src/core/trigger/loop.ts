@@ -9,10 +9,10 @@ export interface LoopHooks {
   /** Hand the events on (the loop commits the position once this returns, or once its promise resolves). */
   emit(result: PollResult): void | Promise<void>;
   /**
-   * Before each poll, when events wait for acknowledgements: resolves, once there is room, with how many
-   * events the poll may bring at most.
+   * Before each poll, when events wait for acknowledgements: how many events the poll may bring at most.
+   * None: no poll now (nothing is asked of PhotoShelter); the loop looks again a second later.
    */
-  room?(signal: AbortSignal): Promise<number>;
+  room?(): number;
   /** Before a poll; `baseline` when an approval trigger first records what already matches. */
   polling(baseline: boolean): void;
   polled(result: PollResult, at: Date): void;
@@ -68,8 +68,11 @@ export class PollLoop {
     this.current = (async () => {
       let next = this.intervalMs;
       try {
-        const limit = this.hooks.room ? await this.hooks.room(ac.signal) : undefined;
-        if (ac.signal.aborted) return;
+        const limit = this.hooks.room?.();
+        if (limit !== undefined && limit <= 0) {
+          next = SOON_MS;
+          return;
+        }
         this.hooks.polling(await this.poller.needsBaseline());
         const result = await this.poller.poll(ac.signal, limit);
         if (ac.signal.aborted) return;

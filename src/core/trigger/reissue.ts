@@ -70,6 +70,11 @@ export class ReissueWindow<T> {
     return this.items.size;
   }
 
+  /** Places free now. */
+  get free(): number {
+    return Math.max(0, this.o.capacity - this.items.size);
+  }
+
   has(key: string): boolean {
     return this.items.has(key);
   }
