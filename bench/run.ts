@@ -38,7 +38,7 @@ const plan = smoke
   ? { paging: { assets: 5_000, rounds: 1, perPage: 1000 }, download: { size: 256 * MiB, rounds: 3 }, trigger: { sizes: [2_000, 10_000] as [number, number], rounds: 3 }, deliver: { sizes: [128 * MiB], rounds: 1, baselineSize: 128 * MiB }, ledger: { assets: 5_000, deliveries: 400, inFlight: 16, rounds: 3 }, workers: { latencyAssets: 150, cpuAssets: 24, cpuMiB: 16, rounds: 1, workers: [1, 2, 3] } }
   : { paging: { assets: 100_000, rounds: 3, perPage: 1000 }, download: { size: 2048 * MiB, rounds: 5 }, trigger: { sizes: [20_000, 100_000] as [number, number], rounds: 3 }, deliver: { sizes: [1024 * MiB, 4096 * MiB], rounds: 3, baselineSize: 1024 * MiB }, ledger: { assets: 20_000, deliveries: 2_000, inFlight: 16, rounds: 5 }, workers: { latencyAssets: 800, cpuAssets: 96, cpuMiB: 32, rounds: 3, workers: [1, 2, 3] } };
 /** The whole run stops by itself after this long. */
-const DEADLINE_MS = smoke ? 7 * 60_000 : 90 * 60_000;
+const DEADLINE_MS = smoke ? 5 * 60_000 : 90 * 60_000;
 
 const started = Date.now();
 const log = (line: string): void => console.error(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
@@ -50,8 +50,8 @@ async function main(): Promise<void> {
     ['download', () => downloadBench(plan.download, log)],
     ['trigger', () => triggerBench(plan.trigger, log)],
     ['ledger', () => ledgerBench(plan.ledger, log)],
-    ['workers', () => workersBench(plan.workers, log)],
     ['deliver', () => deliverBench({ ...plan.deliver, sizes: deliverSizes ?? plan.deliver.sizes, rounds: deliverRounds ?? plan.deliver.rounds, to: deliverTo }, log)],
+    ['workers', () => workersBench(plan.workers, log)],
   ];
   let failed = false;
   for (const [name, run] of benches) {

@@ -135,7 +135,7 @@ describe(`past one machine: example 9, a leader and 3 workers through Mosquitto,
 
     await reach(0.3, '30% copied');
     mark(`30%: worker 1 killed (SIGKILL) at ${await doneCount()} copied`);
-    await workers[0].kill();
+    await workers[0].crash();
 
     await reach(0.45, '45% copied');
     mark(`45%: broker restarted at ${await doneCount()} copied`);
@@ -147,7 +147,7 @@ describe(`past one machine: example 9, a leader and 3 workers through Mosquitto,
 
     await reach(0.75, '75% copied');
     mark(`75%: leader killed (SIGKILL) and started again at ${await doneCount()} copied`);
-    await leader.kill();
+    await leader.crash();
     leader = await startRuntime({ userDir: leader.userDir, env: leaderEnv() });
 
     await waitFor(async () => (await doneCount()) >= expected.size, `all ${expected.size} copied`, 600_000);

@@ -52,7 +52,7 @@ describe('the trigger as a leader: poll mode with "Issue again" (runtime, persis
     // the leader crashes with them out (the context store has been flushed in the meantime)
     await new Promise((r) => setTimeout(r, 1500));
     const before = lines().length;
-    await red.kill();
+    await red.crash();
     red = await startRuntime({ userDir: red.userDir, env: photoshelterEnv(sim) });
     await red.deploy(flow(true));
     await waitFor(() => new Set(lines().slice(before).map((l) => l[0])).size === 5, 'after the restart: the three issued again, and the two that waited', 60_000);

@@ -38,8 +38,8 @@ export interface Runtime {
   stop(): Promise<void>;
   /** Stop, keeping the user directory for a restart. */
   halt(): Promise<void>;
-  /** Kill with SIGKILL, as a crash would, keeping the user directory for a restart. */
-  kill(): Promise<void>;
+  /** Kill -9: no close handlers, no context flush; the user directory is kept. */
+  crash(): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -151,7 +151,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       }
     },
     halt,
-    async kill() {
+    async crash() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
