@@ -67,6 +67,20 @@ export class LedgerConfigError extends Error {
   }
 }
 
+/** The database failed a ledger operation (unreachable, restarted, refused): the delivery did not happen. */
+export class LedgerUnavailableError extends Error {
+  readonly code = 'ELEDGER';
+  constructor(cause: unknown) {
+    super(`The shared delivery ledger (PostgreSQL) failed: ${(cause as Error)?.message || String(cause)}`, { cause });
+    this.name = 'LedgerUnavailableError';
+  }
+}
+
+/** Our own errors pass; the driver's become LedgerUnavailableError. */
+function ledgerError(e: unknown): Error {
+  return e instanceof LeaseLostError || e instanceof ClaimedError || e instanceof LedgerConfigError || e instanceof LedgerUnavailableError ? e : new LedgerUnavailableError(e);
+}
+
 /** The migrations, in order: each runs once per database, under an advisory lock, in one transaction. */
 export function migrations(schema: string): Array<{ version: number; description: string; sql: string }> {
   const s = `"${schema}"`;
@@ -307,7 +321,9 @@ export class PostgresStore {
 
   /** Runs `fn` in a transaction on one connection. */
   async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
+    const c = await this.pool.connect().catch((e: unknown) => {
+      throw ledgerError(e);
+    });
     let broken = false;
     try {
       await c.query('BEGIN');
@@ -316,15 +332,17 @@ export class PostgresStore {
       return out;
     } catch (e) {
       await c.query('ROLLBACK').catch(() => (broken = true));
-      throw e;
+      throw ledgerError(e);
     } finally {
       c.release(broken);
     }
   }
 
   query<R extends object = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<{ rows: R[]; rowCount: number | null }> {
-    if (this.closed) return Promise.reject(new Error('The PostgreSQL delivery ledger is closed'));
-    return this.pool.query<R>(sql, params);
+    if (this.closed) return Promise.reject(new LedgerUnavailableError(new Error('it is closed')));
+    return this.pool.query<R>(sql, params).catch((e: unknown) => {
+      throw ledgerError(e);
+    });
   }
 
   /** The ledger of one target (a destination's real place). */

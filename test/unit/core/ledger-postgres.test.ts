@@ -169,6 +169,19 @@ describe('core/deliver/ledger-postgres: the PostgreSQL store', function () {
     assert.equal(await pg.psql(`SELECT state || ' ' || worker FROM ${schema}.delivery WHERE asset = 'I2'`), 'done worker-b\n');
   });
 
+  it('the database away (stopped, then started again): a clear ELEDGER error, and the ledger works again without a reopen', async () => {
+    const l = (await openStore()).ledger('folder:/srv/out');
+    await l.done(key('I1'), { v: 'v1' }, { b: 1 });
+    await pg.halt();
+    try {
+      await assert.rejects(l.lookup(key('I1')), (e: unknown) => (e as { code?: string }).code === 'ELEDGER' && /shared delivery ledger \(PostgreSQL\) failed/.test((e as Error).message));
+      await assert.rejects(l.exclusive(key('I2'), async () => 'ran'), (e: unknown) => (e as { code?: string }).code === 'ELEDGER');
+    } finally {
+      await pg.start();
+    }
+    assert.equal((await l.lookup(key('I1')))?.t, 'done');
+  });
+
   describe('several processes racing on the same items', () => {
     let work: string;
     const children: ChildProcess[] = [];
