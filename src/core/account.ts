@@ -23,6 +23,11 @@ export interface AccountConfig {
   orgId?: string;
   maxConcurrency?: number | string;
   requestsPerSecond?: number | string;
+  /**
+   * This Node-RED's share of the account's request rate, in percent (default 100): with several Node-RED
+   * workers on one account, each takes its part of `requestsPerSecond`, so that together they stay under it.
+   */
+  share?: number | string;
   /** Seconds. */
   timeout?: number | string;
   timeZone?: string;
@@ -129,6 +134,11 @@ export function resolveAccount(
     throw new AccountConfigError('badZone', 'timeZone', `"${timeZone.slice(0, 60)}" is not a time zone name (e.g. Europe/Berlin)`);
   }
   const timeoutS = numberIn(config.timeout, 'timeout', 1, 3600, 30) as number;
+  const rate = numberIn(config.requestsPerSecond, 'requestsPerSecond', 0.01, 1000, undefined);
+  const share = numberIn(config.share, 'share', 0.1, 100, 100) as number;
+  if (share < 100 && rate === undefined) {
+    throw new AccountConfigError('shareWithoutRate', 'share', 'A share of the request rate needs the account\'s requests per second: set Requests/s to the account\'s limit');
+  }
   return {
     mode,
     timeZone,
@@ -137,7 +147,7 @@ export function resolveAccount(
       apiKey,
       auth,
       maxConcurrency: numberIn(config.maxConcurrency, 'maxConcurrency', 1, 64, 4),
-      requestsPerSecond: numberIn(config.requestsPerSecond, 'requestsPerSecond', 0.01, 1000, undefined),
+      requestsPerSecond: rate === undefined ? undefined : (rate * share) / 100,
       timeoutMs: Math.round(timeoutS * 1000),
       logger: extras.logger,
     },

@@ -22,6 +22,8 @@ import { short, status } from './shared/status';
 type DeliverDef = NodeDef & RenditionConfig & {
   destination?: string; account?: string; action?: string; actionType?: string; template?: string;
   sidecar?: string; overwrite?: string; concurrency?: number | string; dryRun?: boolean; retries?: number | string; redeliverOnModify?: boolean | string;
+  /** Seconds to wait when another worker sharing the ledger delivers the same file (then skipped as "in-progress"). */
+  claimWait?: number | string;
 };
 type Msg = NodeMessageInFlow & { asset?: { id?: unknown; versionKey?: unknown }; file?: { path?: string; contentLength?: number; contentType?: string }; action?: unknown; location?: unknown; delivery?: unknown };
 type DestinationNode = Node & { open(): Promise<{ destination: Destination; templates: DestinationTemplates; ledger: DeliveryLedger; target: string }>; semaphore(cap: number): Semaphore };
@@ -41,6 +43,8 @@ export = function register(RED: NodeAPI): void {
     const sidecar = (SIDECAR_KINDS.includes(def.sidecar as SidecarKind) ? def.sidecar : 'none') as SidecarKind;
     const overwrite = (['overwrite', 'skip', 'fail'].includes(String(def.overwrite)) ? def.overwrite : 'overwrite') as OverwritePolicy;
     const redeliverOnModify = def.redeliverOnModify === true || def.redeliverOnModify === 'true';
+    const wait = def.claimWait === undefined || def.claimWait === '' ? 60 : Number(def.claimWait);
+    const claimWaitMs = Number.isFinite(wait) && wait >= 0 ? Math.min(wait, 3600) * 1000 : 60_000;
     const fail = (key: string, values: Record<string, string | number> = {}, code?: string): CodedError =>
       Object.assign(new Error(RED._(`photoshelter-deliver.errors.${key}`, values)), { code });
     // what to download when a message carries only an id: the original, or the JPEG rendition chosen
@@ -115,7 +119,7 @@ export = function register(RED: NodeAPI): void {
       const dryRun = msgBool((msg as { dryRun?: unknown }).dryRun, 'msg.dryRun') ?? strictBool(def.dryRun, 'dryRun', false);
       const base = { asset, template: def.template, view, sidecar, dryRun, signal };
       msg.delivery = action === 'put'
-        ? await d.put({ ...base, source: sourceOf(msg, asset), overwrite, redeliverOnModify, onProgress: showProgress })
+        ? await d.put({ ...base, source: sourceOf(msg, asset), overwrite, redeliverOnModify, claimWaitMs, onProgress: showProgress })
         : await d.remove({ ...base, location: typeof msg.location === 'string' && msg.location ? msg.location : undefined });
     }
 
@@ -138,8 +142,9 @@ export = function register(RED: NodeAPI): void {
         .then(
           () => {
             busy--;
-            const dl = msg.delivery as { skipped?: boolean; dryRun?: boolean; action?: string };
-            if (busy === 0) node.status(status.ok(RED._(dl.dryRun ? 'photoshelter-deliver.status.dryRun' : dl.skipped ? 'photoshelter-deliver.status.skipped' : dl.action === 'remove' ? 'photoshelter-deliver.status.removed' : 'photoshelter-deliver.status.delivered')));
+            const dl = msg.delivery as { skipped?: boolean | string; dryRun?: boolean; action?: string };
+            const key = dl.dryRun ? 'dryRun' : dl.skipped === 'in-progress' ? 'inProgress' : dl.skipped ? 'skipped' : dl.action === 'remove' ? 'removed' : 'delivered';
+            if (busy === 0) node.status(status.ok(RED._(`photoshelter-deliver.status.${key}`)));
             send(msg);
             done();
           },

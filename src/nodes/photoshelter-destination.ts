@@ -17,7 +17,9 @@ import { DeliverError, type Destination } from '../core/deliver/types';
 import { AdminError, adminGuards, answerError, dialogValues, type DialogSpec } from './shared/form';
 import { destinationPlace } from './shared/places';
 
-type DestinationDef = NodeDef & DestinationConfig;
+type DestinationDef = NodeDef & DestinationConfig & { ledger?: string };
+/** A photoshelter-ledger config node (a ledger shared by several Node-RED workers). */
+type SharedLedgerNode = Node & { open(target: string): Promise<DeliveryLedger> };
 const NS = 'photoshelter-destination';
 
 interface DestinationCredentials {
@@ -93,8 +95,13 @@ export = function register(RED: NodeAPI): void {
         );
         const target = destinationTarget(config);
         try {
+          // a shared ledger (several Node-RED workers), or this Node-RED's own file
+          const shared = def.ledger ? (RED.nodes.getNode(def.ledger) as SharedLedgerNode | null) : undefined;
+          if (shared !== undefined && (!shared || typeof shared.open !== 'function')) throw new Error(RED._('photoshelter-destination.errors.noLedger'));
           // records from before targets were kept are this destination's as it is configured now
-          const ledger = await FileLedger.open(ledgerFile, { target, removedRetentionMs: retentionDays(def.retentionDays) * 86_400_000 });
+          const ledger = shared
+            ? await shared.open(target)
+            : await FileLedger.open(ledgerFile, { target, removedRetentionMs: retentionDays(def.retentionDays) * 86_400_000 });
           return { destination, templates, ledger, target };
         } catch (e) {
           await destination.close().catch(() => undefined);

@@ -8,6 +8,7 @@ import { summarize } from '../core/asset';
 import { resolveTrigger, type TriggerSettings } from '../core/trigger/config';
 import { PollLoop } from '../core/trigger/loop';
 import { configKeyOf, TriggerPoller, type TriggerEvent } from '../core/trigger/poller';
+import { ReissueWindow, type SavedWindow, type WindowStore } from '../core/trigger/reissue';
 import type { StateStore, TriggerState } from '../core/trigger/state';
 import { Walker, type WalkEmit, type WalkScope } from '../core/trigger/walker';
 import { msgBool } from '../core/bool';
@@ -18,6 +19,9 @@ import { clockTime, short, status } from './shared/status';
 
 const NS = 'photoshelter-trigger';
 const KEY = 'photoshelter-trigger';
+/** The context key of the window of unacknowledged events (poll modes with an acknowledgement timeout). */
+const WINDOW_KEY = 'photoshelter-trigger-window';
+type Out = { topic: string; asset: unknown; payload: unknown; event: Record<string, unknown>; parts?: unknown };
 
 type TriggerDef = NodeDef & TriggerSettings & { account?: string; store?: string };
 interface TriggerNode extends Node {
@@ -27,12 +31,12 @@ interface TriggerNode extends Node {
 export = function register(RED: NodeAPI): void {
   const t = (key: string, vars?: Record<string, string | number>) => RED._(`${NS}.${key}`, vars);
 
-  function contextStore(node: Node, name: string | undefined): StateStore {
+  function contextStore<T = TriggerState>(node: Node, name: string | undefined, key = KEY): { load(): Promise<T | undefined>; save(s: T): Promise<void> } {
     const ctx = node.context();
     const store = name || undefined;
     return {
-      load: () => new Promise((ok, fail) => ctx.get(KEY, store as string, (err: Error | null, v: unknown) => (err ? fail(err) : ok(v as TriggerState)))),
-      save: (s) => new Promise((ok, fail) => ctx.set(KEY, s, store as string, (err?: Error | null) => (err ? fail(err) : ok()))),
+      load: () => new Promise((ok, fail) => ctx.get(key, store as string, (err: Error | null, v: unknown) => (err ? fail(err) : ok(v as T)))),
+      save: (s) => new Promise((ok, fail) => ctx.set(key, s, store as string, (err?: Error | null) => (err ? fail(err) : ok()))),
     };
   }
 
@@ -65,8 +69,19 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     const { cfg, account, client } = setup;
-    const store = contextStore(node, def.store);
+    const store: StateStore = contextStore(node, def.store);
     if (isMemoryStore(def.store)) node.warn(t('warnings.memoryStore'));
+    // handed-out items not yet acknowledged, issued again when late (a leader of workers); walks keep their own position
+    const win = cfg.ackTimeoutMs > 0 && (cfg.mode !== 'walk' || cfg.acknowledge)
+      ? new ReissueWindow<Out>({
+        timeoutMs: cfg.ackTimeoutMs,
+        capacity: cfg.window,
+        send: (m, { issues }) => node.send(RED.util.cloneMessage({ ...m, event: { ...m.event, issue: issues } }) as never),
+        store: cfg.mode === 'walk' ? undefined : (contextStore<SavedWindow<Out>>(node, def.store, WINDOW_KEY) as WindowStore<Out>),
+        configKey: configKeyOf({ mode: cfg.mode === 'walk' ? 'changed' : cfg.mode, scopes: cfg.scopes, rule: cfg.rule }),
+        onError: (e) => node.warn(describeError(e)),
+      })
+      : undefined;
     let emitted = 0;
     const onBackoff = ({ ms }: { ms: number }) => node.status(status.waiting(t('status.backoff', { seconds: Math.ceil(ms / 1000) })));
     client.events.on('backoff', onBackoff);
@@ -85,8 +100,11 @@ export = function register(RED: NodeAPI): void {
         configKeyOf({ mode: 'changed', scopes: cfg.scopes }) + ':walk',
         { window: cfg.window, acknowledge: cfg.acknowledge, include: cfg.include, timeZone: account.timeZone },
         (item) => {
-          const msg = toMsg(item, 'walk', { type: 'walk', walkId: item.walkId, index: item.index, galleryId: item.galleryId, path: item.asset.path });
-          node.send({ ...msg, parts: { id: item.walkId, index: item.index, ...(item.count !== undefined ? { count: item.count } : {}) } });
+          const ackId = `${item.walkId}:${item.index}`;
+          const msg = toMsg(item, 'walk', { type: 'walk', walkId: item.walkId, index: item.index, galleryId: item.galleryId, path: item.asset.path, ackId });
+          const out = { ...msg, parts: { id: item.walkId, index: item.index, ...(item.count !== undefined ? { count: item.count } : {}) } };
+          if (win) void win.issue([{ key: ackId, item: out }]);
+          else node.send(out);
         },
         (p) => node.status(p.done ? status.ok(t('status.walkDone', { count: p.emitted })) : status.working(t('status.walking', { emitted: p.emitted, acked: p.acked, inFlight: p.inFlight }))),
         (e) => {
@@ -103,6 +121,7 @@ export = function register(RED: NodeAPI): void {
         const ev = msg.event;
         if (ev && typeof ev.walkId === 'string' && typeof ev.index === 'number') {
           walker.ack(ev.walkId, ev.index);
+          win?.ack(`${ev.walkId}:${ev.index}`);
           return done();
         }
         const target = typeof msg.scope === 'string' && msg.scope ? msg.scope : cfg.scopes[0]?.id;
@@ -120,7 +139,7 @@ export = function register(RED: NodeAPI): void {
       });
       node.on('close', (_removed: boolean, done: () => void) => {
         client.events.off('backoff', onBackoff);
-        walker.stop().then(done, done);
+        walker.stop().then(() => win?.stop()).then(done, done);
       });
       return;
     }
@@ -137,11 +156,14 @@ export = function register(RED: NodeAPI): void {
     );
     const loop = new PollLoop(poller, cfg.intervalMs, {
       polling: (baseline) => node.status(status.working(t(baseline ? 'status.baseline' : 'status.polling'))),
-      emit: (r) => {
-        for (const e of r.events) node.send(toMsg(e, e.topic, e.event));
+      emit: async (r) => {
         emitted += r.events.length;
+        if (!win) for (const e of r.events) node.send(toMsg(e, e.topic, e.event));
+        // saved in the window before the position moves on: after a crash they are issued again
+        else await win.issue(r.events.map((e) => ({ key: `${e.topic}:${e.asset.id}@${e.event.at ?? ''}`, item: toMsg(e, e.topic, { ...e.event, ackId: `${e.topic}:${e.asset.id}@${e.event.at ?? ''}` }) })));
       },
-      polled: (r, at) => node.status((emitted ? status.ok : status.idle)(t('status.polled', { time: clockTime(at), count: emitted, latest: r.events.length }))),
+      room: win && (() => win.free),
+      polled: (r, at) => node.status((emitted ? status.ok : status.idle)(t(win ? 'status.polledAwaiting' : 'status.polled', { time: clockTime(at), count: emitted, latest: r.events.length, pending: win?.size ?? 0 }))),
       failed: (e, retryMs) => {
         const text = describeError(e);
         node.status(status.error(short(t('status.failed', { error: text, seconds: Math.ceil(retryMs / 1000) }))));
@@ -150,13 +172,18 @@ export = function register(RED: NodeAPI): void {
       },
     });
     node.pollNow = () => loop.pollNow();
-    loop.start();
-    node.on('input', (_msg, _send, done) => {
+    // a window left by the previous run is loaded first: its items count against the room
+    (win ? win.start() : Promise.resolve(0)).then(() => loop.start(), (e: unknown) => node.error(t('errors.poll', { detail: describeError(e) })));
+    node.on('input', (msg: NodeMessageInFlow & { event?: { ackId?: unknown } }, _send, done) => {
+      if (win && typeof msg.event?.ackId === 'string') {
+        win.ack(msg.event.ackId);
+        return done();
+      }
       loop.pollNow().then(() => done(), done);
     });
     node.on('close', (_removed: boolean, done: () => void) => {
       client.events.off('backoff', onBackoff);
-      loop.stop().then(done, done);
+      loop.stop().then(() => win?.stop()).then(done, done);
     });
   }
 

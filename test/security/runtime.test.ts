@@ -22,6 +22,7 @@ function routes(): Array<{ method: 'GET' | 'POST'; path: string; body?: unknown 
     { method: 'GET', path: '/photoshelter/account/acc/fields' },
     { method: 'POST', path: '/photoshelter/trigger/trg/poll', body: {} },
     { method: 'POST', path: '/photoshelter/destination/test', body: { config: { kind: 'folder', folder: '/nonexistent/ps-security' } } },
+    { method: 'POST', path: '/photoshelter/ledger/test', body: { config: { host: '127.0.0.1', port: 1, database: 'ps', user: 'ps' }, credentials: { password: 'typed' } } },
   ];
 }
 

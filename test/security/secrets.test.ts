@@ -15,6 +15,7 @@ import helper from 'node-red-node-test-helper';
 import type { NodeAPI } from 'node-red';
 import accountModule from '../../src/nodes/photoshelter-account';
 import destinationModule from '../../src/nodes/photoshelter-destination';
+import ledgerModule from '../../src/nodes/photoshelter-ledger';
 import triggerModule from '../../src/nodes/photoshelter-trigger';
 import { assertNoSecret, withCatalogue, startCapture, type Capture } from './helpers';
 
@@ -22,6 +23,7 @@ helper.init(require.resolve('node-red'));
 const destinationNode = withCatalogue(destinationModule);
 const accountNode = withCatalogue(accountModule);
 const triggerNode = withCatalogue(triggerModule);
+const ledgerNode = withCatalogue(ledgerModule);
 
 /** A config node of some other package, with credentials of the same names as ours. */
 function otherPackage(RED: NodeAPI): void {
@@ -40,6 +42,7 @@ const SECRETS = {
   s3Secret: 'stored-s3-secret-access-key',
   foreign: 'other-package-secret-password',
   env: 'environment-secret-value-42',
+  ledgerPassword: 'stored-database-password',
 };
 const ALL = Object.values(SECRETS);
 
@@ -52,8 +55,19 @@ describe('security: admin endpoints keep stored secrets with their host (class 1
   let tcpData = 0;
   let tcpConnections = 0;
   let tmp: string;
+  /** The shared ledger's stored place: a TCP server standing for its database, which hangs up on whatever it gets. */
+  let db: TcpServer;
+  let dbPort: number;
+  let dbConnections = 0;
 
   before(async () => {
+    db = createTcpServer((s) => {
+      dbConnections++;
+      s.on('data', () => s.destroy());
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((ok) => db.listen(0, '127.0.0.1', ok));
+    dbPort = (db.address() as AddressInfo).port;
     stored = await startCapture();
     evil = await startCapture();
     const sockets = new Set<Socket>();
@@ -77,6 +91,7 @@ describe('security: admin endpoints keep stored secrets with their host (class 1
     await stored.close();
     await evil.close();
     await new Promise<void>((ok) => tcp.close(() => ok()));
+    await new Promise<void>((ok) => db.close(() => ok()));
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -86,10 +101,12 @@ describe('security: admin endpoints keep stored secrets with their host (class 1
   const sftp = () => ({ id: 'dsftp', type: 'photoshelter-destination', kind: 'sftp', host: '127.0.0.1', port: stored.port, user: 'agency', hostKey: `SHA256:${'A'.repeat(43)}`, basePath: '/in' });
   const s3 = () => ({ id: 'ds3', type: 'photoshelter-destination', kind: 's3', endpoint: stored.url, region: 'eu-west-1', bucket: 'stored-bucket', forcePathStyle: true });
   const folder = () => ({ id: 'dfolder', type: 'photoshelter-destination', kind: 'folder', folder: join(tmp, 'stored') });
+  const ledger = () => ({ id: 'dledger', type: 'photoshelter-ledger', host: '127.0.0.1', port: dbPort, database: 'deliveries', user: 'deliver', tls: 'off', schema: 'photoshelter', lease: 30 });
 
   beforeEach(async () => {
-    const flow = [account(), http(), basic(), sftp(), s3(), folder(), { id: 'foreign', type: 'other-package-config' }];
-    await helper.load([accountNode, destinationNode, triggerNode, otherPackage], flow as never, {
+    const flow = [account(), http(), basic(), sftp(), s3(), folder(), ledger(), { id: 'foreign', type: 'other-package-config' }];
+    await helper.load([accountNode, destinationNode, triggerNode, ledgerNode, otherPackage], flow as never, {
+      dledger: { password: SECRETS.ledgerPassword },
       acc: { apiKey: SECRETS.apiKey, email: 'owner@example.com', password: SECRETS.accountPassword },
       dhttp: { token: SECRETS.bearer },
       dbasic: { httpPassword: SECRETS.httpPassword },
@@ -101,6 +118,7 @@ describe('security: admin endpoints keep stored secrets with their host (class 1
     evil.requests.length = 0;
     tcpData = 0;
     tcpConnections = 0;
+    dbConnections = 0;
   });
   afterEach(async () => {
     await helper.unload();
@@ -124,6 +142,7 @@ describe('security: admin endpoints keep stored secrets with their host (class 1
     config: { baseUrl: `${stored.url}/psapi/v4.0`, authMode: 'session', timeZone: 'UTC', ...config },
     credentials: { apiKey: '__PWRD__', email: 'owner@example.com', password: '__PWRD__', ...credentials },
   });
+  const dest0 = (id: string, config: Record<string, unknown>, credentials: Record<string, unknown>) => ({ id, config, credentials });
   const ACCOUNT = '/photoshelter/account/test';
   const DEST = '/photoshelter/destination/test';
   const RETYPE = /type .* again/;
@@ -215,11 +234,47 @@ describe('security: admin endpoints keep stored secrets with their host (class 1
     });
   });
 
+  describe('the stored database password of a shared ledger (Test connection)', () => {
+    const LEDGER = '/photoshelter/ledger/test';
+    const body = (config: Record<string, unknown> = {}, credentials: Record<string, unknown> = { password: '__PWRD__' }, id: unknown = 'dledger') => ({
+      id,
+      config: { host: '127.0.0.1', port: dbPort, database: 'deliveries', user: 'deliver', tls: 'off', schema: 'photoshelter', lease: 30, ...config },
+      credentials,
+    });
+    it('goes to the stored server when the dialog points there (control)', async () => {
+      const res = await helper.request().post(LEDGER).send(body());
+      assert.equal(res.status, 502, res.text);
+      assert.ok(dbConnections > 0, 'the stored server was contacted');
+      assertNoSecret(res.text, ALL, 'the answer');
+      assert.equal(tcpConnections, 0);
+    });
+    it('is not sent to another port', () => refused(LEDGER, body({ port: tcpPort }), 400, RETYPE));
+    it('is not sent to another host', () => refused(LEDGER, body({ host: 'localhost', port: tcpPort }), 400, RETYPE));
+    it('is not sent for another database', () => refused(LEDGER, body({ database: 'other' }), 400, RETYPE));
+    it('is not sent for another user', () => refused(LEDGER, body({ user: 'postgres' }), 400, RETYPE));
+    it('is not sent with the certificate check turned off', () => refused(LEDGER, body({ tls: 'insecure' }), 400, RETYPE));
+    it('is not sent with another trusted CA', () => refused(LEDGER, body({ tls: 'verify', ca: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----' }), 400, RETYPE));
+    it('is not lent to a node that is not deployed', () => refused(LEDGER, body({ port: tcpPort }, { password: '__PWRD__' }, null), 400, /shows a stored secret, but this node is not deployed/));
+    it('is not lent by a node of another type (a destination) or package', async () => {
+      await refused(LEDGER, body({ port: tcpPort }, { password: '__PWRD__' }, 'dsftp'), 403, /is not a deployed .* node/);
+      await refused(LEDGER, body({ port: tcpPort }, { password: '__PWRD__' }, 'foreign'), 403, /is not a deployed .* node/);
+    });
+    it('a ledger lends nothing to a destination test', () => refused(DEST, dest0('dledger', { kind: 'sftp', host: '127.0.0.1', port: tcpPort, user: 'agency', insecureSkipHostKey: true }, { password: '__PWRD__' }), 403, /is not a deployed .* node/));
+    it('a ${NAME} password of a new node is not read', () => refused(LEDGER, body({ port: tcpPort }, { password: '${PS_SEC_SECRET}' }, null), 400, /reads the environment/));
+    it('bad settings are a clear 400 and connect nowhere', async () => {
+      const res = await helper.request().post(LEDGER).send(body({ schema: 'Robert"; DROP' }, { password: 'typed' }, null));
+      assert.equal(res.status, 400, res.text);
+      assert.match(res.body.error, /schema name/);
+      assert.equal(dbConnections, 0);
+    });
+  });
+
   describe('cross-site requests (class 2)', () => {
     const POSTS: Array<[string, string]> = [
       ['Test connection', ACCOUNT],
       ['Test destination', DEST],
       ['poll now', '/photoshelter/trigger/some-trigger/poll'],
+      ['Test connection of a shared ledger', '/photoshelter/ledger/test'],
     ];
     const FORMS: Array<[string, string, string]> = [
       ['a form post (application/x-www-form-urlencoded)', 'application/x-www-form-urlencoded', 'id=acc&config[baseUrl]=x&credentials[apiKey]=__PWRD__'],

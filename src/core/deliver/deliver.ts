@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { sameVersion, versionKeyParts } from '../asset';
-import type { DeliveryLedger, FileEvidence, LedgerKey, LedgerRecord, VersionStamp } from './ledger';
+import { ClaimedError, type DeliveryLedger, type FileEvidence, type LedgerKey, type LedgerRecord, type VersionStamp } from './ledger';
 import type { DestinationTemplates } from './registry';
 import { sidecarFor, type SidecarKind } from './sidecar';
 import { render } from './template';
@@ -57,7 +57,11 @@ export interface Delivery {
   location: string;
   bytes: number;
   sha256: string | null;
-  skipped: boolean;
+  /**
+   * True: nothing to do (delivered already, or the policy "skip" met a file). `"in-progress"`: another
+   * worker sharing the ledger is delivering this file right now (its claim outlived the wait).
+   */
+  skipped: boolean | 'in-progress';
   durationMs: number;
   dryRun?: boolean;
   /** Remove: whether something was there. */
@@ -109,6 +113,11 @@ export interface PutJob extends JobBase {
   onProgress?: (p: Progress) => void;
   /** How often progress is reported at most (default 1 s). */
   progressIntervalMs?: number;
+  /**
+   * A shared ledger: how long to wait when another worker is delivering the same file (ms, default 0);
+   * then the delivery is skipped as `"in-progress"`.
+   */
+  claimWaitMs?: number;
 }
 
 export interface RemoveJob extends JobBase {
@@ -355,7 +364,14 @@ export class Deliverer {
     const location = this.location(job);
     const ledger = this.opts.ledger;
     if (!ledger || job.dryRun) return this.putAt(job, location, started);
-    return ledger.exclusive(this.key(job.asset.id, location), () => this.putAt(job, location, started));
+    try {
+      return await ledger.exclusive(this.key(job.asset.id, location), () => this.putAt(job, location, started), { waitMs: job.claimWaitMs ?? 0, signal: job.signal });
+    } catch (e) {
+      if (!(e instanceof ClaimedError)) throw e;
+      // another worker holds the claim: its delivery, or a later re-issue once its lease ends, does it
+      if (job.source.kind === 'stream') job.source.stream.destroy();
+      return { ...this.base('put', location, started), skipped: 'in-progress' };
+    }
   }
 
   /** Evidence of the asset's current file, or undefined when there is none to be had. */
@@ -423,16 +439,18 @@ export class Deliverer {
       if (job.source.kind === 'stream') job.source.stream.destroy();
       return { ...out, dryRun: true, durationMs: Date.now() - started };
     }
-    // an interrupted delivery of this version: finish it at the same location, whatever the policy
-    const recovering = prior?.t === 'intent' && sameVersion(prior.v, asset.versionKey);
+    // an interrupted (or failed) delivery of this version: finish it at the same location, whatever the policy
+    const recovering = (prior?.t === 'intent' || prior?.t === 'failed') && sameVersion(prior.v, asset.versionKey);
     const overwrite = recovering ? 'overwrite' : (job.overwrite ?? 'overwrite');
     const metadata = this.metadata(job.view, asset);
     // the evidence of the version is read before the file, so it never describes a newer file than the bytes sent
     if (ledger && !evidenceRead && !versionKeyParts(asset.versionKey)?.hash) evidence = await this.readEvidence(asset.id, signal);
     const stamp = this.stamp(asset, evidence);
     const release = await (this.opts.semaphore?.acquire(signal) ?? Promise.resolve(() => undefined));
+    let claimed = false;
     try {
       if (ledger) await ledger.intent(key, stamp);
+      claimed = true;
       let used = false;
       let meter: Meter | undefined;
       let sniffer: HeadSniffer | undefined;
@@ -512,6 +530,11 @@ export class Deliverer {
       // refused before anything was written (a file is there and the policy is "fail"): this attempt's
       // intent is void, or a later attempt would take it for an interrupted delivery of ours and overwrite
       if (ledger && e instanceof DeliverError && e.code === 'EEXIST' && !recovering) await ledger.refused(key, stamp, prior);
+      // a failure after the claim is recorded (for audits) in its place; an abort (a stop) leaves the intent
+      else if (ledger && claimed && !signal.aborted) {
+        const { code, message } = (e ?? {}) as { code?: unknown; message?: unknown };
+        await ledger.failed(key, stamp, { code: typeof code === 'string' ? code : undefined, message: String(message ?? e) }).catch(() => undefined);
+      }
       throw e;
     } finally {
       release();

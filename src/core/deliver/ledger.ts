@@ -13,6 +13,7 @@
  *   {"t":"done",…,"b":<bytes>,"h":"<sha256>","r":<response summary>[,"c":"<iso>"]}
  *   {"t":"removed",…}
  *   {"t":"refused",…}   the destination refused before writing (overwrite policy "fail")
+ *   {"t":"failed",…,"e":{"code":"…","message":"…"}}   the upload failed after its intent
  *
  * `d` is the destination's real target (kind and resolved base: folder, host, port and base path, endpoint
  * and bucket, URL origin; see registry.ts `destinationTarget`), so that a destination pointed somewhere
@@ -29,6 +30,8 @@
  * commit). A crash between intent and done leaves the intent: the next attempt delivers again to the same,
  * deterministically derived location (an overwrite of the same bytes), never a second copy. A torn last
  * line is ignored. `exclusive` runs one delivery per target, asset and location at a time in this process.
+ * A `failed` record stands for its intent (the next attempt completes it at the same location) and tells
+ * audits why the last attempt failed.
  *
  * Bounded: the file is compacted to its live records (the last per target, asset and location) on open and
  * whenever it has doubled since the last compaction; `removed` records older than the retention are dropped
@@ -38,7 +41,7 @@
 import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-export type LedgerState = 'intent' | 'done' | 'removed' | 'refused';
+export type LedgerState = 'intent' | 'done' | 'removed' | 'refused' | 'failed';
 
 /** Evidence of a file version beyond the version key (from the file's embedded metadata). */
 export interface FileEvidence {
@@ -75,6 +78,12 @@ export interface DeliveryResult {
   r?: unknown;
 }
 
+/** Why a delivery failed, as a `failed` record keeps it (no secret: the deliverer's own error text). */
+export interface DeliveryFailure {
+  code?: string;
+  message: string;
+}
+
 export interface LedgerRecord extends VersionStamp, Partial<DeliveryResult> {
   t: LedgerState;
   /** Target (see LedgerKey). */
@@ -86,6 +95,36 @@ export interface LedgerRecord extends VersionStamp, Partial<DeliveryResult> {
   at: string;
   /** When a delivered version was last checked to be still current (done records made by `checked`). */
   c?: string;
+  /** Failed records: what went wrong. */
+  e?: DeliveryFailure;
+}
+
+/** How `exclusive` meets a delivery that another process (a worker sharing the ledger) is running. */
+export interface ExclusiveOptions {
+  /** How long to wait for the other's claim to end (ms, default 0: not at all). */
+  waitMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Another process holds a live claim on the delivery, and it did not end within the wait. */
+export class ClaimedError extends Error {
+  readonly code = 'ECLAIMED';
+  constructor(
+    /** Who holds the claim (a worker's name), when known. */
+    readonly holder?: string,
+  ) {
+    super(`Another worker${holder ? ` (${holder})` : ''} is delivering this file`);
+    this.name = 'ClaimedError';
+  }
+}
+
+/** The claim of a delivery was lost (its lease ran out and another worker took it over) before it was recorded. */
+export class LeaseLostError extends Error {
+  readonly code = 'ELEASELOST';
+  constructor() {
+    super('The claim on this delivery ran out and another worker took it over before it was recorded; that worker delivers it');
+    this.name = 'LeaseLostError';
+  }
 }
 
 export interface DeliveryLedger {
@@ -93,9 +132,11 @@ export interface DeliveryLedger {
   lookup(key: LedgerKey): Promise<LedgerRecord | undefined>;
   /**
    * Runs `fn` alone for this key: a second delivery of the same asset to the same place waits for the
-   * first, then sees its record (and is skipped) instead of uploading in parallel.
+   * first, then sees its record (and is skipped) instead of uploading in parallel. A store shared by
+   * several processes claims the key for them all (a lease); a claim held by another process is waited
+   * for up to `opts.waitMs`, then the call rejects with ClaimedError.
    */
-  exclusive<T>(key: LedgerKey, fn: () => Promise<T>): Promise<T>;
+  exclusive<T>(key: LedgerKey, fn: () => Promise<T>, opts?: ExclusiveOptions): Promise<T>;
   /** Claims the delivery of this version: durable before it resolves, and before the upload starts. */
   intent(key: LedgerKey, version: VersionStamp): Promise<void>;
   /** The version is at the location. */
@@ -112,6 +153,11 @@ export interface DeliveryLedger {
    * that was there before the claim (not an intent), is put back; otherwise a `refused` record is written.
    */
   refused(key: LedgerKey, version: VersionStamp, previous?: LedgerRecord): Promise<void>;
+  /**
+   * The upload of the version claimed by `intent` failed: the record keeps the claim's meaning (the next
+   * attempt completes the delivery at the same location) and says why, for audits.
+   */
+  failed(key: LedgerKey, version: VersionStamp, failure: DeliveryFailure): Promise<void>;
   /** The live records (the last one per target, asset and location), for audits. */
   records(): AsyncIterable<LedgerRecord>;
   close(): Promise<void>;
@@ -132,7 +178,7 @@ export interface FileLedgerOptions {
 
 export const DEFAULT_REMOVED_RETENTION_DAYS = 90;
 const DAY_MS = 86_400_000;
-const STATES: readonly string[] = ['intent', 'done', 'removed', 'refused'];
+const STATES: readonly string[] = ['intent', 'done', 'removed', 'refused', 'failed'];
 
 const keyOf = (target: string, asset: string, location: string): string => `${target}\u0000${asset}\u0000${location}`;
 
@@ -141,6 +187,13 @@ interface Pending {
   line: string;
   resolve: () => void;
   reject: (e: unknown) => void;
+}
+
+/** A failure as records keep it: a code and a message of bounded length. */
+export function failureOf(f: DeliveryFailure): DeliveryFailure {
+  const out: DeliveryFailure = { message: String(f.message ?? '').slice(0, 500) };
+  if (typeof f.code === 'string' && f.code) out.code = f.code.slice(0, 40);
+  return out;
 }
 
 /** A record read from a line, or undefined when the line is not one (torn by a crash, or foreign). */
@@ -220,7 +273,7 @@ export class FileLedger implements DeliveryLedger {
     return this.map.get(keyOf(key.target, key.asset, key.location));
   }
 
-  async exclusive<T>(key: LedgerKey, fn: () => Promise<T>): Promise<T> {
+  async exclusive<T>(key: LedgerKey, fn: () => Promise<T>, _opts?: ExclusiveOptions): Promise<T> {
     const k = keyOf(key.target, key.asset, key.location);
     while (this.busy.has(k)) await this.busy.get(k);
     const run = fn();
@@ -261,6 +314,10 @@ export class FileLedger implements DeliveryLedger {
     return this.append('refused', key, version);
   }
 
+  failed(key: LedgerKey, version: VersionStamp, failure: DeliveryFailure): Promise<void> {
+    return this.append('failed', key, version, undefined, undefined, failure);
+  }
+
   async *records(): AsyncIterable<LedgerRecord> {
     for (const r of [...this.map.values()]) yield r;
   }
@@ -278,7 +335,7 @@ export class FileLedger implements DeliveryLedger {
     this.handle = undefined;
   }
 
-  private append(t: LedgerState, key: LedgerKey, version: VersionStamp, result?: DeliveryResult, times?: { at: string; c: string }): Promise<void> {
+  private append(t: LedgerState, key: LedgerKey, version: VersionStamp, result?: DeliveryResult, times?: { at: string; c: string }, failure?: DeliveryFailure): Promise<void> {
     const record: LedgerRecord = { t, d: key.target, a: key.asset, v: version.v, l: key.location, at: times?.at || new Date(this.now()).toISOString() };
     if (version.m) record.m = version.m;
     if (version.f && (version.f.instance || version.f.modify)) record.f = version.f;
@@ -288,6 +345,7 @@ export class FileLedger implements DeliveryLedger {
       if (result.r !== undefined) record.r = result.r;
     }
     if (times) record.c = times.c;
+    if (failure) record.e = failureOf(failure);
     if (this.closed) return Promise.reject(new Error(`The delivery ledger ${this.file} is closed`));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record, line: JSON.stringify(record) + '\n', resolve, reject });

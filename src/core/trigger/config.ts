@@ -30,6 +30,8 @@ export interface TriggerSettings {
   includePath?: boolean;
   window?: string | number;
   acknowledge?: boolean;
+  /** Seconds after which an unacknowledged item is issued again (empty or 0: never). */
+  ackTimeout?: string | number;
 }
 
 export interface ResolvedTrigger {
@@ -42,6 +44,8 @@ export interface ResolvedTrigger {
   include: AssetPart[];
   window: number;
   acknowledge: boolean;
+  /** Re-issue unacknowledged items after this long (ms); 0: never (and poll modes do not wait for acknowledgements). */
+  ackTimeoutMs: number;
 }
 
 export class TriggerConfigError extends Error {
@@ -131,5 +135,6 @@ export function resolveTrigger(s: TriggerSettings): ResolvedTrigger {
     include,
     window: Math.floor(num(s.window, 'window', 1, 10_000, 50)),
     acknowledge: flag(s.acknowledge, 'acknowledge', true),
+    ackTimeoutMs: Math.round(num(s.ackTimeout, 'ackTimeout', 0, 86_400, 0) * 1000),
   };
 }

@@ -6,8 +6,13 @@ import { RateLimitError } from '../../photoshelter';
 import type { PollResult, TriggerPoller } from './poller';
 
 export interface LoopHooks {
-  /** Hand the events on (the loop commits the position once this returns). */
-  emit(result: PollResult): void;
+  /** Hand the events on (the loop commits the position once this returns, or once its promise resolves). */
+  emit(result: PollResult): void | Promise<void>;
+  /**
+   * Before each poll, when events wait for acknowledgements: how many events the poll may bring at most.
+   * None: no poll now (nothing is asked of PhotoShelter); the loop looks again a second later.
+   */
+  room?(): number;
   /** Before a poll; `baseline` when an approval trigger first records what already matches. */
   polling(baseline: boolean): void;
   polled(result: PollResult, at: Date): void;
@@ -63,10 +68,15 @@ export class PollLoop {
     this.current = (async () => {
       let next = this.intervalMs;
       try {
+        const limit = this.hooks.room?.();
+        if (limit !== undefined && limit <= 0) {
+          next = SOON_MS;
+          return;
+        }
         this.hooks.polling(await this.poller.needsBaseline());
-        const result = await this.poller.poll(ac.signal);
+        const result = await this.poller.poll(ac.signal, limit);
         if (ac.signal.aborted) return;
-        this.hooks.emit(result);
+        await this.hooks.emit(result);
         await this.poller.commit(result);
         this.failures = 0;
         this.hooks.polled(result, new Date());

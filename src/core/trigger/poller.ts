@@ -156,11 +156,13 @@ export class TriggerPoller {
     this.state = result.next;
   }
 
-  async poll(signal?: AbortSignal): Promise<PollResult> {
+  /** One poll; `limit` lowers maxEvents for this poll (room left in a window of unacknowledged events). */
+  async poll(signal?: AbortSignal, limit?: number): Promise<PollResult> {
     await this.o.syncClock?.();
     const base = await this.current();
     const next: TriggerState = structuredClone(base);
-    const run = new PollRun(this.client, this.o, next, signal);
+    const o = limit !== undefined && limit < this.o.maxEvents ? { ...this.o, maxEvents: Math.max(1, limit) } : this.o;
+    const run = new PollRun(this.client, o, next, signal);
     if (this.o.mode === 'added') await run.added();
     else await run.changes(this.settleMs, this.startMs.bind(this), await this.needsBaseline());
     return { events: run.events, more: run.more, examined: run.examined, next };

@@ -43,3 +43,8 @@ export function destinationPlace(c: Record<string, unknown>, k: Record<string, u
       return { kind, endpoint: text(c.endpoint) ? placeOf(c.endpoint) : '', region: text(c.region), bucket: text(c.bucket), forcePathStyle: flag(c.forcePathStyle, false), accessKeyId: text(k.accessKeyId) };
   }
 }
+
+/** A shared ledger's place: the database server, the database and the user, and the TLS checks. */
+export function ledgerPlace(c: Record<string, unknown>): Record<string, string> {
+  return { host: text(c.host).toLowerCase(), port: String(Number(text(c.port) || 5432)), database: text(c.database), user: text(c.user), tls: text(c.tls) || 'off', ca: text(c.ca) };
+}

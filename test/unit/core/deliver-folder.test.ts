@@ -242,6 +242,26 @@ describe('deliver: folder destination', function () {
     assert.equal(readFileSync(join(base, 'Campaigns/Spring/harbour.jpg'), 'utf8'), 'not ours');
   });
 
+  it('a failed upload is recorded with its error (for audits), and the next attempt completes it at the same place', async () => {
+    const { d, ledger } = await deliverer();
+    const broken = new Readable({ read() { this.destroy(Object.assign(new Error('the disk went away'), { code: 'EIO' })); } });
+    await assert.rejects(d.put({ asset: asset(), view: viewOf({}, { asset: asset() }), source: { kind: 'stream', stream: broken }, signal: new AbortController().signal }));
+    const rec = await (ledger as FileLedger).lookup({ target: '', asset: asset().id, location: 'Campaigns/Spring/harbour.jpg' });
+    assert.equal(rec?.t, 'failed');
+    assert.equal(rec?.v, asset().versionKey);
+    assert.match(String(rec?.e?.message), /the disk went away/);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(base, 'Campaigns/Spring'), { recursive: true });
+    writeFileSync(join(base, 'Campaigns/Spring/harbour.jpg'), 'left by the failed attempt');
+    const r = await put(d, Buffer.from('complete'), asset(), { overwrite: 'fail' });
+    assert.equal(r.recovered, true, 'the failed attempt is completed, whatever the policy');
+    assert.equal(readFileSync(join(base, r.location), 'utf8'), 'complete');
+    // and after a restart, the failed record is read back as it was written
+    const lines = readFileSync(ledgerFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t: string; e?: { code?: string } });
+    assert.deepEqual(lines.map((l) => l.t), ['intent', 'failed', 'intent', 'done']);
+    assert.equal(lines[1].e?.code, 'ESOURCE');
+  });
+
   it('a refusal after an earlier version was delivered keeps the record of that delivery', async () => {
     const { d } = await deliverer();
     const first = await put(d, Buffer.from('v1'));
