@@ -4,7 +4,7 @@
  * readers), optionally fsync'd first.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -15,6 +15,12 @@ export interface FolderOptions {
   base: string;
   /** fsync the file (and its folder) before the rename: survives a power loss, costs time. */
   fsync?: boolean;
+  /**
+   * Create the base folder (and its missing parents) when it is missing. Off, a missing base folder is an
+   * error that names it, so that a mistyped one is not created silently. Folders below the base (from the
+   * location template) are always created. Default: on (the behaviour before the choice existed).
+   */
+  createBase?: boolean;
 }
 
 const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
@@ -76,6 +82,59 @@ function fsError(e: unknown, where: string): DeliverError {
   return new DeliverError(code ?? 'EFOLDER', `Writing ${where} failed: ${(e as Error)?.message ?? String(e)}`, false, { cause: e });
 }
 
+async function statOf(path: string): Promise<Stats | undefined> {
+  try {
+    return await stat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+function checkSignal(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new DeliverError('EABORTED', 'Stopped before it was done', false, { cause: signal.reason });
+}
+
+/**
+ * Creates `dir` and its missing parents one level at a time, checking the path first: the nearest
+ * existing ancestor must be a folder. Node's recursive mkdir is not used: where mkdir answers ENOENT
+ * although the parent exists (/proc, some virtual file systems) it retries forever on a worker thread.
+ * Returns the folders it created, outermost first.
+ */
+export async function makeFolders(dir: string, signal?: AbortSignal): Promise<string[]> {
+  const missing: string[] = [];
+  for (let cur = dir; ; ) {
+    checkSignal(signal);
+    // below a file, stat answers ENOTDIR: the file is found one level up
+    const st = await statOf(cur).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOTDIR') return undefined;
+      throw e;
+    });
+    if (st) {
+      if (!st.isDirectory()) throw new DeliverError('ENOTDIR', `${cur} is a file, not a folder: the folder ${dir} cannot be made there`);
+      break;
+    }
+    missing.unshift(cur);
+    const parent = dirname(cur);
+    if (parent === cur) break;
+    cur = parent;
+  }
+  for (const d of missing) {
+    checkSignal(signal);
+    try {
+      await mkdir(d);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && (await statOf(d))?.isDirectory()) continue;
+      if (code === 'ENOENT') {
+        throw new DeliverError('EFOLDER', `The folder ${d} cannot be created: ${dirname(d)} takes no new folders (a system or virtual file system?). Choose a folder on a disk`, false, { cause: e });
+      }
+      throw e;
+    }
+  }
+  return missing;
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await lstat(path);
@@ -93,6 +152,32 @@ export class FolderDestination implements Destination {
   constructor(private readonly opts: FolderOptions) {
     if (!opts.base || typeof opts.base !== 'string') throw new DeliverError('ECONFIG', 'The folder destination has no base folder');
     this.base = resolvePath(opts.base);
+  }
+
+  private get createBase(): boolean {
+    return this.opts.createBase !== false;
+  }
+
+  private noBase(): DeliverError {
+    return new DeliverError(
+      'ENOFOLDER',
+      `The base folder ${this.base} does not exist. Create it, or choose "create the base folder" in the destination (check its spelling first)`,
+    );
+  }
+
+  /** The folder of a file, made when missing; the base folder itself only when that is allowed. */
+  private async folderFor(dir: string, signal?: AbortSignal): Promise<void> {
+    if (!this.createBase) {
+      const st = await statOf(this.base);
+      if (!st) throw this.noBase();
+      if (!st.isDirectory()) throw new DeliverError('ENOTDIR', `The base folder ${this.base} is a file, not a folder`);
+    }
+    await makeFolders(dir, signal);
+  }
+
+  /** A location named with its base folder, for messages. */
+  private where(location: string): string {
+    return `${location} in ${this.base}`;
   }
 
   resolve(rendered: string): string {
@@ -113,13 +198,13 @@ export class FolderDestination implements Destination {
     const temp = join(dir, `.${basename(full).slice(0, 200)}.${randomBytes(6).toString('hex')}.part`);
     let tempMade = false;
     try {
-      await mkdir(dir, { recursive: true });
+      await this.folderFor(dir, req.signal);
       const policy = req.overwrite ?? 'overwrite';
       // checked first to spare the upload; checked again, atomically, when the file is put in place
       if (policy !== 'overwrite' && (await exists(full))) {
         req.body.destroy();
         if (policy === 'skip') return { location: req.location, bytes: 0, skipped: true };
-        throw new DeliverError('EEXIST', `${req.location} exists already and the overwrite policy is "fail"`);
+        throw new DeliverError('EEXIST', `${this.where(req.location)} exists already and the overwrite policy is "fail"`);
       }
       const out = createWriteStream(temp, { flags: 'wx' });
       tempMade = true;
@@ -150,7 +235,7 @@ export class FolderDestination implements Destination {
           await unlink(temp);
           tempMade = false;
           if (policy === 'skip') return { location: req.location, bytes: 0, skipped: true };
-          throw new DeliverError('EEXIST', `${req.location} exists already and the overwrite policy is "fail"`);
+          throw new DeliverError('EEXIST', `${this.where(req.location)} exists already and the overwrite policy is "fail"`);
         }
         await unlink(temp);
       }
@@ -160,7 +245,7 @@ export class FolderDestination implements Destination {
     } catch (e) {
       req.body.destroy();
       if (tempMade) await unlink(temp).catch(() => undefined);
-      throw fsError(e, req.location);
+      throw fsError(e, this.where(req.location));
     }
   }
 
@@ -171,26 +256,26 @@ export class FolderDestination implements Destination {
       return { removed: true };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { removed: false };
-      throw fsError(e, location);
+      throw fsError(e, this.where(location));
     }
   }
 
   /**
-   * The base folder exists (or is created, as the first delivery would) and takes a file: a small probe
-   * file is created beside where deliveries go, and removed.
+   * The base folder exists (or, when that is allowed, is created as the first delivery would) and takes a
+   * file: a small probe file is created beside where deliveries go, and removed. The path is checked
+   * before anything is created, and every step looks at `signal` (the caller's deadline).
    */
-  async probe(_signal: AbortSignal): Promise<ProbeResult> {
+  async probe(signal: AbortSignal): Promise<ProbeResult> {
     let created = false;
     try {
-      const st = await stat(this.base).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') return undefined;
-        throw e;
-      });
+      checkSignal(signal);
+      const st = await statOf(this.base);
       if (st && !st.isDirectory()) throw new DeliverError('ENOTDIR', `${this.base} is a file, not a folder`);
       if (!st) {
-        await mkdir(this.base, { recursive: true });
-        created = true;
+        if (!this.createBase) throw this.noBase();
+        created = (await makeFolders(this.base, signal)).length > 0;
       }
+      checkSignal(signal);
       const probe = join(this.base, `.photoshelter-probe-${randomBytes(6).toString('hex')}.part`);
       const h = await open(probe, 'wx');
       try {

@@ -18,6 +18,8 @@ export interface DestinationConfig {
   // folder
   folder?: string;
   fsync?: boolean | string;
+  /** Create a missing base folder (default on, as before the choice existed; new nodes start off). */
+  createBase?: boolean | string;
   // http
   method?: string;
   url?: string;
@@ -104,7 +106,7 @@ export function createDestination(config: DestinationConfig, credentials: Record
   const kind = kindOf(c);
   switch (kind) {
     case 'folder':
-      return new FolderDestination({ base: String(c.folder ?? ''), fsync: bool(c.fsync, false) });
+      return new FolderDestination({ base: String(c.folder ?? ''), fsync: bool(c.fsync, false), createBase: bool(c.createBase, true) });
     case 'http':
       return new HttpDestination({
         method: c.method || 'POST',
