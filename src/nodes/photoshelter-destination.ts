@@ -123,7 +123,12 @@ export = function register(RED: NodeAPI): void {
     async (req: Request, res: Response) => {
       const body = (req.body ?? {}) as { id?: unknown; config?: Record<string, unknown>; credentials?: Record<string, unknown> };
       const credentials = formCredentials<DestinationCredentials>(RED, body.id, body.credentials, Object.keys(CREDENTIALS));
-      const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+      // the probe ends at its deadline, or as soon as the editor goes away
+      const gone = new AbortController();
+      res.on('close', () => {
+        if (!res.writableFinished) gone.abort();
+      });
+      const signal = AbortSignal.any([AbortSignal.timeout(PROBE_TIMEOUT_MS), gone.signal]);
       try {
         const config = formConfig<DestinationConfig>(body.config);
         const report = await probeDestination(config, { ...credentials }, signal);
