@@ -36,6 +36,8 @@ export = function register(RED: NodeAPI): void {
     const running = new Set<Promise<void>>();
     let busy = 0;
     let closing = false;
+    // a status left from before a restart or redeploy goes: its cause may be fixed
+    node.status(status.clear());
     const sidecar = (SIDECAR_KINDS.includes(def.sidecar as SidecarKind) ? def.sidecar : 'none') as SidecarKind;
     const overwrite = (['overwrite', 'skip', 'fail'].includes(String(def.overwrite)) ? def.overwrite : 'overwrite') as OverwritePolicy;
     const fail = (key: string, values: Record<string, string | number> = {}, code?: string): CodedError =>

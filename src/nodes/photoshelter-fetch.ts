@@ -43,6 +43,8 @@ export = function register(RED: NodeAPI): void {
       return fail('failed', { detail: describeError(e) }, code, s);
     }
 
+    // a status left from before a restart or redeploy goes: its cause may be fixed
+    node.status(status.clear());
     try {
       settings = fetchSettings(def);
     } catch (e) {

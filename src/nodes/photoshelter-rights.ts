@@ -52,6 +52,8 @@ export = function register(RED: NodeAPI): void {
 
     let policy: RightsPolicy | undefined;
     let configError: CodedError | undefined;
+    // a status left from before a restart or redeploy goes: its cause may be fixed
+    node.status(status.clear());
     try {
       policy = resolveRights(def);
     } catch (e) {

@@ -50,6 +50,8 @@ export = function register(RED: NodeAPI): void {
   }
 
   function setUp(node: TriggerNode, def: TriggerDef): void {
+    // a status left from before a restart or redeploy goes: its cause may be fixed
+    node.status(status.clear());
     let setup;
     try {
       const cfg = resolveTrigger(def);

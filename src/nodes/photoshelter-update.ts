@@ -37,6 +37,8 @@ export = function register(RED: NodeAPI): void {
   function setup(node: Node, def: UpdateDef): void {
     let settings: UpdateSettings | undefined;
     let configError: CodedError | undefined;
+    // a status left from before a restart or redeploy goes: its cause may be fixed
+    node.status(status.clear());
     try {
       settings = updateSettings(def);
     } catch (e) {
