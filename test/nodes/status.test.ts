@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
+import type { EventEmitter } from 'node:events';
 import * as nrUtil from '@node-red/util';
 import type { NodeAPI } from 'node-red';
 import accountNode from '../../src/nodes/photoshelter-account';
@@ -40,10 +41,10 @@ class Shown {
     else this.now.set(e.id, s);
   };
   attach(): void {
-    nrUtil.events.on('node-status', this.listener);
+    (nrUtil as unknown as { events: EventEmitter }).events.on('node-status', this.listener);
   }
   detach(): void {
-    nrUtil.events.off('node-status', this.listener);
+    (nrUtil as unknown as { events: EventEmitter }).events.off('node-status', this.listener);
   }
 }
 
