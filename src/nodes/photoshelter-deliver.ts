@@ -14,8 +14,8 @@ import { SIDECAR_KINDS, type SidecarKind } from '../core/deliver/sidecar';
 import { viewOf } from '../core/deliver/template';
 import { DeliverError, type Destination } from '../core/deliver/types';
 import { accountOf } from './shared/account';
-import { describeError } from './shared/errors';
-import { short, status } from './shared/status';
+import { clientProblem, describeError, logErrorsAsLines, shortError } from './shared/errors';
+import { status } from './shared/status';
 
 type DeliverDef = NodeDef & {
   destination?: string; account?: string; action?: string; actionType?: string; template?: string;
@@ -38,6 +38,7 @@ export = function register(RED: NodeAPI): void {
     let closing = false;
     // a status left from before a restart or redeploy goes: its cause may be fixed
     node.status(status.clear());
+    logErrorsAsLines(node);
     const sidecar = (SIDECAR_KINDS.includes(def.sidecar as SidecarKind) ? def.sidecar : 'none') as SidecarKind;
     const overwrite = (['overwrite', 'skip', 'fail'].includes(String(def.overwrite)) ? def.overwrite : 'overwrite') as OverwritePolicy;
     const fail = (key: string, values: Record<string, string | number> = {}, code?: string): CodedError =>
@@ -108,10 +109,14 @@ export = function register(RED: NodeAPI): void {
     function localize(e: unknown): CodedError {
       if (closing) return fail('aborted', {}, 'EABORTED');
       if (e instanceof FetchInputError) return fail(e.key, e.values, e.code);
-      if (e instanceof DeliverError) return Object.assign(fail(e.code === 'EBADPATH' ? 'badPath' : 'failed', { detail: e.message }, e.code), { retryable: e.retryable });
+      if (e instanceof DeliverError) {
+        // destination errors say their cause first and name the folder, file or server
+        const err = e.code === 'EBADPATH' ? fail('badPath', { detail: e.message }, e.code) : Object.assign(new Error(e.message), { code: e.code });
+        return Object.assign(err, { retryable: e.retryable });
+      }
       const { code } = (e ?? {}) as CodedError;
       if (code === undefined && e instanceof Error) return e; // already from the catalogue
-      return fail('failed', { detail: describeError(e) }, code);
+      return clientProblem(RED, e) ?? fail('failed', { detail: describeError(e) }, code);
     }
 
     node.on('input', (msg: Msg, send: (m: NodeMessage) => void, done: (err?: Error) => void) => {
@@ -133,7 +138,7 @@ export = function register(RED: NodeAPI): void {
             // a stream that was never read would hold its download open
             if (msg.payload instanceof Readable && !msg.payload.readableEnded) msg.payload.destroy();
             const err = localize(e);
-            if (!closing) node.status(status.error(short(err.message)));
+            if (!closing) node.status(status.error(shortError(err)));
             done(err);
           },
         )

@@ -7,8 +7,8 @@ import { loadAsset } from '../core/load';
 import { FetchInputError, FileTooLargeError, TempFileRegistry, fetchSettings, fileInfo, idOf, pickMediaId } from '../core/fetch';
 import { readCapped, renditionText, writeTempFile, type FetchConfig, type FetchSettings, type FileInfo, type MessageHooks } from '../core/fetch';
 import { accountOf } from './shared/account';
-import { describeError } from './shared/errors';
-import { short, status } from './shared/status';
+import { clientProblem, describeError, logErrorsAsLines, shortError } from './shared/errors';
+import { status } from './shared/status';
 
 type FetchDef = NodeDef & FetchConfig & { account?: string; idProp?: string; idPropType?: string };
 type Msg = NodeMessageInFlow & { asset?: unknown; file?: FileInfo };
@@ -40,17 +40,18 @@ export = function register(RED: NodeAPI): void {
       const { code, status: s } = (e ?? {}) as CodedError;
       if (code === undefined && e instanceof Error) return e; // accountOf() texts are already from the catalogue
       if (closing) return fail('aborted', {}, 'EABORTED');
-      return fail('failed', { detail: describeError(e) }, code, s);
+      return clientProblem(RED, e) ?? fail('failed', { detail: describeError(e) }, code, s);
     }
 
     // a status left from before a restart or redeploy goes: its cause may be fixed
     node.status(status.clear());
+    logErrorsAsLines(node);
     try {
       settings = fetchSettings(def);
     } catch (e) {
       configError = localize(e);
       node.error(configError.message);
-      node.status(status.error(short(configError.message)));
+      node.status(status.error(shortError(configError)));
     }
 
     // Temporary files go when their message is done (followed through the message hooks; the published
@@ -131,7 +132,7 @@ export = function register(RED: NodeAPI): void {
             controllers.delete(ac);
             busy--;
             const err = localize(e);
-            if (!closing) node.status(status.error(short(err.message)));
+            if (!closing) node.status(status.error(shortError(err)));
             done(err);
           },
         )

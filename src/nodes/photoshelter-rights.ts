@@ -8,8 +8,8 @@ import { evaluateRights, RIGHTS_OUTPUTS, type RightsReason, type RightsStatus } 
 import { assetSource, evaluationTime, RightsInputError, useValue } from '../core/rights/input';
 import { resolveRights, RightsConfigError, type RightsConfig, type RightsPolicy } from '../core/rights/policy';
 import { accountOf } from './shared/account';
-import { describeError } from './shared/errors';
-import { short, status } from './shared/status';
+import { clientProblem, describeError, logErrorsAsLines, shortError } from './shared/errors';
+import { status } from './shared/status';
 
 const NS = 'photoshelter-rights';
 
@@ -47,19 +47,20 @@ export = function register(RED: NodeAPI): void {
       if (closing) return Object.assign(new Error(t('errors.aborted')), { code: 'EABORTED' });
       const { code, status: s } = (e ?? {}) as CodedError;
       if (code === undefined && e instanceof Error) return e; // already a catalogue text (no account)
-      return Object.assign(new Error(t('errors.failed', { detail: describeError(e) })), { code, status: s });
+      return clientProblem(RED, e) ?? Object.assign(new Error(t('errors.failed', { detail: describeError(e) })), { code, status: s });
     };
 
     let policy: RightsPolicy | undefined;
     let configError: CodedError | undefined;
     // a status left from before a restart or redeploy goes: its cause may be fixed
     node.status(status.clear());
+    logErrorsAsLines(node);
     try {
       policy = resolveRights(def);
     } catch (e) {
       configError = localize(e);
       node.error(t('errors.config', { detail: configError.message }));
-      node.status(status.error(short(configError.message)));
+      node.status(status.error(shortError(configError)));
     }
 
     const prop = (value: string | undefined, type: string | undefined, fallbackType: string, msg: Msg): Promise<unknown> =>
@@ -111,7 +112,7 @@ export = function register(RED: NodeAPI): void {
         (e: unknown) => {
           controllers.delete(ac);
           const err = localize(e);
-          if (!closing) node.status(status.error(short(err.message)));
+          if (!closing) node.status(status.error(shortError(err)));
           done(err);
         },
       );

@@ -11,8 +11,8 @@ import { configKeyOf, TriggerPoller, type TriggerEvent } from '../core/trigger/p
 import type { StateStore, TriggerState } from '../core/trigger/state';
 import { Walker, type WalkEmit, type WalkScope } from '../core/trigger/walker';
 import { accountOf } from './shared/account';
-import { describeError } from './shared/errors';
-import { clockTime, short, status } from './shared/status';
+import { describeError, shortError } from './shared/errors';
+import { clockTime, status } from './shared/status';
 
 const NS = 'photoshelter-trigger';
 const KEY = 'photoshelter-trigger';
@@ -59,7 +59,7 @@ export = function register(RED: NodeAPI): void {
       setup = { cfg, account, client: account.getClient() };
     } catch (e) {
       const text = describeError(e);
-      node.status(status.error(short(text)));
+      node.status(status.error(shortError(text)));
       node.error(t('errors.config', { detail: text }));
       node.on('input', (_msg, _send, done) => done(new Error(t('errors.config', { detail: text }))));
       return;
@@ -90,7 +90,7 @@ export = function register(RED: NodeAPI): void {
         },
         (p) => node.status(p.done ? status.ok(t('status.walkDone', { count: p.emitted })) : status.working(t('status.walking', { emitted: p.emitted, acked: p.acked, inFlight: p.inFlight }))),
         (e) => {
-          node.status(status.error(short(describeError(e))));
+          node.status(status.error(shortError(e)));
           node.error(t('errors.walk', { detail: describeError(e) }));
         },
       );
@@ -138,9 +138,9 @@ export = function register(RED: NodeAPI): void {
       polled: (r, at) => node.status((emitted ? status.ok : status.idle)(t('status.polled', { time: clockTime(at), count: emitted, latest: r.events.length }))),
       failed: (e, retryMs) => {
         const text = describeError(e);
-        node.status(status.error(short(t('status.failed', { error: text, seconds: Math.ceil(retryMs / 1000) }))));
+        node.status(status.error(t('status.failed', { error: shortError(text, 44), seconds: Math.ceil(retryMs / 1000) })));
         // the msg a Catch node gets: the error code lets a flow branch on it
-        node.error(t('errors.poll', { detail: text }), { payload: { code: (e as { code?: string }).code ?? 'ERROR', message: text } });
+        node.error(t('errors.poll', { detail: text, seconds: Math.ceil(retryMs / 1000) }), { payload: { code: (e as { code?: string }).code ?? 'ERROR', message: text } });
       },
     });
     node.pollNow = () => loop.pollNow();
