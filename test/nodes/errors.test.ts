@@ -4,7 +4,8 @@
  * shows the cause alone.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
 import type { NodeAPI, NodeStatus } from 'node-red';
@@ -64,12 +65,18 @@ describe('errors as a person reads them', function () {
 
   describe('in a flow', () => {
     let sim: SimHandle;
+    let tmp: string;
     before(async () => {
       sim = await startSim({ seed: 5, assets: 5 });
+      tmp = mkdtempSync(join(tmpdir(), 'ps-errors-'));
+      // the delivery ledger lives under the user directory
+      helper.settings({ userDir: tmp });
     });
     after(async () => {
       await helper.unload();
+      helper.settings({});
       await sim.close();
+      rmSync(tmp, { recursive: true, force: true });
     });
     afterEach(async () => {
       await helper.unload();

@@ -60,7 +60,7 @@ describe('statuses of the PhotoShelter nodes', function () {
   const flow = (): FlowNode[] =>
     [
       { id: 'acc', type: 'photoshelter-account', baseUrl: sim.baseUrl, authMode: 'session', orgId: sim.orgId, timeZone: 'UTC' },
-      { id: 'dest', type: 'photoshelter-destination', kind: 'folder', folder: tmp, createBase: true, template: '{{asset.id}}/{{asset.fileName}}' },
+      { id: 'dest', type: 'photoshelter-destination', kind: 'folder', folder: join(tmp, 'out'), createBase: true, template: '{{asset.id}}/{{asset.fileName}}' },
       { id: 'tab1', type: 'tab' },
       { id: 'f1', type: 'photoshelter-fetch', z: 'tab1', account: 'acc', mode: 'none', wires: [[]] },
       { id: 'd1', type: 'photoshelter-deliver', z: 'tab1', account: 'acc', destination: 'dest', action: 'put', actionType: 'str', retries: 0, wires: [[]] },
@@ -80,11 +80,14 @@ describe('statuses of the PhotoShelter nodes', function () {
     sim = await startSim({ seed: 5, assets: 10 });
     imageId = (await sim.control.mediaIds())[0];
     tmp = mkdtempSync(join(tmpdir(), 'ps-status-'));
+    // the delivery ledger lives under the user directory
+    helper.settings({ userDir: join(tmp, 'user') });
     shown.attach();
   });
   after(async () => {
     shown.detach();
     await helper.unload();
+    helper.settings({});
     await sim.close();
     rmSync(tmp, { recursive: true, force: true });
   });
