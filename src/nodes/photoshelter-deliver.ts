@@ -68,7 +68,7 @@ export = function register(RED: NodeAPI): void {
       const a = msg.asset;
       if (a && typeof a.id === 'string' && typeof a.versionKey === 'string') return a as DeliverAsset;
       const id = pickMediaId([a?.id, typeof msg.payload === 'string' || (msg.payload && typeof msg.payload === 'object' && !Buffer.isBuffer(msg.payload) && !(msg.payload instanceof Readable)) ? msg.payload : undefined]);
-      const account = accountOf(RED, def.account, 'photoshelter-deliver');
+      const account = accountOf(RED, def.account, 'photoshelter-deliver', msg);
       const asset = await loadAsset(account.getClient(), id, { include: ['iptc'], timeZone: account.timeZone, signal });
       msg.asset = asset as unknown as Msg['asset'];
       return asset as unknown as DeliverAsset;
@@ -81,7 +81,7 @@ export = function register(RED: NodeAPI): void {
       if (Buffer.isBuffer(p)) return { kind: 'buffer', data: p, contentType: type };
       if (typeof p === 'string' && msg.file?.path === p) return { kind: 'file', path: p, contentType: type };
       // only an id: fetch the original
-      const account = accountOf(RED, def.account, 'photoshelter-deliver');
+      const account = accountOf(RED, def.account, 'photoshelter-deliver', msg);
       return { kind: 'fetch', open: (signal) => account.getClient().download(asset.id, { fileType: 'original', signal }) };
     }
 

@@ -82,7 +82,7 @@ export = function register(RED: NodeAPI): void {
     /** Fills msg; true when a download stream was handed on (its controller lives until it closes). */
     async function fetchInto(msg: Msg, s: FetchSettings, signal: AbortSignal, ac: AbortController): Promise<boolean> {
       const id = pickMediaId(await idCandidates(msg));
-      const account = accountOf(RED, def.account, NS);
+      const account = accountOf(RED, def.account, NS, msg);
       const client = account.getClient();
       if (s.include.length > 0 || s.mode === 'none' || idOf(msg.asset) !== id) {
         msg.asset = await loadAsset(client, id, { include: s.include, timeZone: account.timeZone, signal });

@@ -77,13 +77,13 @@ export = function register(RED: NodeAPI): void {
       const source = assetSource(msg, p);
       const channel = useValue(await prop(def.channel, def.channelType, 'msg', msg), 'channel');
       const region = useValue(await prop(def.region, def.regionType, 'msg', msg), 'region');
-      const account = 'fetchId' in source || !p.timeZone ? accountOf(RED, def.account, NS) : undefined;
+      const account = 'fetchId' in source || !p.timeZone ? accountOf(RED, def.account, NS, msg) : undefined;
       const zone = p.timeZone ?? account?.timeZone ?? 'UTC';
       const at = evaluationTime(await prop(def.at, def.atType, 'date', msg), zone);
       let asset: unknown;
       if ('fetchId' in source) {
         node.status(status.working(t('status.reading')));
-        const client = (account ?? accountOf(RED, def.account, NS)).getClient();
+        const client = (account ?? accountOf(RED, def.account, NS, msg)).getClient();
         asset = await loadAsset(client, source.fetchId, { include: ['iptc', 'custom'], timeZone: zone, signal });
         msg.asset = asset;
       } else {

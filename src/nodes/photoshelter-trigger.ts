@@ -71,11 +71,12 @@ export = function register(RED: NodeAPI): void {
     const onBackoff = ({ ms }: { ms: number }) => node.status(status.waiting(t('status.backoff', { seconds: Math.ceil(ms / 1000) })));
     client.events.on('backoff', onBackoff);
 
+    // event.account: the nodes that follow and have no account of their own use this one
     const toMsg = (e: TriggerEvent | WalkEmit, topic: string, event: Record<string, unknown>) => ({
       topic,
       asset: e.asset,
       payload: summarize(e.asset),
-      event,
+      event: { ...event, account: account.id },
     });
 
     if (cfg.mode === 'walk') {

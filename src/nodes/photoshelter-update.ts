@@ -100,7 +100,7 @@ export = function register(RED: NodeAPI): void {
     async function handle(msg: Msg, s: UpdateSettings, signal: AbortSignal): Promise<{ err?: CodedError; send: boolean }> {
       const dryRun = typeof msg.dryRun === 'boolean' ? msg.dryRun : s.dryRun;
       const req = requestOf(msg, await rowChanges(s, msg));
-      const account = accountOf(RED, def.account, NS);
+      const account = accountOf(RED, def.account, NS, msg);
       const client = account.getClient();
       const outcomes = await runRequest(client, req, s.concurrency, { timeZone: account.timeZone, dryRun, signal });
       const err = finish(msg, req.batch, dryRun, outcomes);

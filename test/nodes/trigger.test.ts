@@ -82,6 +82,7 @@ describe('photoshelter-trigger node', function () {
     assert.equal(got[0].asset.custom?.Campaign, 'Winter');
     assert.equal(got[0].payload.id, id);
     assert.equal(got[0].event.type, 'updated');
+    assert.equal(got[0].event.account, 'acc', 'the account, for nodes that have none of their own');
     assert.ok(!JSON.stringify(got).includes(sim.password) && !JSON.stringify(got).includes(sim.apiKey), 'no secret in msgs');
     const last = statuses().at(-1);
     assert.equal(last?.fill, 'green');
