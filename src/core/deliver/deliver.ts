@@ -54,6 +54,8 @@ export interface Delivery {
   existed?: boolean;
   /** A delivery that a crash interrupted was completed (same location, overwritten). */
   recovered?: boolean;
+  /** Delivered again on purpose (`redeliver`) although the ledger had it as delivered. */
+  redelivered?: boolean;
   attempts?: number;
   response?: PutResult['response'];
   sidecar?: string;
@@ -86,6 +88,8 @@ export interface JobBase {
 export interface PutJob extends JobBase {
   source: BodySource;
   overwrite?: OverwritePolicy;
+  /** Deliver again on purpose: a record that this version is delivered at this location is ignored. */
+  redeliver?: boolean;
   onProgress?: (p: Progress) => void;
   /** How often progress is reported at most (default 1 s). */
   progressIntervalMs?: number;
@@ -322,7 +326,8 @@ export class Deliverer {
     const sidecar = sidecarFor(job.sidecar ?? 'none', asset as never);
     if (sidecar) out.sidecar = withSuffix(location, sidecar.suffix, this.opts.templates.context);
     const prior = ledger?.get(asset.id, location);
-    if (prior?.t === 'done' && prior.v === asset.versionKey) {
+    const delivered = prior?.t === 'done' && prior.v === asset.versionKey;
+    if (delivered && !job.redeliver) {
       if (job.source.kind === 'stream') job.source.stream.destroy();
       return { ...out, skipped: true, bytes: prior.b ?? 0, sha256: prior.h ?? null, durationMs: Date.now() - started };
     }
@@ -403,6 +408,7 @@ export class Deliverer {
         await ledger.append({ t: 'done', a: asset.id, v: asset.versionKey, l: location, b: out.bytes, h: out.sha256 ?? undefined, r: responseSummary(result.response) });
       }
       if (recovering) out.recovered = true;
+      if (delivered) out.redelivered = true;
       out.attempts = attempts;
       out.durationMs = Date.now() - started;
       return out;
