@@ -101,8 +101,10 @@ export = function register(RED: NodeAPI): void {
       const view = viewOf(msg as unknown as Record<string, unknown>, { asset: msg.asset, file: msg.file });
       const dryRun = def.dryRun === true || (msg as { dryRun?: unknown }).dryRun === true;
       const base = { asset, template: def.template, view, sidecar, dryRun, signal };
+      // msg.redeliver: send it again although the ledger has it as delivered
+      const redeliver = (msg as { redeliver?: unknown }).redeliver === true;
       msg.delivery = action === 'put'
-        ? await d.put({ ...base, source: sourceOf(msg, asset), overwrite, onProgress: showProgress })
+        ? await d.put({ ...base, source: sourceOf(msg, asset), overwrite, onProgress: showProgress, redeliver })
         : await d.remove({ ...base, location: typeof msg.location === 'string' && msg.location ? msg.location : undefined });
     }
 
