@@ -10,7 +10,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { Ledger } from './ledger';
 import type { DestinationTemplates } from './registry';
 import { sidecarFor, type SidecarKind } from './sidecar';
-import { render } from './template';
+import { render, renderStrict } from './template';
 import { DeliverError, type Destination, type PutResult } from './types';
 
 export type DeliverAction = 'put' | 'remove';
@@ -264,8 +264,8 @@ export class Deliverer {
     const own = (job.template ?? '').trim();
     let rendered: string;
     if (t.context === 'url') {
-      const base = t.location.trim() ? render(t.location.trim(), job.view, 'url') : '';
-      const rel = own ? render(own, job.view, 'url') : '';
+      const base = t.location.trim() ? renderStrict(t.location.trim(), job.view, 'url', 'URL template') : '';
+      const rel = own ? renderStrict(own, job.view, 'url', 'path template') : '';
       if (!base && !rel) throw new DeliverError('EBADPATH', 'No URL: set one in the destination or a path in the node');
       try {
         rendered = base && rel ? new URL(rel, base).toString() : base || rel;
@@ -273,7 +273,7 @@ export class Deliverer {
         throw new DeliverError('EBADPATH', `"${(rel || base).slice(0, 80)}" is not a URL`);
       }
     } else {
-      rendered = render(own || t.location.trim() || '{{asset.fileName}}', job.view, 'path');
+      rendered = renderStrict(own || t.location.trim() || '{{asset.fileName}}', job.view, 'path');
     }
     return this.opts.destination.resolve(rendered);
   }
@@ -442,7 +442,7 @@ export class Deliverer {
     }
     if (!job.location && t.remove) {
       const delivery = prior ? { location: prior.l, bytes: prior.b, sha256: prior.h, response: prior.r } : job.view.delivery;
-      target = this.opts.destination.resolve(render(t.remove, { ...job.view, delivery }, 'url'));
+      target = this.opts.destination.resolve(renderStrict(t.remove, { ...job.view, delivery }, 'url', 'remove URL template'));
     }
     const out = this.base('remove', target, started);
     if (job.dryRun) return { ...out, dryRun: true, durationMs: Date.now() - started };
