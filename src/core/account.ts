@@ -13,6 +13,8 @@ import {
   type PhotoShelterClientOptions,
 } from '../photoshelter';
 import { isValidTimeZone } from '../photoshelter/dates';
+import type { Asset } from './asset';
+import { loadAsset } from './load';
 
 export type AuthModeName = 'session' | 'oauth' | 'bearer';
 
@@ -229,6 +231,19 @@ export async function customFieldNames(client: PhotoShelterClient, sample = 5, s
     }
   }
   return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * One asset of the library, read as a trigger reads it (IPTC, custom fields, galleries, path): a sample
+ * for previews. The first medium of the first gallery found; undefined for an empty library.
+ */
+export async function sampleAsset(client: PhotoShelterClient, timeZone?: string, signal?: AbortSignal): Promise<Asset | undefined> {
+  for (const gid of await rootGalleries(client, signal, 3)) {
+    for await (const m of client.galleryChildren(gid, { signal, perPage: 1, maxPages: 1 })) {
+      return loadAsset(client, m.id, { include: ['iptc', 'custom', 'galleries', 'path'], timeZone, signal });
+    }
+  }
+  return undefined;
 }
 
 /** Gallery ids found walking the tree breadth-first, stopping once `enough` are found. */

@@ -15,6 +15,7 @@ import { viewOf } from '../core/deliver/template';
 import { DeliverError, type Destination } from '../core/deliver/types';
 import { accountOf } from './shared/account';
 import { clientProblem, describeError, logErrorsAsLines, shortError } from './shared/errors';
+import { registerPreview } from './shared/preview';
 import { status } from './shared/status';
 
 type DeliverDef = NodeDef & {
@@ -160,4 +161,5 @@ export = function register(RED: NodeAPI): void {
   }
 
   RED.nodes.registerType('photoshelter-deliver', DeliverNode);
+  registerPreview(RED, 'photoshelter-deliver');
 };
