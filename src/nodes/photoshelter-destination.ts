@@ -14,6 +14,7 @@ import { probeDestination } from '../core/deliver/probe';
 import { createDestination, destinationTemplates, type DestinationConfig, type DestinationTemplates } from '../core/deliver/registry';
 import { DeliverError, type Destination } from '../core/deliver/types';
 import { formConfig, formCredentials } from './shared/form';
+import { registerPreview } from './shared/preview';
 
 type DestinationDef = NodeDef & DestinationConfig;
 
@@ -106,6 +107,7 @@ export = function register(RED: NodeAPI): void {
   RED.nodes.registerType<DestinationNode, DestinationDef, object, DestinationCredentials>('photoshelter-destination', DestinationNodeCtor, {
     credentials: CREDENTIALS,
   });
+  registerPreview(RED, 'photoshelter-destination');
 
   /** Removes every secret from a text that is going back to the editor. */
   function scrub(text: string, secrets: DestinationCredentials): string {

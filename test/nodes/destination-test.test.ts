@@ -335,7 +335,8 @@ describe('photoshelter-destination: Test destination (admin endpoint)', function
       );
     const dir = mkdtempSync(join(tmp, 'perm-'));
     await helper.load(guarded, [{ id: 'dest', type: 'photoshelter-destination', kind: 'folder', folder: dir }] as never, {});
-    assert.deepEqual(asked, ['photoshelter-destination.write']);
+    // Test destination and the location preview
+    assert.deepEqual(asked, ['photoshelter-destination.write', 'photoshelter-destination.write']);
     const body = { id: 'dest', config: { kind: 'folder', folder: join(dir, 'made') }, credentials: {} };
     await helper.request().post('/photoshelter/destination/test').send(body).expect(401);
     await helper.request().post('/photoshelter/destination/test').set('x-grant', 'photoshelter-destination.read').send(body).expect(401);
