@@ -119,7 +119,7 @@ export = function register(RED: NodeAPI): void {
       }
       const { code } = (e ?? {}) as CodedError;
       if (code === undefined && e instanceof Error) return e; // already from the catalogue
-      return clientProblem(RED, e) ?? fail('failed', { detail: describeError(e) }, code);
+      return clientProblem(RED, 'photoshelter-deliver', e) ?? fail('failed', { detail: describeError(e) }, code);
     }
 
     node.on('input', (msg: Msg, send: (m: NodeMessage) => void, done: (err?: Error) => void) => {

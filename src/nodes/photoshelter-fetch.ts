@@ -40,7 +40,7 @@ export = function register(RED: NodeAPI): void {
       const { code, status: s } = (e ?? {}) as CodedError;
       if (code === undefined && e instanceof Error) return e; // accountOf() texts are already from the catalogue
       if (closing) return fail('aborted', {}, 'EABORTED');
-      return clientProblem(RED, e) ?? fail('failed', { detail: describeError(e) }, code, s);
+      return clientProblem(RED, NS, e) ?? fail('failed', { detail: describeError(e) }, code, s);
     }
 
     // a status left from before a restart or redeploy goes: its cause may be fixed

@@ -47,7 +47,7 @@ export = function register(RED: NodeAPI): void {
       if (closing) return Object.assign(new Error(t('errors.aborted')), { code: 'EABORTED' });
       const { code, status: s } = (e ?? {}) as CodedError;
       if (code === undefined && e instanceof Error) return e; // already a catalogue text (no account)
-      return clientProblem(RED, e) ?? Object.assign(new Error(t('errors.failed', { detail: describeError(e) })), { code, status: s });
+      return clientProblem(RED, NS, e) ?? Object.assign(new Error(t('errors.failed', { detail: describeError(e) })), { code, status: s });
     };
 
     let policy: RightsPolicy | undefined;

@@ -26,7 +26,7 @@ export = function register(RED: NodeAPI): void {
     const { code, status: s } = (e ?? {}) as CodedError;
     if (closing || code === 'EABORTED') return Object.assign(new Error(t('errors.aborted')), { code: 'EABORTED' });
     if (code === undefined && e instanceof Error) return e; // already a catalogue text (no account)
-    return clientProblem(RED, e) ?? Object.assign(new Error(t('errors.failed', { detail: describeError(e) })), { code, status: s });
+    return clientProblem(RED, NS, e) ?? Object.assign(new Error(t('errors.failed', { detail: describeError(e) })), { code, status: s });
   }
 
   function UpdateNode(this: Node, def: UpdateDef) {

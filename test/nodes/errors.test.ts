@@ -51,15 +51,15 @@ describe('errors as a person reads them', function () {
 
     it('a medium that is not there gets ENOASSET and a text that names it; other client errors keep their code and get advice', () => {
       const RED = { _: translate } as unknown as NodeAPI;
-      const missing = clientProblem(RED, new NotFoundError('PhotoShelter answered 404 ResourceNotFoundException to GET /media/I0000abcdefghijk', { status: 404, path: '/media/I0000abcdefghijk' }));
+      const missing = clientProblem(RED, 'photoshelter-fetch', new NotFoundError('PhotoShelter answered 404 ResourceNotFoundException to GET /media/I0000abcdefghijk', { status: 404, path: '/media/I0000abcdefghijk' }));
       assert.equal(missing?.code, 'ENOASSET');
       assert.match(missing?.message ?? '', /^Media I0000abcdefghijk was not found in PhotoShelter: check the id/);
-      const gallery = clientProblem(RED, new NotFoundError('PhotoShelter answered 404 to GET /galleries/G0000abcdefghijk', { status: 404, path: '/galleries/G0000abcdefghijk' }));
+      const gallery = clientProblem(RED, 'photoshelter-fetch', new NotFoundError('PhotoShelter answered 404 to GET /galleries/G0000abcdefghijk', { status: 404, path: '/galleries/G0000abcdefghijk' }));
       assert.equal(gallery?.code, 'ENOTFOUND', 'only a medium is an asset');
-      const net = clientProblem(RED, new NetworkError('Network error on GET /media/I0000abcdefghijk: ECONNREFUSED'));
+      const net = clientProblem(RED, 'photoshelter-fetch', new NetworkError('Network error on GET /media/I0000abcdefghijk: ECONNREFUSED'));
       assert.equal(net?.code, 'ENETWORK');
       assert.match(net?.message ?? '', /^Network error on GET \/media\/I0000abcdefghijk: ECONNREFUSED\. Check the account's base URL/);
-      assert.equal(clientProblem(RED, new Error('x')), undefined);
+      assert.equal(clientProblem(RED, 'photoshelter-fetch', new Error('x')), undefined);
     });
   });
 

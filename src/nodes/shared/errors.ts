@@ -16,14 +16,17 @@ function mediaIdOf(path: string | undefined): string | undefined {
 
 const HINTS: Record<string, string> = { ENETWORK: 'network', ETIMEDOUT: 'timeout', ESERVER: 'server', ERATELIMIT: 'rateLimit' };
 
+/** The keys under `problems.` that a node calling clientProblem() needs in its catalogue. */
+export const PROBLEM_KEYS = ['noAsset', ...Object.values(HINTS)];
+
 /**
  * An error of the PhotoShelter client as a person reads it: the cause first, then what to do (texts of
- * the account's catalogue, `problems.*`). A medium that is not there gets the code ENOASSET (the client's
+ * the calling node's catalogue `ns`, under `problems.*`: Node-RED gives each node module its own). A medium that is not there gets the code ENOASSET (the client's
  * ENOTFOUND is also Node's code for a host name that does not resolve). Other errors: undefined.
  */
-export function clientProblem(RED: NodeAPI, e: unknown): CodedError | undefined {
+export function clientProblem(RED: NodeAPI, ns: string, e: unknown): CodedError | undefined {
   if (!(e instanceof PhotoShelterError)) return undefined;
-  const t = (key: string, values: Record<string, string>) => RED._(`photoshelter-account.problems.${key}`, values);
+  const t = (key: string, values: Record<string, string>) => RED._(`${ns}.problems.${key}`, values);
   const id = e.code === 'ENOTFOUND' ? mediaIdOf(e.path) : undefined;
   if (id) return Object.assign(new Error(t('noAsset', { id })), { code: 'ENOASSET', status: e.status });
   const hint = HINTS[e.code];
