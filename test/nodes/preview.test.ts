@@ -86,6 +86,8 @@ describe('the location preview (admin endpoint)', function () {
     assert.match(broken.error ?? '', /Unclosed section "asset\.path" at character/);
     const escape = await ask('/photoshelter/deliver/preview', { destination: dest, template: '{{{msg.topic}}}/../../etc/passwd' });
     assert.equal(escape.code, 'EBADPATH');
+    const noFolder = await ask('/photoshelter/destination/preview', { destination: { kind: 'folder', folder: '' } });
+    assert.equal(noFolder.code, 'ECONFIG', 'no base folder: not the working directory');
   });
 
   it('an HTTP, SFTP or S3 destination shows where: the URL, the server path, the bucket key', async () => {

@@ -62,7 +62,8 @@ function resolverFor(config: DestinationConfig): Destination {
 function whereOf(config: DestinationConfig, location: string): string {
   switch (kindOf(config)) {
     case 'folder':
-      return join(resolvePath(String(config.folder || '.')), location);
+      if (!config.folder) throw new DeliverError('ECONFIG', 'The folder destination has no base folder');
+      return join(resolvePath(String(config.folder)), location);
     case 'sftp': {
       const host = String(config.host || '?');
       const port = config.port && String(config.port) !== '22' ? `:${String(config.port)}` : '';

@@ -19,6 +19,9 @@ import type { AccountNode } from './types';
 const SETTINGS = ['kind', 'template', 'folder', 'url', 'method', 'host', 'port', 'basePath', 'bucket', 'keyPrefix'] as const;
 const SAMPLE_TTL_MS = 5 * 60_000;
 
+/** The keys under `preview.` that a node registering the preview needs in its catalogue (the editor uses label, loading, notNow). */
+export const PREVIEW_KEYS = ['label', 'loading', 'notNow', 'fromAccount', 'fromExample', 'emptyLibrary', 'jsonOnly'];
+
 interface Sample {
   asset: Asset;
   /** Read from the account, or the built-in example (with why, when the account could not give one). */
@@ -27,7 +30,8 @@ interface Sample {
 }
 
 export function registerPreview(RED: NodeAPI, type: 'photoshelter-deliver' | 'photoshelter-destination'): void {
-  const t = (key: string, values?: Record<string, string>) => RED._(`photoshelter-deliver.preview.${key}`, values);
+  // each node module has its own catalogue: both hold the preview's texts
+  const t = (key: string, values?: Record<string, string>) => RED._(`${type}.preview.${key}`, values);
   const samples = new Map<string, { at: number; sample: Promise<Sample> }>();
 
   function sampleOf(accountId: unknown): Promise<Sample> {
@@ -41,7 +45,7 @@ export function registerPreview(RED: NodeAPI, type: 'photoshelter-deliver' | 'ph
         return asset ? { asset, fromAccount: true } : { asset: SAMPLE_ASSET, fromAccount: false, problem: t('emptyLibrary') };
       } catch (e) {
         samples.delete(account.id);
-        return { asset: SAMPLE_ASSET, fromAccount: false, problem: (clientProblem(RED, e) ?? new Error(describeError(e))).message };
+        return { asset: SAMPLE_ASSET, fromAccount: false, problem: (clientProblem(RED, type, e) ?? new Error(describeError(e))).message };
       }
     })();
     samples.set(account.id, { at: Date.now(), sample });
