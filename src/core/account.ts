@@ -151,6 +151,21 @@ export function resolveAccount(
   };
 }
 
+/** An organization the signed-in user belongs to. */
+export interface Organization {
+  id: string;
+  name: string;
+}
+
+/** The organizations of a session read with `include=organizations`. */
+export function organizationsOf(session: { includes?: Record<string, { data?: unknown } | undefined> | null } | undefined): Organization[] {
+  const data = session?.includes?.organizations?.data;
+  if (!Array.isArray(data)) return [];
+  return data
+    .filter((o): o is { id: string; attributes?: { name?: unknown } } => !!o && typeof (o as { id?: unknown }).id === 'string')
+    .map((o) => ({ id: o.id, name: typeof o.attributes?.name === 'string' && o.attributes.name ? o.attributes.name : o.id }));
+}
+
 export interface ConnectionReport {
   ok: true;
   mode: AuthModeName;
@@ -158,25 +173,54 @@ export interface ConnectionReport {
   orgId?: string;
   /** Top-level collections and galleries visible to the account. */
   topLevel: number;
+  /** The organizations the user belongs to. */
+  organizations: Organization[];
+  /** No organization is chosen although the user belongs to some: their libraries are not visible. */
+  noOrganization: boolean;
 }
 
 /** Log in, switch organization when set, and read the top of the library: proof that the account works. */
 export async function testConnection(options: PhotoShelterClientOptions, signal?: AbortSignal): Promise<ConnectionReport> {
   const client = new PhotoShelterClient({ ...options, maxRetries: 1, maxRetryTimeMs: 10_000 });
   try {
-    const session = await client.session({ signal });
+    const session = await client.session({ signal, includeOrganizations: true });
     let topLevel = 0;
     for await (const _ of client.library({ signal, perPage: 100, maxPages: 1 })) topLevel++;
+    const organizations = organizationsOf(session as Parameters<typeof organizationsOf>[0]);
     return {
       ok: true,
       mode: options.auth.mode,
       userId: typeof session.id === 'string' ? session.id : undefined,
       orgId: options.auth.orgId,
       topLevel,
+      organizations,
+      noOrganization: !options.auth.orgId && organizations.length > 0,
     };
   } finally {
     await client.close();
   }
+}
+
+/** Why a trigger may see nothing: its scope (or the library) is empty to the account. */
+export interface NothingVisible {
+  /** The account's organization, when it has one. */
+  orgId?: string;
+  /** The organizations the user belongs to. */
+  organizations: Organization[];
+}
+
+/**
+ * Undefined when the account sees something in `scopes` (or, with none, in its library); otherwise what
+ * tells why that may be: the account's organization and the user's organizations.
+ */
+export async function nothingVisible(client: PhotoShelterClient, scopes: ReadonlyArray<{ kind: 'gallery' | 'collection'; id: string }>, signal?: AbortSignal): Promise<NothingVisible | undefined> {
+  const one = { signal, perPage: 1, maxPages: 1 };
+  const sources = scopes.length === 0 ? [client.library(one)] : scopes.map((s) => (s.kind === 'gallery' ? client.galleryChildren(s.id, one) : client.collectionChildren(s.id, one)));
+  for (const source of sources) {
+    for await (const _ of source) return undefined;
+  }
+  const session = await client.session({ signal, includeOrganizations: true });
+  return { orgId: client.organizationId, organizations: organizationsOf(session as Parameters<typeof organizationsOf>[0]) };
 }
 
 export interface TreeEntry {
