@@ -4,6 +4,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { Request, Response } from 'express';
+import { nothingVisible } from '../core/account';
 import { summarize } from '../core/asset';
 import { resolveTrigger, type TriggerSettings } from '../core/trigger/config';
 import { PollLoop } from '../core/trigger/loop';
@@ -130,13 +131,31 @@ export = function register(RED: NodeAPI): void {
       },
       store,
     );
+    // a trigger that sees nothing at all says why that may be (once per start, after its first poll)
+    let blind: 'unknown' | 'checking' | 'no' | 'yes' = 'unknown';
+    const lookWhetherBlind = (): void => {
+      if (blind !== 'unknown' || emitted > 0) return;
+      blind = 'checking';
+      nothingVisible(client, cfg.scopes, AbortSignal.timeout(30_000)).then((why) => {
+        blind = why && emitted === 0 ? 'yes' : 'no';
+        if (!why || blind === 'no') return;
+        const where = cfg.scopes.length ? t('warnings.scope', { scope: cfg.scopes.map((s) => s.id).join(', ') }) : t('warnings.library');
+        const organizations = why.organizations.map((o) => `${o.name} (${o.id})`).join(', ');
+        node.warn(t(why.orgId || !organizations ? 'warnings.nothingVisible' : 'warnings.nothingVisibleNoOrg', { where, organizations }));
+        node.status(status.waiting(t('status.nothingVisible')));
+      }, () => (blind = 'unknown'));
+    };
     const loop = new PollLoop(poller, cfg.intervalMs, {
       polling: (baseline) => node.status(status.working(t(baseline ? 'status.baseline' : 'status.polling'))),
       emit: (r) => {
         for (const e of r.events) node.send(toMsg(e, e.topic, e.event));
         emitted += r.events.length;
       },
-      polled: (r, at) => node.status((emitted ? status.ok : status.idle)(t('status.polled', { time: clockTime(at), count: emitted, latest: r.events.length }))),
+      polled: (r, at) => {
+        if (blind === 'yes' && emitted === 0) return node.status(status.waiting(t('status.nothingVisible')));
+        node.status((emitted ? status.ok : status.idle)(t('status.polled', { time: clockTime(at), count: emitted, latest: r.events.length })));
+        lookWhetherBlind();
+      },
       failed: (e, retryMs) => {
         const text = describeError(e);
         node.status(status.error(t('status.failed', { error: shortError(text, 44), seconds: Math.ceil(retryMs / 1000) })));
