@@ -87,6 +87,54 @@ describe('npm start: the demo', function () {
     }, 'the approved original in .demo/out/local-folder, in the stand-in CMS and on the SFTP server with its sidecar', 90_000);
   });
 
+  it('step 3, twice: each printed upload starts Pending and gets a review task on the review page; the printed decision decides the task just created', async () => {
+    const d = demo as Demo;
+    const upload = /curl -s -X POST (\S+\/__sim\/media) -H 'content-type: application\/json' -d '([^']+)'/.exec(d.out());
+    const decide = /curl -s -X POST (\S+\/demo-review\/tasks\/latest\/decide) -H 'content-type: application\/json' -d '([^']+)'/.exec(d.out());
+    assert.ok(upload && decide, 'an upload and a decision are printed');
+    const page = /stand-in review tool\s+(\S+)/.exec(d.out())?.[1] as string;
+    for (let round = 1; round <= 2; round++) {
+      const res = await fetch(upload[1], { method: 'POST', headers: { 'content-type': 'application/json' }, body: upload[2] });
+      assert.equal(res.status, 201, await res.clone().text());
+      const { id } = (await res.json()) as { id: string };
+      assert.equal(((await (await fetch(`${d.sim}/__sim/media/${id}`)).json()) as { custom: Record<string, string> }).custom['Approval Status'], 'Pending', 'a new upload starts Pending');
+      await fetch(`${d.sim}/__sim/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceSeconds: 3 }) });
+      type Task = { id: string; assetId: string; status: string };
+      const tasks = async () => (await (await fetch(`${d.editor}/demo-review/tasks`)).json()) as Task[];
+      await waitFor(async () => {
+        await fetch(`${d.editor}/photoshelter/trigger/job4.added/poll`, { method: 'POST' });
+        return (await tasks()).some((t) => t.assetId === id && t.status === 'open');
+      }, `a review task for upload ${round}`, 60_000);
+      const html = await (await fetch(page)).text();
+      const task = (await tasks()).find((t) => t.assetId === id) as Task;
+      assert.match(html, new RegExp(`data-task="${task.id}" data-decision="approved">Approve</button>`), 'the page has Approve for the task');
+      assert.match(html, new RegExp(`data-task="${task.id}" data-decision="rejected">Reject</button>`), 'and Reject');
+      const decided = await fetch(decide[1], { method: 'POST', headers: { 'content-type': 'application/json' }, body: decide[2] });
+      const answer = (await decided.json()) as { task: string; callback: { status: number } };
+      assert.equal(answer.task, task.id, 'the task just created is decided');
+      assert.equal(answer.callback.status, 200, JSON.stringify(answer));
+      const truth = (await (await fetch(`${d.sim}/__sim/media/${id}`)).json()) as { custom: Record<string, string> };
+      assert.equal(truth.custom['Approval Status'], 'Approved');
+      // released: the delivery flows see the approval (here, the stand-in CMS gets it)
+      await fetch(`${d.sim}/__sim/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceSeconds: 3 }) });
+      const auth = { authorization: `Basic ${Buffer.from('demo:demo-app-password').toString('base64')}` };
+      await waitFor(async () => {
+        for (const t of ['demo.approved', 'job1.approved', 'job3.approved']) await fetch(`${d.editor}/photoshelter/trigger/${t}/poll`, { method: 'POST' });
+        await new Promise((r) => setTimeout(r, 1200));
+        return ((await (await fetch(`${d.editor}/demo-cms/wp/v2/media?slug=ps-${id.toLowerCase()}`, { headers: auth })).json()) as unknown[]).length === 1;
+      }, `upload ${round} released to the stand-in CMS`, 90_000);
+    }
+  });
+
+  it('prints where Node-RED\'s log is, and the editor asks no first-run question', async () => {
+    const d = demo as Demo;
+    const logFile = /Node-RED's log\s+(\S+)/.exec(d.out())?.[1] as string;
+    assert.equal(logFile, join(dir, 'node-red.log'));
+    assert.match(readFileSync(logFile, 'utf8'), /Started flows/);
+    const settings = (await (await fetch(`${d.editor}/settings`)).json()) as { telemetryEnabled?: boolean };
+    assert.equal(settings.telemetryEnabled, false, 'decided: the editor does not ask about update notifications');
+  });
+
   it('step 4: an expired licence and the printed sweep command remove it from the CMS and the SFTP server, with a notification', async () => {
     const d = demo as Demo;
     const cmds = [...d.out().matchAll(/curl -s -X (PATCH|POST) (\S+) -H 'content-type: application\/json' -d '([^']+)'/g)];
