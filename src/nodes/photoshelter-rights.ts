@@ -71,7 +71,8 @@ export = function register(RED: NodeAPI): void {
         RED.util.evaluateNodeProperty(value ?? '', ty, node, msg, (err, v) => (err ? reject(err) : resolve(v)));
       });
 
-    const reasonText = (r: RightsReason): string => t(`reason.${r.code}`, r.values);
+    // a date-only value is said as written, with its zone ("expired after 2020-01-01 (UTC)")
+    const reasonText = (r: RightsReason): string => t(`reason.${r.code}${r.values && 'date' in r.values ? '_DAY' : ''}`, r.values);
 
     async function evaluate(msg: Msg, p: RightsPolicy, signal: AbortSignal): Promise<RightsStatus> {
       const source = assetSource(msg, p);

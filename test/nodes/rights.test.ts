@@ -142,6 +142,7 @@ describe('photoshelter-rights node', function () {
     await until(() => out.total === 2, 'the second msg');
     assert.equal(out.by.expired.length, 1, 'the given asset was evaluated as it is');
     assert.equal(out.by.expired[0].asset, asset);
+    assert.equal(out.by.expired[0].rights?.reasons[0].detail, 'photoshelter-rights.reason.EXPIRED_DAY', 'a date-only expiry is said as a day, with its zone');
     assert.deepEqual(await mediaReads(), [], 'no request for a given asset');
 
     node.receive({ asset: { id }, channel: 'intranet' });
