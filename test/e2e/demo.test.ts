@@ -94,7 +94,7 @@ describe('npm start: the demo', function () {
     assert.ok(upload && decide, 'an upload and a decision are printed');
     const page = /stand-in review tool\s+(\S+)/.exec(d.out())?.[1] as string;
     for (let round = 1; round <= 2; round++) {
-      const res = await fetch(upload[1], { method: 'POST', headers: { 'content-type': 'application/json' }, body: upload[2] });
+      const res: Response = await fetch(upload[1], { method: 'POST', headers: { 'content-type': 'application/json' }, body: upload[2] });
       assert.equal(res.status, 201, await res.clone().text());
       const { id } = (await res.json()) as { id: string };
       assert.equal(((await (await fetch(`${d.sim}/__sim/media/${id}`)).json()) as { custom: Record<string, string> }).custom['Approval Status'], 'Pending', 'a new upload starts Pending');
