@@ -413,7 +413,7 @@ describe('photoshelter-fetch node', function () {
       const e = await caught.next();
       assert.equal(e.topic, 'unknown');
       assert.equal(e.error?.code, 'ENOASSET', 'not ENOTFOUND, which is also Node\'s code for a host name that does not resolve');
-      assert.match(String(e.error?.message), /photoshelter-account\.problems\.noAsset$/);
+      assert.match(String(e.error?.message), /photoshelter-fetch\.problems\.noAsset$/);
       assert.deepEqual(statuses.map((s) => s.fill), ['blue', 'red']);
       assert.equal(statuses[1].shape, 'ring');
       helper.getNode('f1').receive({ payload: imageId });
