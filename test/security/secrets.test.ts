@@ -1,6 +1,7 @@
 /**
  * Trust boundaries of the admin endpoints (classes 1 and 2): Node-RED without adminAuth, and a web page
- * or a local process that talks to it. A stored secret, or a value read from ${ENV}, never travels to a
+ * or a local process that talks to it (Test connection, Test destination, the pickers, poll now, and the
+ * location preview of the deliver and destination dialogs). A stored secret, or a value read from ${ENV}, never travels to a
  * place other than the one it was stored with; an id of another type's node lends nothing; error answers
  * echo no resolved value; and nothing but a same-origin JSON request is taken. Every refused request is
  * checked to have sent nothing: two capture servers stand for the stored place and the attacker's.
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
 import type { NodeAPI } from 'node-red';
 import accountModule from '../../src/nodes/photoshelter-account';
+import deliverModule from '../../src/nodes/photoshelter-deliver';
 import destinationModule from '../../src/nodes/photoshelter-destination';
 import triggerModule from '../../src/nodes/photoshelter-trigger';
 import { assertNoSecret, withCatalogue, startCapture, type Capture } from './helpers';
@@ -21,6 +23,7 @@ import { assertNoSecret, withCatalogue, startCapture, type Capture } from './hel
 helper.init(require.resolve('node-red'));
 const destinationNode = withCatalogue(destinationModule);
 const accountNode = withCatalogue(accountModule);
+const deliverNode = withCatalogue(deliverModule);
 const triggerNode = withCatalogue(triggerModule);
 
 /** A config node of some other package, with credentials of the same names as ours. */
@@ -70,10 +73,12 @@ describe('security: admin endpoints keep stored secrets with their host (class 1
     tmp = mkdtempSync(join(tmpdir(), 'ps-sec-admin-'));
     process.env.PS_SEC_SECRET = SECRETS.env;
     process.env.PS_SEC_EVIL_URL = `${evil.url}/psapi/v4.0`;
+    process.env.PS_SEC_DIR = join(tmp, 'from-environment');
   });
   after(async () => {
     delete process.env.PS_SEC_SECRET;
     delete process.env.PS_SEC_EVIL_URL;
+    delete process.env.PS_SEC_DIR;
     await stored.close();
     await evil.close();
     await new Promise<void>((ok) => tcp.close(() => ok()));
@@ -86,10 +91,12 @@ describe('security: admin endpoints keep stored secrets with their host (class 1
   const sftp = () => ({ id: 'dsftp', type: 'photoshelter-destination', kind: 'sftp', host: '127.0.0.1', port: stored.port, user: 'agency', hostKey: `SHA256:${'A'.repeat(43)}`, basePath: '/in' });
   const s3 = () => ({ id: 'ds3', type: 'photoshelter-destination', kind: 's3', endpoint: stored.url, region: 'eu-west-1', bucket: 'stored-bucket', forcePathStyle: true });
   const folder = () => ({ id: 'dfolder', type: 'photoshelter-destination', kind: 'folder', folder: join(tmp, 'stored') });
+  const envFolder = () => ({ id: 'denv', type: 'photoshelter-destination', kind: 'folder', folder: '${PS_SEC_DIR}', template: '{{asset.fileName}}' });
+  const deliver = () => ({ id: 'dlv', type: 'photoshelter-deliver', destination: 'denv', template: '${PS_SEC_SECRET}' });
 
   beforeEach(async () => {
-    const flow = [account(), http(), basic(), sftp(), s3(), folder(), { id: 'foreign', type: 'other-package-config' }];
-    await helper.load([accountNode, destinationNode, triggerNode, otherPackage], flow as never, {
+    const flow = [account(), http(), basic(), sftp(), s3(), folder(), envFolder(), deliver(), { id: 'foreign', type: 'other-package-config' }];
+    await helper.load([accountNode, destinationNode, deliverNode, triggerNode, otherPackage], flow as never, {
       acc: { apiKey: SECRETS.apiKey, email: 'owner@example.com', password: SECRETS.accountPassword },
       dhttp: { token: SECRETS.bearer },
       dbasic: { httpPassword: SECRETS.httpPassword },
@@ -126,6 +133,8 @@ describe('security: admin endpoints keep stored secrets with their host (class 1
   });
   const ACCOUNT = '/photoshelter/account/test';
   const DEST = '/photoshelter/destination/test';
+  const PREVIEW_DELIVER = '/photoshelter/deliver/preview';
+  const PREVIEW_DEST = '/photoshelter/destination/preview';
   const RETYPE = /type .* again/;
 
   describe('stored account secrets (Test connection)', () => {
@@ -215,11 +224,42 @@ describe('security: admin endpoints keep stored secrets with their host (class 1
     });
   });
 
+  describe('values read from ${ENV} (the location preview): a preview shows settings, never an environment value that is not its deployed node\'s', () => {
+    const secretFolder = { kind: 'folder', folder: '${PS_SEC_SECRET}', template: '{{asset.fileName}}' };
+    it('destination preview: a ${NAME} setting of a new node is not read (no id)', () => refused(PREVIEW_DEST, { destination: secretFolder, account: 'acc' }, 400, /reads the environment/));
+    it('destination preview: nor for an unknown id', () => refused(PREVIEW_DEST, { id: 'no-such-node', destination: secretFolder, account: 'acc' }, 400, /reads the environment/));
+    it('destination preview: nor a ${NAME} the deployed node does not have there', () => refused(PREVIEW_DEST, { id: 'dfolder', destination: secretFolder, account: 'acc' }, 400, /environment reference .* that the deployed node does not have/));
+    it('destination preview: nor another ${NAME} in place of the deployed one', () => refused(PREVIEW_DEST, { id: 'denv', destination: secretFolder, account: 'acc' }, 400, /environment reference .* that the deployed node does not have/));
+    it('destination preview: nor through the id of a node of another type (a deliver node, an account, another package\'s)', async () => {
+      for (const id of ['dlv', 'acc', 'foreign']) await refused(PREVIEW_DEST, { id, destination: secretFolder, account: 'acc' }, 403, /is not a deployed .* node/);
+    });
+    it('deliver preview: a ${NAME} in the destination\'s settings is not read, even with the id of the deployed destination that has it', async () => {
+      for (const id of [undefined, 'dlv', 'denv']) {
+        await refused(PREVIEW_DELIVER, { id, destination: { kind: 'folder', folder: '${PS_SEC_DIR}' }, template: '{{asset.fileName}}', account: 'acc' }, 400, /reads no environment value of a destination/);
+      }
+      await refused(PREVIEW_DELIVER, { id: 'dlv', destination: { kind: 'sftp', host: '${PS_SEC_SECRET}' }, account: 'acc' }, 400, /reads no environment value of a destination/);
+    });
+    it('deliver preview: a ${NAME} template of a new deliver node is not read', () => refused(PREVIEW_DELIVER, { destination: { kind: 'folder', folder: join(tmp, 'x') }, template: '${PS_SEC_SECRET}', account: 'acc' }, 400, /reads the environment/));
+    it('deliver preview: nor through the id of a destination', () => refused(PREVIEW_DELIVER, { id: 'denv', destination: { kind: 'folder', folder: join(tmp, 'x') }, template: '${PS_SEC_SECRET}', account: 'acc' }, 403, /is not a deployed .* node/));
+    it('the deployed nodes\' own references are read (control): the destination\'s folder, the deliver node\'s template', async () => {
+      const dest = await helper.request().post(PREVIEW_DEST).send({ id: 'denv', destination: { kind: 'folder', folder: '${PS_SEC_DIR}', template: '{{asset.fileName}}' } });
+      assert.equal(dest.status, 200, dest.text);
+      assert.equal(dest.body.ok, true, dest.text);
+      assert.equal(dest.body.where, join(tmp, 'from-environment', 'Finish line.jpg'));
+      const own = await helper.request().post(PREVIEW_DELIVER).send({ id: 'dlv', destination: { kind: 'folder', folder: join(tmp, 'x') }, template: '${PS_SEC_SECRET}' });
+      assert.equal(own.status, 200, own.text);
+      assert.equal(own.body.location, SECRETS.env, 'the deployed deliver node\'s own reference, resolved as its delivery would');
+      assert.deepEqual(evil.requests, []);
+    });
+  });
+
   describe('cross-site requests (class 2)', () => {
     const POSTS: Array<[string, string]> = [
       ['Test connection', ACCOUNT],
       ['Test destination', DEST],
       ['poll now', '/photoshelter/trigger/some-trigger/poll'],
+      ['the deliver dialog\'s location preview', PREVIEW_DELIVER],
+      ['the destination dialog\'s location preview', PREVIEW_DEST],
     ];
     const FORMS: Array<[string, string, string]> = [
       ['a form post (application/x-www-form-urlencoded)', 'application/x-www-form-urlencoded', 'id=acc&config[baseUrl]=x&credentials[apiKey]=__PWRD__'],
