@@ -97,8 +97,11 @@ export function registerPreview(RED: NodeAPI, type: 'photoshelter-deliver' | 'ph
     try {
       ({ config, template, scrub } = settingsOf(body));
     } catch (e) {
-      if (e instanceof AdminError && e.key === 'envNotShown') {
-        res.status(400).json({ ok: false, code: 'ECONFIG', field: e.field, error: t('envNotShown', e.values) });
+      // an environment value the preview may not read is an answer of the preview (as a broken template is),
+      // shown in the dialog; a request it refuses (a node of another type) is not
+      if (e instanceof AdminError && e.status === 400) {
+        const text = e.key === 'envNotShown' ? t('envNotShown', e.values) : RED._(`${type}.admin.${e.key}`, e.values);
+        res.json({ ok: false, code: 'ECONFIG', field: e.field, error: scrub(text) });
         return;
       }
       return answerError(RED, type, res, e, scrub, describeError);
