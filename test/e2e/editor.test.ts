@@ -60,11 +60,13 @@ function ensureBuilt(): void {
   if (stale) execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
 }
 
+// the editor's passing notifications ("Imported", "Successfully deployed") would cover what a screenshot shows
+const NO_TOASTS = '.red-ui-notification { visibility: hidden !important; }';
 const shot = async (page: Page, name: string, target?: ReturnType<Page['locator']>): Promise<void> => {
   mkdirSync(SHOTS, { recursive: true });
   const path = join(SHOTS, `${name}.png`);
-  if (target) await target.screenshot({ path, animations: 'disabled' });
-  else await page.screenshot({ path, animations: 'disabled' });
+  if (target) await target.screenshot({ path, animations: 'disabled', style: NO_TOASTS });
+  else await page.screenshot({ path, animations: 'disabled', style: NO_TOASTS });
 };
 
 describe('e2e: the editor in a real browser (chromium)', function () {
