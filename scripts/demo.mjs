@@ -4,7 +4,7 @@
 // Ctrl-C stops everything; a second start reuses .demo/ (flows, positions, ledgers, delivered files).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,8 @@ const demoDir = process.env.PHOTOSHELTER_DEMO_DIR || join(root, '.demo');
 const userDir = join(demoDir, 'node-red');
 const outDir = join(demoDir, 'out');
 const sftpRoot = join(demoDir, 'agency-sftp');
+// everything Node-RED prints (its log) goes here
+const logFile = join(demoDir, 'node-red.log');
 
 function portFree(port) {
   return new Promise((resolve) => {
@@ -61,6 +63,8 @@ writeFileSync(
       apiMaxLength: '200mb',
       contextStorage: { default: { module: 'localfilesystem' } },
       editorTheme: { projects: { enabled: false }, tours: false },
+      // no question about update notifications when the editor first opens
+      telemetry: { enabled: false },
     },
     null,
     2,
@@ -105,10 +109,16 @@ const env = {
 };
 const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], {
   env,
-  stdio: ['ignore', 'pipe', 'inherit'],
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+const log = createWriteStream(logFile, { flags: 'a' });
+red.stderr.on('data', (chunk) => {
+  log.write(chunk);
+  process.stderr.write(chunk);
 });
 let started = false;
 red.stdout.on('data', (chunk) => {
+  log.write(chunk);
   const text = chunk.toString();
   if (process.env.DEMO_VERBOSE) process.stdout.write(text);
   if (!started && /Started flows/.test(text)) {
@@ -157,7 +167,7 @@ PhotoShelter demo is running: every example flow is deployed, one tab each.
 
   Node-RED editor         ${red}/
   stand-in CMS            ${red}/demo-cms/   (plays WordPress for examples 1 and 5)
-  stand-in review tool    ${red}/demo-review/tasks   (example 4)
+  stand-in review tool    ${red}/demo-review/#key=${keys.REVIEW_CALLBACK_KEY}   (example 4: a page with Approve and Reject)
   agency SFTP server      127.0.0.1:${sftp.port}, user agency / agency-password, files in ${sftpRoot}
   simulated PhotoShelter  ${sim.baseUrl}
      API key ${creds.apiKey}, login ${creds.email} / ${creds.password}, organization ${creds.orgId}
@@ -165,6 +175,7 @@ PhotoShelter demo is running: every example flow is deployed, one tab each.
   endpoint keys           METADATA_API_KEY=${keys.METADATA_API_KEY}   (example 2)
                           REVIEW_CALLBACK_KEY=${keys.REVIEW_CALLBACK_KEY}   (example 4)
                           AUDITED_UPDATE_KEY=${keys.AUDITED_UPDATE_KEY}   (example 7)
+  Node-RED's log          ${logFile}
 
 Try it:
   1. Approve an asset. Within 30 s (or press a trigger's button) its original lands in out/local-folder,
@@ -175,9 +186,10 @@ Try it:
   2. A master system sends campaign metadata, with the endpoint's key; the answer says what changed:
        curl -s -X POST ${red}/photoshelter/metadata -H 'authorization: Bearer ${keys.METADATA_API_KEY}' ${json} \\
             -d '{"id":"${some}","campaign":"Spring 2027","department":"Marketing","expires":"2027-12-31"}'
-  3. Upload an asset: a review task appears at ${red}/demo-review/tasks; decide it there (with the key):
-       curl -s -X POST ${sim.url}/__sim/media ${json} -d '{"galleryId":"${AGENCY_GALLERY}","fileName":"new upload.jpg"}'
-       curl -s -X POST ${red}/demo-review/tasks/T1/decide -H 'authorization: Bearer ${keys.REVIEW_CALLBACK_KEY}' ${json} -d '{"decision":"approved","reviewer":"Dana"}'
+  3. Upload an asset (it starts Pending): within 10 s a review task for it appears at ${red}/demo-review/;
+     approve or reject it there, or decide the task just created from here (repeat both as often as you like):
+       curl -s -X POST ${sim.url}/__sim/media ${json} -d '{"galleryId":"${AGENCY_GALLERY}","fileName":"new upload.jpg","custom":{"Approval Status":"Pending"}}'
+       curl -s -X POST ${red}/demo-review/tasks/latest/decide -H 'authorization: Bearer ${keys.REVIEW_CALLBACK_KEY}' ${json} -d '{"decision":"approved","reviewer":"Dana"}'
   4. Let the licence of the asset of step 1 expire, and run the rights sweep: it is removed from the CMS
      and the SFTP server, and a notification appears on the CMS page:
        curl -s -X PATCH ${sim.url}/__sim/media/${some} ${json} -d '{"custom":{"License Expiration Date":"2020-01-01"}}'
@@ -204,6 +216,7 @@ async function stop() {
     });
   });
   await Promise.all([sim.close(), sftp.close()]);
+  await new Promise((resolve) => log.end(resolve));
   process.exit(0);
 }
 process.on('SIGINT', stop);

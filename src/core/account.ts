@@ -14,6 +14,8 @@ import {
   type PhotoShelterClientOptions,
 } from '../photoshelter';
 import { isValidTimeZone } from '../photoshelter/dates';
+import type { Asset } from './asset';
+import { loadAsset } from './load';
 
 export type AuthModeName = 'session' | 'oauth' | 'bearer';
 
@@ -154,6 +156,21 @@ export function resolveAccount(
   };
 }
 
+/** An organization the signed-in user belongs to. */
+export interface Organization {
+  id: string;
+  name: string;
+}
+
+/** The organizations of a session read with `include=organizations`. */
+export function organizationsOf(session: { includes?: Record<string, { data?: unknown } | undefined> | null } | undefined): Organization[] {
+  const data = session?.includes?.organizations?.data;
+  if (!Array.isArray(data)) return [];
+  return data
+    .filter((o): o is { id: string; attributes?: { name?: unknown } } => !!o && typeof (o as { id?: unknown }).id === 'string')
+    .map((o) => ({ id: o.id, name: typeof o.attributes?.name === 'string' && o.attributes.name ? o.attributes.name : o.id }));
+}
+
 export interface ConnectionReport {
   ok: true;
   mode: AuthModeName;
@@ -161,6 +178,10 @@ export interface ConnectionReport {
   orgId?: string;
   /** Top-level collections and galleries visible to the account. */
   topLevel: number;
+  /** The organizations the user belongs to. */
+  organizations: Organization[];
+  /** No organization is chosen although the user belongs to some: their libraries are not visible. */
+  noOrganization: boolean;
 }
 
 /** Log in, switch organization when set, and read the top of the library: proof that the account works. */
@@ -175,16 +196,41 @@ export async function testConnection(options: PhotoShelterClientOptions, signal?
 
 /** The same proof with a client that is already in use (a deployed account's: its sign-in is reused). */
 export async function checkConnection(client: PhotoShelterClient, auth: Pick<PhotoShelterClientOptions['auth'], 'mode' | 'orgId'>, signal?: AbortSignal): Promise<ConnectionReport> {
-  const session = await client.session({ signal });
+  const session = await client.session({ signal, includeOrganizations: true });
   let topLevel = 0;
   for await (const _ of client.library({ signal, perPage: 100, maxPages: 1 })) topLevel++;
+  const organizations = organizationsOf(session as Parameters<typeof organizationsOf>[0]);
   return {
     ok: true,
     mode: auth.mode,
     userId: typeof session.id === 'string' ? session.id : undefined,
     orgId: auth.orgId,
     topLevel,
+    organizations,
+    noOrganization: !auth.orgId && organizations.length > 0,
   };
+}
+
+/** Why a trigger may see nothing: its scope (or the library) is empty to the account. */
+export interface NothingVisible {
+  /** The account's organization, when it has one. */
+  orgId?: string;
+  /** The organizations the user belongs to. */
+  organizations: Organization[];
+}
+
+/**
+ * Undefined when the account sees something in `scopes` (or, with none, in its library); otherwise what
+ * tells why that may be: the account's organization and the user's organizations.
+ */
+export async function nothingVisible(client: PhotoShelterClient, scopes: ReadonlyArray<{ kind: 'gallery' | 'collection'; id: string }>, signal?: AbortSignal): Promise<NothingVisible | undefined> {
+  const one = { signal, perPage: 1, maxPages: 1 };
+  const sources = scopes.length === 0 ? [client.library(one)] : scopes.map((s) => (s.kind === 'gallery' ? client.galleryChildren(s.id, one) : client.collectionChildren(s.id, one)));
+  for (const source of sources) {
+    for await (const _ of source) return undefined;
+  }
+  const session = await client.session({ signal, includeOrganizations: true });
+  return { orgId: client.organizationId, organizations: organizationsOf(session as Parameters<typeof organizationsOf>[0]) };
 }
 
 export interface TreeEntry {
@@ -238,6 +284,19 @@ export async function customFieldNames(client: PhotoShelterClient, sample = 5, s
     }
   }
   return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * One asset of the library, read as a trigger reads it (IPTC, custom fields, galleries, path): a sample
+ * for previews. The first medium of the first gallery found; undefined for an empty library.
+ */
+export async function sampleAsset(client: PhotoShelterClient, timeZone?: string, signal?: AbortSignal): Promise<Asset | undefined> {
+  for (const gid of await rootGalleries(client, signal, 3)) {
+    for await (const m of client.galleryChildren(gid, { signal, perPage: 1, maxPages: 1 })) {
+      return loadAsset(client, m.id, { include: ['iptc', 'custom', 'galleries', 'path'], timeZone, signal });
+    }
+  }
+  return undefined;
 }
 
 /** Gallery ids found walking the tree breadth-first, stopping once `enough` are found. */

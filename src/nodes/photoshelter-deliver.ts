@@ -16,8 +16,9 @@ import { SIDECAR_KINDS, type SidecarKind } from '../core/deliver/sidecar';
 import { viewOf } from '../core/deliver/template';
 import { DeliverError, type Destination } from '../core/deliver/types';
 import { accountOf } from './shared/account';
-import { describeError } from './shared/errors';
-import { short, status } from './shared/status';
+import { clientProblem, describeError, logErrorsAsLines, shortError } from './shared/errors';
+import { registerPreview } from './shared/preview';
+import { status } from './shared/status';
 
 type DeliverDef = NodeDef & RenditionConfig & {
   destination?: string; account?: string; action?: string; actionType?: string; template?: string;
@@ -40,6 +41,9 @@ export = function register(RED: NodeAPI): void {
     const running = new Set<Promise<void>>();
     let busy = 0;
     let closing = false;
+    // a status left from before a restart or redeploy goes: its cause may be fixed
+    node.status(status.clear());
+    logErrorsAsLines(node);
     const sidecar = (SIDECAR_KINDS.includes(def.sidecar as SidecarKind) ? def.sidecar : 'none') as SidecarKind;
     const overwrite = (['overwrite', 'skip', 'fail'].includes(String(def.overwrite)) ? def.overwrite : 'overwrite') as OverwritePolicy;
     const redeliverOnModify = def.redeliverOnModify === true || def.redeliverOnModify === 'true';
@@ -52,7 +56,7 @@ export = function register(RED: NodeAPI): void {
     try {
       rendition = renditionSettings(def);
     } catch (e) {
-      node.status(status.error(short(localize((rendition = e as Error)).message)));
+      node.status(status.error(shortError(localize((rendition = e as Error)))));
     }
 
     let deliverer: Promise<Deliverer> | undefined;
@@ -83,7 +87,7 @@ export = function register(RED: NodeAPI): void {
       const a = msg.asset;
       if (a && typeof a.id === 'string' && typeof a.versionKey === 'string') return a as DeliverAsset;
       const id = pickMediaId([a?.id, typeof msg.payload === 'string' || (msg.payload && typeof msg.payload === 'object' && !Buffer.isBuffer(msg.payload) && !(msg.payload instanceof Readable)) ? msg.payload : undefined]);
-      const account = accountOf(RED, def.account, 'photoshelter-deliver');
+      const account = accountOf(RED, def.account, 'photoshelter-deliver', msg);
       const asset = await loadAsset(account.getClient(), id, { include: ['iptc'], timeZone: account.timeZone, signal });
       msg.asset = asset as unknown as Msg['asset'];
       return asset as unknown as DeliverAsset;
@@ -96,7 +100,7 @@ export = function register(RED: NodeAPI): void {
       if (Buffer.isBuffer(p)) return { kind: 'buffer', data: p, contentType: type };
       if (typeof p === 'string' && msg.file?.path === p) return { kind: 'file', path: p, contentType: type };
       // only an id: download the file (the original, or the rendition chosen in the node)
-      const account = accountOf(RED, def.account, 'photoshelter-deliver');
+      const account = accountOf(RED, def.account, 'photoshelter-deliver', msg);
       const { fileType, quality } = rendition as Rendition;
       return { kind: 'fetch', open: (signal) => account.getClient().download(asset.id, { fileType, quality, signal }) };
     }
@@ -118,8 +122,10 @@ export = function register(RED: NodeAPI): void {
       const view = viewOf(msg as unknown as Record<string, unknown>, { asset: msg.asset, file: msg.file });
       const dryRun = msgBool((msg as { dryRun?: unknown }).dryRun, 'msg.dryRun') ?? strictBool(def.dryRun, 'dryRun', false);
       const base = { asset, template: def.template, view, sidecar, dryRun, signal };
+      // msg.redeliver: send it again although the ledger has it as delivered (true or false, nothing else)
+      const redeliver = msgBool((msg as { redeliver?: unknown }).redeliver, 'msg.redeliver') ?? false;
       msg.delivery = action === 'put'
-        ? await d.put({ ...base, source: sourceOf(msg, asset), overwrite, redeliverOnModify, claimWaitMs, onProgress: showProgress })
+        ? await d.put({ ...base, source: sourceOf(msg, asset), overwrite, redeliverOnModify, redeliver, claimWaitMs, onProgress: showProgress })
         : await d.remove({ ...base, location: typeof msg.location === 'string' && msg.location ? msg.location : undefined });
     }
 
@@ -127,10 +133,14 @@ export = function register(RED: NodeAPI): void {
       if (closing) return fail('aborted', {}, 'EABORTED');
       if (e instanceof FetchInputError) return fail(e.key, e.values, e.code);
       if (e instanceof BooleanSettingError) return fail('badBoolean', { setting: e.setting, value: e.value }, e.code);
-      if (e instanceof DeliverError) return Object.assign(fail(e.code === 'EBADPATH' ? 'badPath' : 'failed', { detail: e.message }, e.code), { retryable: e.retryable });
+      if (e instanceof DeliverError) {
+        // destination errors say their cause first and name the folder, file or server
+        const err = e.code === 'EBADPATH' ? fail('badPath', { detail: e.message }, e.code) : Object.assign(new Error(e.message), { code: e.code });
+        return Object.assign(err, { retryable: e.retryable });
+      }
       const { code } = (e ?? {}) as CodedError;
       if (code === undefined && e instanceof Error) return e; // already from the catalogue
-      return fail('failed', { detail: describeError(e) }, code);
+      return clientProblem(RED, 'photoshelter-deliver', e) ?? fail('failed', { detail: describeError(e) }, code);
     }
 
     node.on('input', (msg: Msg, send: (m: NodeMessage) => void, done: (err?: Error) => void) => {
@@ -153,7 +163,7 @@ export = function register(RED: NodeAPI): void {
             // a stream that was never read would hold its download open
             if (msg.payload instanceof Readable && !msg.payload.readableEnded) msg.payload.destroy();
             const err = localize(e);
-            if (!closing) node.status(status.error(short(err.message)));
+            if (!closing) node.status(status.error(shortError(err)));
             done(err);
           },
         )
@@ -173,4 +183,5 @@ export = function register(RED: NodeAPI): void {
   }
 
   RED.nodes.registerType('photoshelter-deliver', DeliverNode);
+  registerPreview(RED, 'photoshelter-deliver');
 };

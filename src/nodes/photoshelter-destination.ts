@@ -16,6 +16,7 @@ import { createDestination, destinationTarget, destinationTemplates, type Destin
 import { DeliverError, type Destination } from '../core/deliver/types';
 import { AdminError, adminGuards, answerError, dialogValues, type DialogSpec } from './shared/form';
 import { destinationPlace } from './shared/places';
+import { registerPreview } from './shared/preview';
 
 type DestinationDef = NodeDef & DestinationConfig & { ledger?: string };
 /** A photoshelter-ledger config node (a ledger shared by several Node-RED workers). */
@@ -131,6 +132,7 @@ export = function register(RED: NodeAPI): void {
   RED.nodes.registerType<DestinationNode, DestinationDef, object, DestinationCredentials>('photoshelter-destination', DestinationNodeCtor, {
     credentials: CREDENTIALS,
   });
+  registerPreview(RED, 'photoshelter-destination');
 
   /** Where a destination's secrets go (host, port, path, user, bucket, identity checks): see shared/places.ts. */
   const SPEC: DialogSpec = {
@@ -143,7 +145,12 @@ export = function register(RED: NodeAPI): void {
   // Test destination: checks the settings of the edit dialog (not yet deployed) without delivering anything
   RED.httpAdmin.post('/photoshelter/destination/test', ...adminGuards(RED, NS), async (req: Request, res: Response) => {
     const body = (req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body : {}) as Record<string, unknown>;
-    const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+    // the probe ends at its deadline, or as soon as the editor goes away
+    const gone = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
+    const signal = AbortSignal.any([AbortSignal.timeout(PROBE_TIMEOUT_MS), gone.signal]);
     let scrub = (t: string) => t;
     try {
       const dialog = dialogValues<DestinationConfig, DestinationCredentials>(RED, SPEC, body);

@@ -8,8 +8,8 @@ import { BooleanSettingError } from '../core/bool';
 import { FetchInputError, FileTooLargeError, QueueFullError, TempFileRegistry, WorkLimiter, fetchSettings, fileInfo, idOf, pickMediaId, sweepStaleTempDirs } from '../core/fetch';
 import { linkSize, readCapped, renditionText, writeTempFile, type FetchConfig, type FetchSettings, type FileInfo, type MessageHooks } from '../core/fetch';
 import { accountOf } from './shared/account';
-import { describeError } from './shared/errors';
-import { short, status } from './shared/status';
+import { clientProblem, describeError, logErrorsAsLines, shortError } from './shared/errors';
+import { status } from './shared/status';
 
 type FetchDef = NodeDef & FetchConfig & { account?: string; idProp?: string; idPropType?: string };
 type Msg = NodeMessageInFlow & { asset?: unknown; file?: FileInfo };
@@ -43,9 +43,12 @@ export = function register(RED: NodeAPI): void {
       const { code, status: s } = (e ?? {}) as CodedError;
       if (code === undefined && e instanceof Error) return e; // accountOf() texts are already from the catalogue
       if (closing) return fail('aborted', {}, 'EABORTED');
-      return fail('failed', { detail: describeError(e) }, code, s);
+      return clientProblem(RED, NS, e) ?? fail('failed', { detail: describeError(e) }, code, s);
     }
 
+    // a status left from before a restart or redeploy goes: its cause may be fixed
+    node.status(status.clear());
+    logErrorsAsLines(node);
     let limiter: WorkLimiter | undefined;
     try {
       settings = fetchSettings(def);
@@ -53,7 +56,7 @@ export = function register(RED: NodeAPI): void {
     } catch (e) {
       configError = localize(e);
       node.error(configError.message);
-      node.status(status.error(short(configError.message)));
+      node.status(status.error(shortError(configError)));
     }
 
     // Temporary files go when their message is done (followed through the message hooks; the published
@@ -84,7 +87,7 @@ export = function register(RED: NodeAPI): void {
     /** Fills msg; true when a download stream was handed on (its controller lives until it closes). */
     async function fetchInto(msg: Msg, s: FetchSettings, signal: AbortSignal, ac: AbortController): Promise<boolean> {
       const id = pickMediaId(await idCandidates(msg));
-      const account = accountOf(RED, def.account, NS);
+      const account = accountOf(RED, def.account, NS, msg);
       const client = account.getClient();
       if (s.include.length > 0 || s.mode === 'none' || idOf(msg.asset) !== id) {
         msg.asset = await loadAsset(client, id, { include: s.include, timeZone: account.timeZone, signal });
@@ -138,7 +141,7 @@ export = function register(RED: NodeAPI): void {
             controllers.delete(ac);
             busy--;
             const err = localize(e);
-            if (!closing) node.status(status.error(short(err.message)));
+            if (!closing) node.status(status.error(shortError(err)));
             done(err);
           },
         )

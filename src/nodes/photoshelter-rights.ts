@@ -8,8 +8,8 @@ import { evaluateRights, RIGHTS_OUTPUTS, type RightsReason, type RightsStatus } 
 import { assetSource, evaluationTime, RightsInputError, useValue } from '../core/rights/input';
 import { resolveRights, RightsConfigError, type RightsConfig, type RightsPolicy } from '../core/rights/policy';
 import { accountOf } from './shared/account';
-import { describeError } from './shared/errors';
-import { short, status } from './shared/status';
+import { clientProblem, describeError, logErrorsAsLines, shortError } from './shared/errors';
+import { status } from './shared/status';
 
 const NS = 'photoshelter-rights';
 
@@ -47,17 +47,20 @@ export = function register(RED: NodeAPI): void {
       if (closing) return Object.assign(new Error(t('errors.aborted')), { code: 'EABORTED' });
       const { code, status: s } = (e ?? {}) as CodedError;
       if (code === undefined && e instanceof Error) return e; // already a catalogue text (no account)
-      return Object.assign(new Error(t('errors.failed', { detail: describeError(e) })), { code, status: s });
+      return clientProblem(RED, NS, e) ?? Object.assign(new Error(t('errors.failed', { detail: describeError(e) })), { code, status: s });
     };
 
     let policy: RightsPolicy | undefined;
     let configError: CodedError | undefined;
+    // a status left from before a restart or redeploy goes: its cause may be fixed
+    node.status(status.clear());
+    logErrorsAsLines(node);
     try {
       policy = resolveRights(def);
     } catch (e) {
       configError = localize(e);
       node.error(t('errors.config', { detail: configError.message }));
-      node.status(status.error(short(configError.message)));
+      node.status(status.error(shortError(configError)));
     }
 
     const prop = (value: string | undefined, type: string | undefined, fallbackType: string, msg: Msg): Promise<unknown> =>
@@ -68,19 +71,20 @@ export = function register(RED: NodeAPI): void {
         RED.util.evaluateNodeProperty(value ?? '', ty, node, msg, (err, v) => (err ? reject(err) : resolve(v)));
       });
 
-    const reasonText = (r: RightsReason): string => t(`reason.${r.code}`, r.values);
+    // a date-only value is said as written, with its zone ("expired after 2020-01-01 (UTC)")
+    const reasonText = (r: RightsReason): string => t(`reason.${r.code}${r.values && 'date' in r.values ? '_DAY' : ''}`, r.values);
 
     async function evaluate(msg: Msg, p: RightsPolicy, signal: AbortSignal): Promise<RightsStatus> {
       const source = assetSource(msg, p);
       const channel = useValue(await prop(def.channel, def.channelType, 'msg', msg), 'channel');
       const region = useValue(await prop(def.region, def.regionType, 'msg', msg), 'region');
-      const account = 'fetchId' in source || !p.timeZone ? accountOf(RED, def.account, NS) : undefined;
+      const account = 'fetchId' in source || !p.timeZone ? accountOf(RED, def.account, NS, msg) : undefined;
       const zone = p.timeZone ?? account?.timeZone ?? 'UTC';
       const at = evaluationTime(await prop(def.at, def.atType, 'date', msg), zone);
       let asset: unknown;
       if ('fetchId' in source) {
         node.status(status.working(t('status.reading')));
-        const client = (account ?? accountOf(RED, def.account, NS)).getClient();
+        const client = (account ?? accountOf(RED, def.account, NS, msg)).getClient();
         asset = await loadAsset(client, source.fetchId, { include: ['iptc', 'custom'], timeZone: zone, signal });
         msg.asset = asset;
       } else {
@@ -109,7 +113,7 @@ export = function register(RED: NodeAPI): void {
         (e: unknown) => {
           controllers.delete(ac);
           const err = localize(e);
-          if (!closing) node.status(status.error(short(err.message)));
+          if (!closing) node.status(status.error(shortError(err)));
           done(err);
         },
       );

@@ -4,6 +4,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { Request, Response } from 'express';
+import { nothingVisible } from '../core/account';
 import { summarize } from '../core/asset';
 import { resolveTrigger, type TriggerSettings } from '../core/trigger/config';
 import { PollLoop } from '../core/trigger/loop';
@@ -14,8 +15,8 @@ import { Walker, type WalkEmit, type WalkScope } from '../core/trigger/walker';
 import { msgBool } from '../core/bool';
 import { accountOf } from './shared/account';
 import { adminGuards } from './shared/form';
-import { describeError } from './shared/errors';
-import { clockTime, short, status } from './shared/status';
+import { describeError, shortError } from './shared/errors';
+import { clockTime, status } from './shared/status';
 
 const NS = 'photoshelter-trigger';
 const KEY = 'photoshelter-trigger';
@@ -56,6 +57,8 @@ export = function register(RED: NodeAPI): void {
   }
 
   function setUp(node: TriggerNode, def: TriggerDef): void {
+    // a status left from before a restart or redeploy goes: its cause may be fixed
+    node.status(status.clear());
     let setup;
     try {
       const cfg = resolveTrigger(def);
@@ -63,7 +66,7 @@ export = function register(RED: NodeAPI): void {
       setup = { cfg, account, client: account.getClient() };
     } catch (e) {
       const text = describeError(e);
-      node.status(status.error(short(text)));
+      node.status(status.error(shortError(text)));
       node.error(t('errors.config', { detail: text }));
       node.on('input', (_msg, _send, done) => done(new Error(t('errors.config', { detail: text }))));
       return;
@@ -86,11 +89,12 @@ export = function register(RED: NodeAPI): void {
     const onBackoff = ({ ms }: { ms: number }) => node.status(status.waiting(t('status.backoff', { seconds: Math.ceil(ms / 1000) })));
     client.events.on('backoff', onBackoff);
 
+    // event.account: the nodes that follow and have no account of their own use this one
     const toMsg = (e: TriggerEvent | WalkEmit, topic: string, event: Record<string, unknown>) => ({
       topic,
       asset: e.asset,
       payload: summarize(e.asset),
-      event,
+      event: { ...event, account: account.id },
     });
 
     if (cfg.mode === 'walk') {
@@ -108,7 +112,7 @@ export = function register(RED: NodeAPI): void {
         },
         (p) => node.status(p.done ? status.ok(t('status.walkDone', { count: p.emitted })) : status.working(t('status.walking', { emitted: p.emitted, acked: p.acked, inFlight: p.inFlight }))),
         (e) => {
-          node.status(status.error(short(describeError(e))));
+          node.status(status.error(shortError(e)));
           node.error(t('errors.walk', { detail: describeError(e) }));
         },
       );
@@ -154,6 +158,20 @@ export = function register(RED: NodeAPI): void {
       },
       store,
     );
+    // a trigger that sees nothing at all says why that may be (once per start, after its first poll)
+    let blind: 'unknown' | 'checking' | 'no' | 'yes' = 'unknown';
+    const lookWhetherBlind = (): void => {
+      if (blind !== 'unknown' || emitted > 0) return;
+      blind = 'checking';
+      nothingVisible(client, cfg.scopes, AbortSignal.timeout(30_000)).then((why) => {
+        blind = why && emitted === 0 ? 'yes' : 'no';
+        if (!why || blind === 'no') return;
+        const where = cfg.scopes.length ? t('warnings.scope', { scope: cfg.scopes.map((s) => s.id).join(', ') }) : t('warnings.library');
+        const organizations = why.organizations.map((o) => `${o.name} (${o.id})`).join(', ');
+        node.warn(t(why.orgId || !organizations ? 'warnings.nothingVisible' : 'warnings.nothingVisibleNoOrg', { where, organizations }));
+        node.status(status.waiting(t('status.nothingVisible')));
+      }, () => (blind = 'unknown'));
+    };
     const loop = new PollLoop(poller, cfg.intervalMs, {
       polling: (baseline) => node.status(status.working(t(baseline ? 'status.baseline' : 'status.polling'))),
       emit: async (r) => {
@@ -163,12 +181,16 @@ export = function register(RED: NodeAPI): void {
         else await win.issue(r.events.map((e) => ({ key: `${e.topic}:${e.asset.id}@${e.event.at ?? ''}`, item: toMsg(e, e.topic, { ...e.event, ackId: `${e.topic}:${e.asset.id}@${e.event.at ?? ''}` }) })));
       },
       room: win && (() => win.free),
-      polled: (r, at) => node.status((emitted ? status.ok : status.idle)(t(win ? 'status.polledAwaiting' : 'status.polled', { time: clockTime(at), count: emitted, latest: r.events.length, pending: win?.size ?? 0 }))),
+      polled: (r, at) => {
+        if (blind === 'yes' && emitted === 0) return node.status(status.waiting(t('status.nothingVisible')));
+        node.status((emitted ? status.ok : status.idle)(t(win ? 'status.polledAwaiting' : 'status.polled', { time: clockTime(at), count: emitted, latest: r.events.length, pending: win?.size ?? 0 })));
+        lookWhetherBlind();
+      },
       failed: (e, retryMs) => {
         const text = describeError(e);
-        node.status(status.error(short(t('status.failed', { error: text, seconds: Math.ceil(retryMs / 1000) }))));
+        node.status(status.error(t('status.failed', { error: shortError(text, 44), seconds: Math.ceil(retryMs / 1000) })));
         // the msg a Catch node gets: the error code lets a flow branch on it
-        node.error(t('errors.poll', { detail: text }), { payload: { code: (e as { code?: string }).code ?? 'ERROR', message: text } });
+        node.error(t('errors.poll', { detail: text, seconds: Math.ceil(retryMs / 1000) }), { payload: { code: (e as { code?: string }).code ?? 'ERROR', message: text } });
       },
     });
     node.pollNow = () => loop.pollNow();

@@ -9,8 +9,8 @@ import { requestOf, runRequest } from '../core/update/batch';
 import { UpdateError } from '../core/update/errors';
 import { renderTemplate, updateSettings, type Change, type Row, type UpdateConfig, type UpdateSettings } from '../core/update/mapping';
 import { accountOf } from './shared/account';
-import { describeError } from './shared/errors';
-import { short, status } from './shared/status';
+import { clientProblem, describeError, logErrorsAsLines, shortError } from './shared/errors';
+import { status } from './shared/status';
 
 const NS = 'photoshelter-update';
 
@@ -28,7 +28,7 @@ export = function register(RED: NodeAPI): void {
     const { code, status: s } = (e ?? {}) as CodedError;
     if (closing || code === 'EABORTED') return Object.assign(new Error(t('errors.aborted')), { code: 'EABORTED' });
     if ((code === undefined || code === 'EVALUE') && e instanceof Error) return e; // already a catalogue text
-    return Object.assign(new Error(t('errors.failed', { detail: describeError(e) })), { code, status: s });
+    return clientProblem(RED, NS, e) ?? Object.assign(new Error(t('errors.failed', { detail: describeError(e) })), { code, status: s });
   }
 
   function UpdateNode(this: Node, def: UpdateDef) {
@@ -39,12 +39,15 @@ export = function register(RED: NodeAPI): void {
   function setup(node: Node, def: UpdateDef): void {
     let settings: UpdateSettings | undefined;
     let configError: CodedError | undefined;
+    // a status left from before a restart or redeploy goes: its cause may be fixed
+    node.status(status.clear());
+    logErrorsAsLines(node);
     try {
       settings = updateSettings(def);
     } catch (e) {
       configError = localize(e);
       node.error(t('errors.config', { detail: configError.message }));
-      node.status(status.error(short(configError.message)));
+      node.status(status.error(shortError(configError)));
     }
     const controllers = new Set<AbortController>();
     let busy = 0;
@@ -91,7 +94,7 @@ export = function register(RED: NodeAPI): void {
       if (failed.length > 0) {
         const first = localize(failed[0].error, closing);
         const err = batch ? Object.assign(new Error(t('errors.batch', { failed: failed.length, total: outcomes.length, first: first.message })), { code: first.code }) : first;
-        if (!closing) node.status(status.error(short(batch ? t('status.failed', { failed: failed.length, total: outcomes.length }) : err.message)));
+        if (!closing) node.status(status.error(batch ? t('status.failed', { failed: failed.length, total: outcomes.length }) : shortError(err)));
         return err;
       }
       if (busy > 1) return undefined; // others in flight report last
@@ -106,7 +109,7 @@ export = function register(RED: NodeAPI): void {
     async function handle(msg: Msg, s: UpdateSettings, signal: AbortSignal): Promise<{ err?: CodedError; send: boolean }> {
       const dryRun = msgBool(msg.dryRun, 'msg.dryRun') ?? s.dryRun;
       const req = requestOf(msg, await rowChanges(s, msg));
-      const account = accountOf(RED, def.account, NS);
+      const account = accountOf(RED, def.account, NS, msg);
       const client = account.getClient();
       const outcomes = await runRequest(client, req, s.concurrency, { timeZone: account.timeZone, dryRun, signal });
       const err = finish(msg, req.batch, dryRun, outcomes);
@@ -126,7 +129,7 @@ export = function register(RED: NodeAPI): void {
         })
         .catch((e: unknown) => {
           const err = localize(e, closing);
-          if (!closing) node.status(status.error(short(err.message)));
+          if (!closing) node.status(status.error(shortError(err)));
           done(err);
         })
         .finally(() => {

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { filesUnder } from '../helpers/files';
+import { launch } from './editor/browser';
 import { waitFor } from '../helpers/wait';
 import { debugTap } from '../helpers/debug-tap';
 
@@ -99,6 +100,78 @@ describe('npm start: the demo', function () {
     assert.equal(res.status, 200, await res.clone().text());
     const truth = (await (await fetch(`${d.sim}/__sim/media/${body.id}`)).json()) as { custom: Record<string, string> };
     assert.equal(truth.custom.Campaign, body.campaign);
+  });
+
+  it('step 3, twice: each printed upload starts Pending and gets a review task on the review page; its Approve button (with the key the printed address gives the page) and the printed decision (with the key) decide the task just created', async () => {
+    const d = demo as Demo;
+    const upload = /curl -s -X POST (\S+\/__sim\/media) -H 'content-type: application\/json' -d '([^']+)'/.exec(d.out());
+    const decide = /curl -s -X POST (\S+\/demo-review\/tasks\/latest\/decide) -H 'authorization: Bearer ([0-9a-f]{64})' -H 'content-type: application\/json' -d '([^']+)'/.exec(d.out());
+    assert.ok(upload && decide, 'an upload and a decision with its key are printed');
+    const page = /stand-in review tool\s+(\S+)/.exec(d.out())?.[1] as string;
+    assert.equal(page, `${d.editor}/demo-review/#key=${decide[2]}`, 'the page address carries the key after #');
+    // without the key, nothing is decided
+    const refused = await fetch(decide[1], { method: 'POST', headers: { 'content-type': 'application/json' }, body: decide[3] });
+    assert.equal(refused.status, 401);
+    for (let round = 1; round <= 2; round++) {
+      const res: Response = await fetch(upload[1], { method: 'POST', headers: { 'content-type': 'application/json' }, body: upload[2] });
+      assert.equal(res.status, 201, await res.clone().text());
+      const { id } = (await res.json()) as { id: string };
+      assert.equal(((await (await fetch(`${d.sim}/__sim/media/${id}`)).json()) as { custom: Record<string, string> }).custom['Approval Status'], 'Pending', 'a new upload starts Pending');
+      await fetch(`${d.sim}/__sim/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceSeconds: 3 }) });
+      type Task = { id: string; assetId: string; status: string };
+      const tasks = async () => (await (await fetch(`${d.editor}/demo-review/tasks`)).json()) as Task[];
+      await waitFor(async () => {
+        await fetch(`${d.editor}/photoshelter/trigger/job4.added/poll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+        return (await tasks()).some((t) => t.assetId === id && t.status === 'open');
+      }, `a review task for upload ${round}`, 60_000);
+      const html = await (await fetch(page)).text();
+      const task = (await tasks()).find((t) => t.assetId === id) as Task;
+      assert.match(html, new RegExp(`data-task="${task.id}" data-decision="approved">Approve</button>`), 'the page has Approve for the task');
+      assert.match(html, new RegExp(`data-task="${task.id}" data-decision="rejected">Reject</button>`), 'and Reject');
+      assert.ok(!html.includes(decide[2]), 'the page itself does not hold the key');
+      if (round === 1) {
+        // a reviewer opens the printed address in a browser and presses Approve
+        const browser = await launch();
+        try {
+          const alerts: string[] = [];
+          browser.page.on('dialog', (dialog) => {
+            alerts.push(dialog.message());
+            void dialog.dismiss();
+          });
+          await browser.page.goto(page);
+          assert.equal(new URL(browser.page.url()).hash, '', 'the key leaves the address bar');
+          await browser.page.click(`button[data-task="${task.id}"][data-decision="approved"]`);
+          await waitFor(async () => (await tasks()).find((t) => t.id === task.id)?.status === 'approved', 'the task decided from the page', 60_000);
+          assert.deepEqual(alerts, [], 'the approval flow took the decision');
+        } finally {
+          await browser.close();
+        }
+      } else {
+        const decided = await fetch(decide[1], { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${decide[2]}` }, body: decide[3] });
+        const answer = (await decided.json()) as { task: string; callback: { status: number } };
+        assert.equal(answer.task, task.id, 'the task just created is decided');
+        assert.equal(answer.callback.status, 200, JSON.stringify(answer));
+      }
+      const truth = (await (await fetch(`${d.sim}/__sim/media/${id}`)).json()) as { custom: Record<string, string> };
+      assert.equal(truth.custom['Approval Status'], 'Approved');
+      // released: the delivery flows see the approval (here, the stand-in CMS gets it)
+      await fetch(`${d.sim}/__sim/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceSeconds: 3 }) });
+      const auth = { authorization: `Basic ${Buffer.from('demo:demo-app-password').toString('base64')}` };
+      await waitFor(async () => {
+        for (const t of ['demo.approved', 'job1.approved', 'job3.approved']) await fetch(`${d.editor}/photoshelter/trigger/${t}/poll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+        await new Promise((r) => setTimeout(r, 1200));
+        return ((await (await fetch(`${d.editor}/demo-cms/wp/v2/media?slug=ps-${id.toLowerCase()}`, { headers: auth })).json()) as unknown[]).length === 1;
+      }, `upload ${round} released to the stand-in CMS`, 90_000);
+    }
+  });
+
+  it('prints where Node-RED\'s log is, and the editor asks no first-run question', async () => {
+    const d = demo as Demo;
+    const logFile = /Node-RED's log\s+(\S+)/.exec(d.out())?.[1] as string;
+    assert.equal(logFile, join(dir, 'node-red.log'));
+    assert.match(readFileSync(logFile, 'utf8'), /Started flows/);
+    const settings = (await (await fetch(`${d.editor}/settings`)).json()) as { telemetryEnabled?: boolean };
+    assert.equal(settings.telemetryEnabled, false, 'decided: the editor does not ask about update notifications');
   });
 
   it('step 4: an expired licence and the printed sweep command remove it from the CMS and the SFTP server, with a notification', async () => {

@@ -1,7 +1,9 @@
 // The editor experience in a real browser: Debian's chromium (driven by playwright-core) against a real
 // Node-RED with this package installed and the PhotoShelter simulator running. It drives the palette, each
 // node's edit dialog, the account's connection test, the trigger's collection picker, the examples of
-// Import → Examples, deploys, and the trigger's poll-now button; it saves the screenshots the README shows.
+// Import → Examples, deploys, and the trigger's poll-now button; it checks each dialog's layout at a narrow
+// tray and a wide one; it takes the screenshots the README shows, and writes them into docs/screenshots
+// only when UPDATE_SCREENSHOTS=1 (otherwise into a temporary folder, so that a test run changes no file).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -30,7 +32,7 @@ import {
 import type { Page } from 'playwright-core';
 
 const ROOT = resolve(__dirname, '..', '..');
-const SHOTS = join(ROOT, 'docs', 'screenshots');
+const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'ps-e2e-shots-'));
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; 'node-red': { nodes: Record<string, string> } };
 const EXAMPLES = readdirSync(join(ROOT, 'examples'))
   .filter((f) => f.endsWith('.json'))
@@ -58,11 +60,13 @@ function ensureBuilt(): void {
   if (stale) execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
 }
 
+// the editor's passing notifications ("Imported", "Successfully deployed") would cover what a screenshot shows
+const NO_TOASTS = '.red-ui-notification { visibility: hidden !important; }';
 const shot = async (page: Page, name: string, target?: ReturnType<Page['locator']>): Promise<void> => {
   mkdirSync(SHOTS, { recursive: true });
   const path = join(SHOTS, `${name}.png`);
-  if (target) await target.screenshot({ path, animations: 'disabled' });
-  else await page.screenshot({ path, animations: 'disabled' });
+  if (target) await target.screenshot({ path, animations: 'disabled', style: NO_TOASTS });
+  else await page.screenshot({ path, animations: 'disabled', style: NO_TOASTS });
 };
 
 describe('e2e: the editor in a real browser (chromium)', function () {
@@ -99,6 +103,7 @@ describe('e2e: the editor in a real browser (chromium)', function () {
     await browser?.close();
     await red?.stop();
     await sim?.close();
+    if (process.env.UPDATE_SCREENSHOTS !== '1') rmSync(SHOTS, { recursive: true, force: true });
   });
 
   /** Fails with what the page reported about this package's nodes since the last check. */
@@ -171,7 +176,17 @@ describe('e2e: the editor in a real browser (chromium)', function () {
     assert.match(ok, /^Connected \([^)]+\): \d+ top-level collections and galleries$/, ok);
     const topLevel = (await sim.control.state()).collections.filter((c) => c.parent === null);
     assert.ok(topLevel.length > 0);
+    const orgs = page.locator('#node-config-photoshelter-test-orgs');
+    assert.match(await orgs.innerText(), new RegExp(`Organizations of this user:\\s*Example Corp \\(${sim.orgId}\\)`));
     await shot(page, 'photoshelter-account', page.locator('.red-ui-tray').filter({ has: config }));
+
+    // no organization chosen although the user has one: a warning, and the organization a click away
+    await page.locator('#node-config-input-orgId').fill('');
+    await page.locator('#node-config-photoshelter-test').click();
+    await page.locator('#node-config-photoshelter-test-orgs.ps-warn').waitFor();
+    assert.match(await orgs.innerText(), /No organization is chosen/);
+    await orgs.getByRole('link', { name: 'use it' }).click();
+    assert.equal(await page.locator('#node-config-input-orgId').inputValue(), sim.orgId);
 
     // a wrong API key: the failure says so
     await page.locator('#node-config-input-apiKey').fill('WRONGKEY000');
@@ -206,6 +221,145 @@ describe('e2e: the editor in a real browser (chromium)', function () {
     // the configured node reads well on the canvas
     const label = await canvasNode(page, id).locator('.red-ui-flow-node-label').textContent();
     assert.equal(label?.replace(/\s+/g, ' ').trim(), 'approved: Approval Status = Approved');
+    noProblems();
+  });
+
+  it('a node dropped from the palette starts with the only account there is', async () => {
+    const dropped: string[] = [];
+    try {
+      let y = 200;
+      for (const type of ['photoshelter-fetch', 'photoshelter-deliver', 'photoshelter-update', 'photoshelter-rights', 'photoshelter-trigger']) {
+        const id = await dragFromPalette(page, type, 700, (y += 60));
+        dropped.push(id);
+        assert.equal((await editorNode(page, id))?.account, accountId, `${type} starts with the account`);
+        await openNodeDialog(page, id);
+        assert.equal(await page.locator('#node-input-account').inputValue(), accountId, `${type}: the dialog shows the account`);
+        await page.locator('#node-dialog-cancel').click();
+        await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
+      }
+    } finally {
+      await removeNodes(dropped);
+    }
+    noProblems();
+  });
+
+  /** Removes nodes from the editor (they were only there for a check). */
+  async function removeNodes(ids: string[]): Promise<void> {
+    await page.evaluate((list) => {
+      const R = (window as unknown as { RED: { nodes: { remove(id: string): unknown; node(id: string): unknown }; view: { redraw(full: boolean): void } } }).RED;
+      for (const nid of list) if (R.nodes.node(nid)) R.nodes.remove(nid);
+      R.view.redraw(true);
+    }, ids);
+  }
+
+  /** How a dialog lays out in the tray on top: widths, what sticks out on the right, and how each checkbox sits by its text. */
+  async function layout(): Promise<{ tray: number; body: number; formOver: number; maxOver: number; widest: string; checks: Array<{ id: string; dy: number; dx: number }>; groups: Array<{ label: string; dy: number }> }> {
+    // the function below names its helpers; the TypeScript loader wraps named functions in __name()
+    await page.evaluate('globalThis.__name = globalThis.__name || function (f) { return f; }');
+    return page.evaluate(() => {
+      const trays = Array.from(document.querySelectorAll<HTMLElement>('.red-ui-tray'));
+      const tray = trays[trays.length - 1];
+      const t = tray.getBoundingClientRect();
+      const body = tray.querySelector<HTMLElement>('.red-ui-tray-body') as HTMLElement;
+      const form = tray.querySelector<HTMLElement>('form') as HTMLElement;
+      const visible = (e: Element): boolean => (e as HTMLElement).offsetParent !== null && e.getBoundingClientRect().width > 0;
+      let maxOver = -Infinity;
+      let widest = '';
+      form.querySelectorAll('*').forEach((e) => {
+        if (!visible(e)) return;
+        const over = e.getBoundingClientRect().right - t.right;
+        if (over > maxOver) {
+          maxOver = over;
+          widest = `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}.${String((e as HTMLElement).className).split(' ')[0]}`;
+        }
+      });
+      /** The first line of the text in `el`. */
+      const firstLine = (el: Element): DOMRect | undefined => {
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        return Array.from(range.getClientRects()).find((r) => r.width > 0);
+      };
+      const mid = (r: { top: number; bottom: number }): number => (r.top + r.bottom) / 2;
+      const checks = Array.from(form.querySelectorAll<HTMLInputElement>('input[type="checkbox"]')).filter(visible).map((box) => {
+        const label = form.querySelector(`label[for="${box.id}"]`);
+        const text = label ? Array.from(label.querySelectorAll('span')).find((x) => (x.textContent ?? '').trim()) ?? label : undefined;
+        const line = text ? firstLine(text) : undefined;
+        const b = box.getBoundingClientRect();
+        return { id: box.id, dy: line ? Math.abs(mid(b) - mid(line)) : 99, dx: line ? line.left - b.right : -99 };
+      });
+      const groups = Array.from(form.querySelectorAll('.ps-checks')).filter(visible).map((g) => {
+        const label = g.previousElementSibling;
+        const box = g.querySelector('input[type="checkbox"]');
+        const line = label && (label.textContent ?? '').trim() ? firstLine(label) : undefined;
+        return { label: (label?.textContent ?? '').trim(), dy: line && box ? Math.abs(mid(line) - mid(box.getBoundingClientRect())) : 0 };
+      });
+      return { tray: t.width, body: body.getBoundingClientRect().width, formOver: form.getBoundingClientRect().right - t.right, maxOver, widest, checks, groups };
+    });
+  }
+
+  /** Adds a node of `type` to the flow (without the palette) and opens its dialog; for a config type, opens it from `via`'s add button. */
+  async function openDialogOf(type: string, via?: { host: string; field: string; kind?: string }): Promise<string> {
+    const id = `layout${Math.random().toString(16).slice(2, 10)}`;
+    await page.evaluate(({ nid, t }) => {
+      const R = (window as unknown as { RED: { view: { importNodes(n: unknown[], o: unknown): void }; workspaces: { active(): string }; editor: { edit(n: unknown): void }; nodes: { node(id: string): unknown } } }).RED;
+      R.view.importNodes([{ id: nid, type: t, x: 900, y: 600, z: R.workspaces.active() }], { generateIds: false });
+      R.editor.edit(R.nodes.node(nid));
+    }, { nid: id, t: via?.host ?? type });
+    await page.locator('#dialog-form').waitFor({ state: 'visible' });
+    if (via) {
+      await page.locator(`#node-input-btn-${via.field}-add`).click();
+      await page.locator('#node-config-dialog-ok').waitFor({ state: 'visible' });
+      if (via.kind) await page.locator('#node-config-input-kind').selectOption(via.kind);
+    }
+    await settle(page, 700);
+    return id;
+  }
+
+  it('at a narrow tray (430 px) every dialog reflows as a core dialog does, and each checkbox sits on its text\'s line, narrow and wide', async () => {
+    const dialogs: Array<{ name: string; type: string; via?: { host: string; field: string; kind?: string }; prepare?: () => Promise<void> }> = [
+      { name: 'fetch', type: 'photoshelter-fetch' },
+      { name: 'deliver', type: 'photoshelter-deliver' },
+      { name: 'update', type: 'photoshelter-update', prepare: async () => page.locator('.red-ui-editableList-addButton').first().click() },
+      { name: 'rights', type: 'photoshelter-rights' },
+      { name: 'trigger', type: 'photoshelter-trigger' },
+      { name: 'trigger (walk)', type: 'photoshelter-trigger', prepare: async () => void (await page.locator('#node-input-mode').selectOption('walk')) },
+      { name: 'account', type: 'photoshelter-account', via: { host: 'photoshelter-fetch', field: 'account' } },
+      ...['folder', 'http', 'sftp', 's3'].map((kind) => ({ name: `destination (${kind})`, type: 'photoshelter-destination', via: { host: 'photoshelter-deliver', field: 'destination', kind } })),
+    ];
+    const added: string[] = [];
+    try {
+      for (const width of [760, 1400]) {
+        await page.setViewportSize({ width, height: 900 });
+        await settle(page, 500);
+        // a core dialog at the same width, to compare with
+        added.push(await openDialogOf('http request'));
+        const core = await layout();
+        await closeTrays(page);
+        if (width === 760) assert.ok(Math.abs(core.tray - 430) <= 10, `the tray is narrow: ${core.tray}`);
+        for (const d of dialogs) {
+          added.push(await openDialogOf(d.type, d.via));
+          await d.prepare?.();
+          await settle(page, 300);
+          const l = await layout();
+          const where = `${d.name} at ${Math.round(l.tray)} px`;
+          if (width === 760) {
+            assert.ok(l.body <= core.body + 2, `${where}: the dialog asks for no more width than a core dialog (${Math.round(l.body)} > ${Math.round(core.body)})`);
+            assert.ok(l.maxOver <= core.formOver + 1, `${where}: nothing sticks out further than a core dialog's form (${l.widest} by ${Math.round(l.maxOver)} px, core ${Math.round(core.formOver)})`);
+          }
+          for (const c of l.checks) {
+            assert.ok(c.dy <= 3, `${where}: checkbox ${c.id} is ${c.dy.toFixed(1)} px off its text's line`);
+            assert.ok(c.dx >= 2 && c.dx <= 12, `${where}: checkbox ${c.id} is ${c.dx.toFixed(1)} px from its text`);
+          }
+          for (const g of l.groups) assert.ok(g.dy <= 3, `${where}: the row "${g.label}" and its first checkbox are ${g.dy.toFixed(1)} px apart`);
+          await closeTrays(page);
+        }
+      }
+    } finally {
+      await closeTrays(page);
+      await page.setViewportSize({ width: 1400, height: 900 });
+      await removeNodes(added);
+      await settle(page, 500);
+    }
     noProblems();
   });
 
@@ -425,9 +579,27 @@ describe('e2e: the editor in a real browser (chromium)', function () {
       await result.waitFor({ state: 'visible' });
       assert.match(await result.innerText(), /is there and writable/);
       assert.deepEqual(readdirSync(folder), [], 'the test left nothing in the folder');
+      // the preview: where an asset of the account would go
+      const preview = page.locator('#ps-destination-preview');
+      await page.waitForFunction((dir) => (document.querySelector('#ps-destination-preview')?.textContent ?? '').startsWith(`→ ${dir}/`), folder);
+      assert.match(await preview.innerText(), new RegExp(`^→ ${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/I0000\\S+/.+ \\(for .+ \\(I0000\\S+\\) of the account\\)$`));
       await settle(page);
       await shot(page, 'photoshelter-destination', configTray);
     });
+    // the deliver node's own path: checked as it is typed, with a preview of where it goes
+    const preview = page.locator('#ps-deliver-preview');
+    const previewText = async (re: RegExp) => {
+      await page.waitForFunction((src) => new RegExp(src).test(document.querySelector('#ps-deliver-preview')?.textContent ?? ''), re.source);
+      return preview.innerText();
+    };
+    await page.locator('#node-input-template').fill('{{{asset.path}}}/{{asset.fileName}');
+    await page.locator('#node-input-template').press('Tab');
+    assert.match(await previewText(/Unclosed tag/), /^Unclosed tag at character \d+ of the template$/);
+    assert.equal(await page.locator('#node-input-template').evaluate((el) => el.classList.contains('input-error')), true, 'the field is marked invalid');
+    await page.locator('#node-input-template').fill('{{asset.iptc.titel}}/{{asset.fileName}}');
+    assert.match(await previewText(/titel/), /uses \{\{asset\.iptc\.titel\}\}, which this message does not have/);
+    await page.locator('#node-input-template').fill('');
+    assert.match(await previewText(/^→ /), /^→ .+ \(for .+ of the account\)$/);
     await pressDone(page);
     const deliver = await editorNode(page, id);
     assert.equal(deliver?.destination, destinations.folder);

@@ -352,7 +352,7 @@ describe('e2e: a real WordPress', function () {
       assert.deepEqual(await publishNew(['Ωμέγα-Αθήνα.jpg', 'قمر.jpg']), []);
     });
 
-    // the flow logs each asset it removed (or failed to remove) with a warning
+    // the flow logs each asset it removed (in Node-RED's log) or failed to remove (a warning)
     const recorded = () => red!.output().split("[function:removed or failed: add to this sweep's list]").length - 1;
     let firstSweep = 0;
 

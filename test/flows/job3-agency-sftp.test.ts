@@ -153,6 +153,41 @@ describe('example 3: approved gallery images to an agency over SFTP (runtime, si
     assert.equal(filesUnder(agencyRoot).length, 2);
   });
 
+  it('"send again" delivers an image once more on purpose (msg.redeliver), although the ledger has it', async () => {
+    const [a] = inGallery;
+    const file = join(remoteDir(), a.file_name);
+    // the agency lost it
+    rmSync(file);
+    const rows = logRows().length;
+    // the inject node's button, with the id written into it
+    const res = await red.admin('POST', '/inject/job3.again', { __user_inject_props__: [{ p: 'payload', v: a.id, vt: 'str' }, { p: 'redeliver', v: 'true', vt: 'bool' }] });
+    assert.equal(res.status, 200, res.text);
+    await waitFor(() => existsSync(file) && logRows().length === rows + 1, 'the image on the server again, and logged', 30_000);
+    assert.equal(sha(readFileSync(file)), sha(await original(a)));
+    assert.equal(logRows()[rows].outcome, 'delivered');
+    // pressed without an id, it says what to do
+    assert.equal((await red.admin('POST', '/inject/job3.again')).status, 200);
+    await waitFor(() => red.output().includes('Write the id of the asset to send again'), 'the hint');
+  });
+
+  it('"try again later?" sends a delivery that failed for a passing reason round again, three times at most, and lets others go', () => {
+    const flow = JSON.parse(readFileSync(FILE, 'utf8')) as Array<{ id: string; func?: string; wires?: string[][] }>;
+    const retry = flow.find((n) => n.id === 'job3.retry');
+    assert.deepEqual(flow.find((n) => n.id === 'job3.later')?.wires, [['job3.deliver']], 'the delay leads back to the deliver node');
+    const warnings: string[] = [];
+    const node = { warn: (t: string) => warnings.push(t), status: () => undefined };
+    const run = new Function('msg', 'node', retry?.func as string) as (msg: Record<string, unknown>, node: unknown) => Record<string, unknown> | null;
+    const failed = (code: string, retryCount?: number) => ({ asset: { id: 'I0000abcdefghijk' }, retryCount, error: { code, message: 'x', source: { id: 'job3.deliver' } } });
+    const again = run(failed('ECONNREFUSED'), node);
+    assert.equal(again?.retryCount, 1);
+    assert.equal(again?.error, undefined);
+    assert.equal(run(failed('ETIMEDOUT', 2), node)?.retryCount, 3);
+    assert.equal(run(failed('ECONNRESET', 3), node), null, 'given up after three more tries');
+    assert.match(warnings[0], /given up/);
+    for (const code of ['EAUTH', 'EBADPATH', 'EACCES', 'ENOASSET']) assert.equal(run(failed(code), node), null, code);
+    assert.equal(run({ ...failed('ECONNREFUSED'), error: { code: 'ECONNREFUSED', source: { id: 'job3.approved' } } }, node), null, 'only the deliver node\'s failures');
+  });
+
   it('logs a failed delivery with the error, and says so clearly', async () => {
     const b = inGallery[1];
     // a folder where the file should go: the server refuses to replace it
@@ -163,9 +198,10 @@ describe('example 3: approved gallery images to an agency over SFTP (runtime, si
     const row = logRows().find((r) => r.assetId === b.id) as Record<string, string>;
     assert.equal(row.outcome, 'failed');
     assert.equal(row.fileName, b.file_name);
-    assert.ok(row.error.startsWith('Delivery failed: ') && row.error.includes(`uploading photoshelter/${galleryName}/${b.file_name}`), row.error);
+    // the cause first: what failed, where
+    assert.ok(row.error.startsWith('The SFTP server failed while uploading ') && row.error.includes(`uploading photoshelter/${galleryName}/${b.file_name}`), row.error);
     assert.equal(row.bytes, '');
-    await waitFor(() => red.output().includes(`Agency delivery of ${b.id} (${b.file_name}) failed in "to the agency": Delivery failed: `), 'the warning in the log');
+    await waitFor(() => red.output().includes(`Agency delivery of ${b.id} (${b.file_name}) failed in "to the agency": The SFTP server failed while uploading`), 'the warning in the log');
     assert.ok(!filesUnder(agencyRoot).some((f) => f.includes('.part')), 'no temporary file left');
     assert.ok(!existsSync(join(remoteDir(), `${b.file_name}.json`)), 'no sidecar without its file');
   });

@@ -205,6 +205,22 @@ describe('example 4, approval workflow with a review tool, as shipped in a real 
     assert.deepEqual(await writes(), [], 'nothing was written to PhotoShelter');
     assert.equal((await sim.control.media(second)).custom['Approval Status'], 'Rejected');
   });
+
+  it('the review page lists the tasks with their decisions, holds no key, and may connect only to its own origin', async () => {
+    const res = await fetch(`${red.url}/demo-review/`);
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    assert.match(html, /<li class="task approved">.*<b>T1<\/b>/s, 'the approved task');
+    assert.ok(!html.includes(REVIEW_CALLBACK_KEY), 'the key is not in the page');
+    const csp = res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /connect-src 'self'/, 'its script sends decisions (and the key) to this origin only');
+    assert.match(csp, /frame-ancestors 'none'/, 'no other page frames it');
+    assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+    // "latest" decides nothing without the key either
+    const before = await tasks();
+    assert.equal((await post('/demo-review/tasks/latest/decide', { decision: 'approved' }, '')).status, 401);
+    assert.deepEqual(await tasks(), before);
+  });
 });
 
 describe('example 4 with a review tool that is down at first (a capture server as REVIEW_TOOL_URL)', function () {

@@ -25,7 +25,7 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const isTemp = (f: string): boolean => f.split('/').pop()?.startsWith('.') === true;
 const originals = (dir: string): string[] => filesUnder(dir).filter((f) => !f.endsWith('.xmp') && !isTemp(f));
 
-interface Summary { walkId: string; scope: string; target: string; count: number; delivered: number; skipped: number; failed: number; bytes: number; seconds: number; mbps: number }
+interface Summary { walkId: string; scope: string; target: string; count: number; delivered: number; renamed: number; skipped: number; failed: number; bytes: number; seconds: number; mbps: number }
 
 describe('example 8: migration of a collection tree to a folder tree (runtime, simulator, folder and SFTP target)', function () {
   this.timeout(300_000);
@@ -174,13 +174,16 @@ describe('example 8: migration of a collection tree to a folder tree (runtime, s
     assert.equal(summary.count, expected.length);
     assert.equal(summary.failed, 0);
     assert.equal(summary.delivered + summary.skipped, expected.length);
+    // the name collisions are counted
+    const renamedFiles = [...placed.values()].filter((f) => /\(I0000[\w-]+\)\.\w+$/.test(f)).length;
+    assert.ok(summary.renamed >= 1 && summary.renamed <= renamedFiles, `renamed ${summary.renamed} of ${renamedFiles}`);
     assert.ok(summary.skipped <= 16, `at most a window of assets found copied after the restart (${summary.skipped})`);
     assert.equal(summary.scope, DEFAULT_SCOPE);
     assert.equal(summary.target, 'folder');
     assert.ok(summary.bytes > 0 && summary.seconds > 0);
     // progress went to the log, and the summary too
-    assert.match(red.output(), /\d+ (of \d+ )?walked \(\d+ copied, \d+ already there, 0 failed\), [\d.]+ MB, [\d.]+ MB\/s/);
-    assert.match(red.output(), new RegExp(`Migration complete: ${expected.length} assets \\(\\d+ copied, \\d+ already there, 0 failed\\)`));
+    assert.match(red.output(), /\d+ (of \d+ )?walked \(\d+ copied(, \d+ renamed)?, \d+ already there, 0 failed\), [\d.]+ MB, [\d.]+ MB\/s/);
+    assert.match(red.output(), new RegExp(`Migration complete: ${expected.length} assets \\(\\d+ copied, ${summary.renamed} of them under a new name for a name collision, \\d+ already there, 0 failed\\)`));
     assert.ok(!existsSync(join(out, 'migration', 'failures.csv')), 'no failure');
     assert.doesNotMatch(red.output(), /\[error\]/);
   });

@@ -99,6 +99,21 @@ describe('photoshelter-account node', function () {
       assert.ok(!JSON.stringify(res.body).includes(sim.password));
     });
 
+    it('lists the organizations of the user, and says when none is chosen although the user has some', async () => {
+      await helper.load(accountNode, flow(), creds());
+      const test = (orgId?: string) =>
+        helper.request().post('/photoshelter/account/test')
+          .send({ id: 'new', config: { baseUrl: sim.baseUrl, authMode: 'session', orgId }, credentials: { apiKey: sim.apiKey, email: sim.email, password: sim.password } })
+          .expect(200);
+      const without = (await test()).body as { organizations: Array<{ id: string; name: string }>; noOrganization: boolean; topLevel: number };
+      assert.deepEqual(without.organizations, [{ id: sim.orgId, name: 'Example Corp' }]);
+      assert.equal(without.noOrganization, true);
+      const withOrg = (await test(sim.orgId)).body as { organizations: unknown[]; noOrganization: boolean; topLevel: number };
+      assert.equal(withOrg.noOrganization, false);
+      assert.equal(withOrg.organizations.length, 1);
+      assert.ok(withOrg.topLevel > without.topLevel, `the organization's library shows with it (${withOrg.topLevel} > ${without.topLevel})`);
+    });
+
     it('falls back to stored credentials for unchanged secret fields (__PWRD__)', async () => {
       await helper.load(accountNode, flow(), creds());
       const res = await helper

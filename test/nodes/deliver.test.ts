@@ -147,6 +147,17 @@ describe('photoshelter-deliver node', function () {
     assert.ok(existsSync(join(tmp, 'user', 'photoshelter', 'deliveries', 'dest.jsonl')), 'the ledger lives under userDir');
   });
 
+  it('msg.redeliver sends a delivered version again', async () => {
+    const { d1, results } = await load();
+    d1.receive({ asset: anAsset(), payload: Buffer.from('first') });
+    assert.equal((await results.next()).delivery?.skipped, false);
+    d1.receive({ asset: anAsset(), payload: Buffer.from('second'), redeliver: true });
+    const m = await results.next();
+    assert.equal(m.delivery?.skipped, false);
+    assert.equal(m.delivery?.redelivered, true);
+    assert.equal(readFileSync(join(out, 'I0000abcdefghijk/a.jpg'), 'utf8'), 'second');
+  });
+
   it('fetches the original by id when the msg has no file', async () => {
     const truth = await sim.control.media(imageId);
     const { d1, results } = await load();

@@ -85,6 +85,23 @@ describe('photoshelter-destination: Test destination (admin endpoint)', function
       assert.deepEqual(readdirSync(dir), []);
     });
 
+    it('with "create the base folder" off, a missing folder fails and names it; nothing is created', async () => {
+      const dir = join(tmp, 'mistyped', 'deeper');
+      const r = await probe({ kind: 'folder', folder: dir, createBase: false });
+      assert.equal(r.status, 502, r.text);
+      assert.equal(r.body.code, 'ENOFOLDER');
+      assert.ok(r.body.error?.includes(`The base folder ${dir} does not exist`), r.body.error);
+      assert.equal(existsSync(join(tmp, 'mistyped')), false);
+    });
+
+    it('answers at once for a folder under /proc, where folders cannot be made', async function () {
+      if (!existsSync('/proc/self/status')) this.skip();
+      const r = await probe({ kind: 'folder', folder: '/proc/ps-dest-test/deeper', createBase: true });
+      assert.equal(r.status, 502, r.text);
+      assert.equal(r.body.code, 'EFOLDER');
+      assert.match(r.body.error ?? '', /^Test failed: The folder \/proc\/ps-dest-test cannot be created/);
+    });
+
     it('fails for a file in the place of the folder, and for a folder without a base', async () => {
       const file = join(tmp, 'a-file');
       writeFileSync(file, 'x');
@@ -323,7 +340,8 @@ describe('photoshelter-destination: Test destination (admin endpoint)', function
       );
     const dir = mkdtempSync(join(tmp, 'perm-'));
     await helper.load(guarded, [{ id: 'dest', type: 'photoshelter-destination', kind: 'folder', folder: dir }] as never, {});
-    assert.deepEqual(asked, ['photoshelter-destination.write']);
+    // Test destination and the location preview
+    assert.deepEqual(asked, ['photoshelter-destination.write', 'photoshelter-destination.write']);
     const body = { id: 'dest', config: { kind: 'folder', folder: join(dir, 'made') }, credentials: {} };
     await helper.request().post('/photoshelter/destination/test').send(body).expect(401);
     await helper.request().post('/photoshelter/destination/test').set('x-grant', 'photoshelter-destination.read').send(body).expect(401);

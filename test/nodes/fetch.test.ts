@@ -439,15 +439,15 @@ describe('photoshelter-fetch node', function () {
       assert.equal(statuses.at(-1)?.fill, 'red');
     });
 
-    it('fails an unknown id with 404 and a red status, then clears the status on recovery', async () => {
+    it('fails an unknown id with its own code (ENOASSET) and a red status, then clears the status on recovery', async () => {
       const { statuses } = await load({ mode: 'buffer' });
       const out = new Inbox('out');
       const caught = new Inbox('caught');
       helper.getNode('f1').receive({ payload: 'I0000zzzzzzzzzzz', topic: 'unknown' });
       const e = await caught.next();
       assert.equal(e.topic, 'unknown');
-      assert.equal(e.error?.code, 'ENOTFOUND');
-      assert.match(String(e.error?.message), /photoshelter-fetch\.errors\.failed$/);
+      assert.equal(e.error?.code, 'ENOASSET', 'not ENOTFOUND, which is also Node\'s code for a host name that does not resolve');
+      assert.match(String(e.error?.message), /photoshelter-fetch\.problems\.noAsset$/);
       assert.deepEqual(statuses.map((s) => s.fill), ['blue', 'red']);
       assert.equal(statuses[1].shape, 'ring');
       helper.getNode('f1').receive({ payload: imageId });

@@ -89,6 +89,7 @@ describe('photoshelter-trigger node', function () {
     assert.equal(got[0].asset.custom?.Campaign, 'Winter');
     assert.equal(got[0].payload.id, id);
     assert.equal(got[0].event.type, 'updated');
+    assert.equal(got[0].event.account, 'acc', 'the account, for nodes that have none of their own');
     assert.ok(!JSON.stringify(got).includes(sim.password) && !JSON.stringify(got).includes(sim.apiKey), 'no secret in msgs');
     const last = statuses().at(-1);
     assert.equal(last?.fill, 'green');
@@ -208,6 +209,31 @@ describe('photoshelter-trigger node', function () {
     const caught = collect('caught');
     trigger().receive({ payload: 1 });
     await waitFor(() => caught.length === 1, 'the error at a Catch node');
+  });
+
+  it('a trigger that sees nothing at all says why: here, an account without its organization', async () => {
+    const noOrg = flow({ mode: 'changed' }).map((n) => (n.id === 'acc' ? { ...n, orgId: '' } : n));
+    await helper.load(nodes, noOrg, creds());
+    const warnings = () => (trigger() as unknown as { warn: { args: unknown[][] } }).warn.args.flat().map(String);
+    await waitFor(() => warnings().some((w) => /nothingVisible/.test(w)), 'the warning');
+    assert.ok(warnings().includes('photoshelter-trigger.warnings.nothingVisibleNoOrg'), JSON.stringify(warnings()));
+    await waitFor(() => statuses().at(-1)?.text === 'photoshelter-trigger.status.nothingVisible', 'the status');
+    assert.equal(statuses().at(-1)?.fill, 'yellow');
+    // a poll later keeps saying so
+    await trigger().pollNow?.();
+    assert.equal(statuses().at(-1)?.text, 'photoshelter-trigger.status.nothingVisible');
+  });
+
+  it('a trigger that sees something says nothing of the kind', async () => {
+    await sim.control.clearRequests();
+    await helper.load(nodes, flow({ mode: 'changed' }), creds());
+    await waitFor(() => statuses().some((s) => /status\.polled/.test(String(s.text))), 'the first poll');
+    // it looked (the first page of the library), and found something
+    await waitFor(async () => (await sim.control.requests()).some((r) => r.path.endsWith('/library')), 'the look at the library');
+    await trigger().pollNow?.();
+    const warned = (trigger() as unknown as { warn: { args: unknown[][] } }).warn.args.flat().map(String);
+    assert.ok(!warned.some((w) => /nothingVisible/.test(w)), JSON.stringify(warned));
+    assert.match(String(statuses().at(-1)?.text), /status\.polled/);
   });
 
   it('warns when its position store keeps nothing across restarts', async () => {

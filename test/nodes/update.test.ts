@@ -202,7 +202,7 @@ describe('photoshelter-update node', function () {
     assert.equal(items[1].error?.code, 'EVALIDATION');
     assert.equal(items[2].error?.code, 'EVALIDATION');
     assert.match(items[2].error?.message ?? '', /unknownField/);
-    assert.equal(items[3].error?.code, 'ENOTFOUND');
+    assert.equal(items[3].error?.code, 'ENOASSET');
     assert.equal(msg.update?.changed, true);
     assert.equal((await sim.control.media(ids[3])).custom.Campaign, 'B1');
     assert.match(String((await sim.control.media(ids[5])).iptc.keywords), /batch/);

@@ -122,7 +122,29 @@ describe('security: strict booleans (class 6) and nothing half-written (class 7)
     });
   });
 
+  describe('msg.redeliver of the deliver node', () => {
+    it('msg.redeliver "TRUE" delivers a delivered version again; false is a plain repeat, skipped', async () => {
+      const send = await load(deliver());
+      assert.ok((await send({ asset: asset(), payload: Buffer.from('x') })).sent);
+      const repeat = await send({ asset: asset(), payload: Buffer.from('x'), redeliver: false });
+      assert.equal(repeat.sent?.delivery?.skipped, true, repeat.caught?.error?.message);
+      const again = await send({ asset: asset(), payload: Buffer.from('x'), redeliver: 'TRUE' });
+      assert.equal(again.sent?.delivery?.redelivered, true, again.caught?.error?.message);
+    });
+    for (const [what, v] of NOT_BOOLEANS) {
+      it(`msg.redeliver ${what} is refused and writes nothing`, async () => {
+        const send = await load(deliver());
+        refusedWith(await send({ topic: 'hostile', asset: asset(), payload: Buffer.from('x'), redeliver: v }), 'EVALIDATION', /msg\.redeliver must be true or false/);
+      });
+    }
+  });
+
   describe('destination settings', () => {
+    it('createBase "maybe" on a folder is refused and creates nothing', async () => {
+      const send = await load(deliver(), { kind: 'folder', folder: out, createBase: 'maybe' });
+      refusedWith(await send({ topic: 'hostile', asset: asset(), payload: Buffer.from('x') }), 'ECONFIG', /createBase must be true or false/);
+      assert.equal(existsSync(out), false, 'the base folder was not made');
+    });
     const http = (extra: Record<string, unknown>) => ({ kind: 'http', method: 'PUT', url: `${capture.url}/m/{{asset.fileName}}`, auth: 'none', headers: [], ...extra });
     for (const [what, v] of NOT_BOOLEANS.slice(0, 4)) {
       it(`rejectUnauthorized ${what} is a configuration error, and nothing is sent`, async () => {

@@ -23,6 +23,8 @@ function routes(): Array<{ method: 'GET' | 'POST'; path: string; body?: unknown 
     { method: 'POST', path: '/photoshelter/trigger/trg/poll', body: {} },
     { method: 'POST', path: '/photoshelter/destination/test', body: { config: { kind: 'folder', folder: '/nonexistent/ps-security' } } },
     { method: 'POST', path: '/photoshelter/ledger/test', body: { config: { host: '127.0.0.1', port: 1, database: 'ps', user: 'ps' }, credentials: { password: 'typed' } } },
+    { method: 'POST', path: '/photoshelter/deliver/preview', body: { destination: { kind: 'folder', folder: '/nonexistent/ps-security' }, template: '{{asset.fileName}}' } },
+    { method: 'POST', path: '/photoshelter/destination/preview', body: { destination: { kind: 'folder', folder: '/nonexistent/ps-security' } } },
   ];
 }
 
@@ -181,6 +183,20 @@ describe('security: the admin endpoints in a real Node-RED', function () {
       const res = await post('/photoshelter/destination/test', JSON.stringify(body), { 'content-type': 'application/json' });
       assert.equal(res.status, 400);
       assertNoSecret(await res.text(), ['runtime-environment-secret'], 'the answer');
+    });
+    it('the location previews take no request from another origin, and read no environment value for a node that is not deployed', async () => {
+      for (const path of ['/photoshelter/deliver/preview', '/photoshelter/destination/preview']) {
+        const cross = await post(path, JSON.stringify({ destination: { kind: 'folder', folder: '/tmp/x' } }), { 'content-type': 'application/json', origin: 'http://evil.example' });
+        assert.equal(cross.status, 403, path);
+        const form = await post(path, 'destination[kind]=folder', { 'content-type': 'application/x-www-form-urlencoded' });
+        assert.equal(form.status, 415, path);
+        const env = await post(path, JSON.stringify({ destination: { kind: 'folder', folder: '${PS_RUNTIME_SECRET}' }, template: '${PS_RUNTIME_SECRET}' }), { 'content-type': 'application/json' });
+        const answer = await env.text();
+        assert.equal(env.status, 200, path);
+        assert.equal((JSON.parse(answer) as { ok: boolean }).ok, false, answer);
+        assert.match(answer, /environment/, answer);
+        assertNoSecret(answer, ['runtime-environment-secret'], 'the answer');
+      }
     });
     it('the attacker\'s capture server and port received nothing at all; the editor\'s own request still works', async () => {
       assert.deepEqual(evil.requests, []);

@@ -1,6 +1,7 @@
 /**
  * Trust boundaries of the admin endpoints (classes 1 and 2): Node-RED without adminAuth, and a web page
- * or a local process that talks to it. A stored secret, or a value read from ${ENV}, never travels to a
+ * or a local process that talks to it (Test connection, Test destination, the pickers, poll now, and the
+ * location preview of the deliver and destination dialogs). A stored secret, or a value read from ${ENV}, never travels to a
  * place other than the one it was stored with; an id of another type's node lends nothing; error answers
  * echo no resolved value; and nothing but a same-origin JSON request is taken. Every refused request is
  * checked to have sent nothing: two capture servers stand for the stored place and the attacker's.
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
 import type { NodeAPI } from 'node-red';
 import accountModule from '../../src/nodes/photoshelter-account';
+import deliverModule from '../../src/nodes/photoshelter-deliver';
 import destinationModule from '../../src/nodes/photoshelter-destination';
 import ledgerModule from '../../src/nodes/photoshelter-ledger';
 import triggerModule from '../../src/nodes/photoshelter-trigger';
@@ -22,6 +24,7 @@ import { assertNoSecret, withCatalogue, startCapture, type Capture } from './hel
 helper.init(require.resolve('node-red'));
 const destinationNode = withCatalogue(destinationModule);
 const accountNode = withCatalogue(accountModule);
+const deliverNode = withCatalogue(deliverModule);
 const triggerNode = withCatalogue(triggerModule);
 const ledgerNode = withCatalogue(ledgerModule);
 
@@ -84,10 +87,12 @@ describe('security: admin endpoints keep stored secrets with their host (class 1
     tmp = mkdtempSync(join(tmpdir(), 'ps-sec-admin-'));
     process.env.PS_SEC_SECRET = SECRETS.env;
     process.env.PS_SEC_EVIL_URL = `${evil.url}/psapi/v4.0`;
+    process.env.PS_SEC_DIR = join(tmp, 'from-environment');
   });
   after(async () => {
     delete process.env.PS_SEC_SECRET;
     delete process.env.PS_SEC_EVIL_URL;
+    delete process.env.PS_SEC_DIR;
     await stored.close();
     await evil.close();
     await new Promise<void>((ok) => tcp.close(() => ok()));
@@ -102,10 +107,12 @@ describe('security: admin endpoints keep stored secrets with their host (class 1
   const s3 = () => ({ id: 'ds3', type: 'photoshelter-destination', kind: 's3', endpoint: stored.url, region: 'eu-west-1', bucket: 'stored-bucket', forcePathStyle: true });
   const folder = () => ({ id: 'dfolder', type: 'photoshelter-destination', kind: 'folder', folder: join(tmp, 'stored') });
   const ledger = () => ({ id: 'dledger', type: 'photoshelter-ledger', host: '127.0.0.1', port: dbPort, database: 'deliveries', user: 'deliver', tls: 'off', schema: 'photoshelter', lease: 30 });
+  const envFolder = () => ({ id: 'denv', type: 'photoshelter-destination', kind: 'folder', folder: '${PS_SEC_DIR}', template: '{{asset.fileName}}' });
+  const deliver = () => ({ id: 'dlv', type: 'photoshelter-deliver', destination: 'denv', template: '${PS_SEC_SECRET}' });
 
   beforeEach(async () => {
-    const flow = [account(), http(), basic(), sftp(), s3(), folder(), ledger(), { id: 'foreign', type: 'other-package-config' }];
-    await helper.load([accountNode, destinationNode, triggerNode, ledgerNode, otherPackage], flow as never, {
+    const flow = [account(), http(), basic(), sftp(), s3(), folder(), ledger(), envFolder(), deliver(), { id: 'foreign', type: 'other-package-config' }];
+    await helper.load([accountNode, destinationNode, deliverNode, triggerNode, ledgerNode, otherPackage], flow as never, {
       dledger: { password: SECRETS.ledgerPassword },
       acc: { apiKey: SECRETS.apiKey, email: 'owner@example.com', password: SECRETS.accountPassword },
       dhttp: { token: SECRETS.bearer },
@@ -145,6 +152,8 @@ describe('security: admin endpoints keep stored secrets with their host (class 1
   const dest0 = (id: string, config: Record<string, unknown>, credentials: Record<string, unknown>) => ({ id, config, credentials });
   const ACCOUNT = '/photoshelter/account/test';
   const DEST = '/photoshelter/destination/test';
+  const PREVIEW_DELIVER = '/photoshelter/deliver/preview';
+  const PREVIEW_DEST = '/photoshelter/destination/preview';
   const RETYPE = /type .* again/;
 
   describe('stored account secrets (Test connection)', () => {
@@ -269,12 +278,56 @@ describe('security: admin endpoints keep stored secrets with their host (class 1
     });
   });
 
+  describe('values read from ${ENV} (the location preview): a preview shows settings, never an environment value that is not its deployed node\'s', () => {
+    const secretFolder = { kind: 'folder', folder: '${PS_SEC_SECRET}', template: '{{asset.fileName}}' };
+    /** The preview answers (as it does for a broken template) that it does not read the value: no location, nothing sent. */
+    async function notRead(path: string, body: unknown, key: RegExp): Promise<void> {
+      const res = await helper.request().post(path).send(body as object);
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.body.ok, false, res.text);
+      assert.equal(res.body.code, 'ECONFIG', res.text);
+      assert.match(String(res.body.error), key, res.text);
+      assert.equal(res.body.where, undefined, 'no location is shown');
+      assertNoSecret(res.text, ALL, 'the answer');
+      assert.ok(!res.text.includes(join(tmp, 'from-environment')), 'nor the deployed destination\'s folder');
+      assert.deepEqual(evil.requests, [], 'the attacker received a request');
+      assert.deepEqual(stored.requests, [], 'a request was sent for a refused preview');
+    }
+    it('destination preview: a ${NAME} setting of a new node is not read (no id)', () => notRead(PREVIEW_DEST, { destination: secretFolder, account: 'acc' }, /reads the environment/));
+    it('destination preview: nor for an unknown id', () => notRead(PREVIEW_DEST, { id: 'no-such-node', destination: secretFolder, account: 'acc' }, /reads the environment/));
+    it('destination preview: nor a ${NAME} the deployed node does not have there', () => notRead(PREVIEW_DEST, { id: 'dfolder', destination: secretFolder, account: 'acc' }, /environment reference .* that the deployed node does not have/));
+    it('destination preview: nor another ${NAME} in place of the deployed one', () => notRead(PREVIEW_DEST, { id: 'denv', destination: secretFolder, account: 'acc' }, /environment reference .* that the deployed node does not have/));
+    it('destination preview: nor through the id of a node of another type (a deliver node, an account, another package\'s)', async () => {
+      for (const id of ['dlv', 'acc', 'foreign']) await refused(PREVIEW_DEST, { id, destination: secretFolder, account: 'acc' }, 403, /is not a deployed .* node/);
+    });
+    it('deliver preview: a ${NAME} in the destination\'s settings is not read, even with the id of the deployed destination that has it', async () => {
+      for (const id of [undefined, 'dlv', 'denv']) {
+        await notRead(PREVIEW_DELIVER, { id, destination: { kind: 'folder', folder: '${PS_SEC_DIR}' }, template: '{{asset.fileName}}', account: 'acc' }, /reads no environment value of a destination/);
+      }
+      await notRead(PREVIEW_DELIVER, { id: 'dlv', destination: { kind: 'sftp', host: '${PS_SEC_SECRET}' }, account: 'acc' }, /reads no environment value of a destination/);
+    });
+    it('deliver preview: a ${NAME} template of a new deliver node is not read', () => notRead(PREVIEW_DELIVER, { destination: { kind: 'folder', folder: join(tmp, 'x') }, template: '${PS_SEC_SECRET}', account: 'acc' }, /reads the environment/));
+    it('deliver preview: nor through the id of a destination', () => refused(PREVIEW_DELIVER, { id: 'denv', destination: { kind: 'folder', folder: join(tmp, 'x') }, template: '${PS_SEC_SECRET}', account: 'acc' }, 403, /is not a deployed .* node/));
+    it('the deployed nodes\' own references are read (control): the destination\'s folder, the deliver node\'s template', async () => {
+      const dest = await helper.request().post(PREVIEW_DEST).send({ id: 'denv', destination: { kind: 'folder', folder: '${PS_SEC_DIR}', template: '{{asset.fileName}}' } });
+      assert.equal(dest.status, 200, dest.text);
+      assert.equal(dest.body.ok, true, dest.text);
+      assert.equal(dest.body.where, join(tmp, 'from-environment', 'Finish line.jpg'));
+      const own = await helper.request().post(PREVIEW_DELIVER).send({ id: 'dlv', destination: { kind: 'folder', folder: join(tmp, 'x') }, template: '${PS_SEC_SECRET}' });
+      assert.equal(own.status, 200, own.text);
+      assert.equal(own.body.location, SECRETS.env, 'the deployed deliver node\'s own reference, resolved as its delivery would');
+      assert.deepEqual(evil.requests, []);
+    });
+  });
+
   describe('cross-site requests (class 2)', () => {
     const POSTS: Array<[string, string]> = [
       ['Test connection', ACCOUNT],
       ['Test destination', DEST],
       ['poll now', '/photoshelter/trigger/some-trigger/poll'],
       ['Test connection of a shared ledger', '/photoshelter/ledger/test'],
+      ['the deliver dialog\'s location preview', PREVIEW_DELIVER],
+      ['the destination dialog\'s location preview', PREVIEW_DEST],
     ];
     const FORMS: Array<[string, string, string]> = [
       ['a form post (application/x-www-form-urlencoded)', 'application/x-www-form-urlencoded', 'id=acc&config[baseUrl]=x&credentials[apiKey]=__PWRD__'],

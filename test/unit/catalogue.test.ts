@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PROBLEM_KEYS } from '../../src/nodes/shared/errors';
+import { previewKeys } from '../../src/nodes/shared/preview';
 
 const root = join(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } };
@@ -42,6 +44,18 @@ describe('message catalogues', () => {
         assert.ok(own.length > 0, 'the node uses its catalogue');
         const missing = own.filter((k) => typeof lookup(catalogue, k) !== 'string');
         assert.deepEqual(missing, [], `keys missing from ${type}.json`);
+      });
+
+      it('the runtime uses no other node\'s catalogue (Node-RED gives each node module its own), and has the texts of the shared helpers it calls', () => {
+        const catalogue = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown>;
+        const ts = readFileSync(src, 'utf8');
+        const foreign = [...ts.matchAll(/RED\._\(\s*['"`](photoshelter-[\w-]+)\./g)].map((m) => m[1]).filter((ns) => ns !== type);
+        assert.deepEqual(foreign, []);
+        const needed = [
+          ...(/clientProblem\(/.test(ts) ? PROBLEM_KEYS.map((k) => `problems.${k}`) : []),
+          ...(/registerPreview\(/.test(ts) ? previewKeys(type) : []),
+        ];
+        assert.deepEqual(needed.filter((k) => typeof lookup(catalogue, `${type}.${k}`) !== 'string'), [], `keys missing from ${type}.json`);
       });
     });
   }

@@ -11,7 +11,7 @@ import { sameVersion, versionKeyParts } from '../asset';
 import { ClaimedError, type DeliveryLedger, type FileEvidence, type LedgerKey, type LedgerRecord, type VersionStamp } from './ledger';
 import type { DestinationTemplates } from './registry';
 import { sidecarFor, type SidecarKind } from './sidecar';
-import { render } from './template';
+import { render, renderStrict } from './template';
 import { DeliverError, type Destination, type PutResult } from './types';
 import { compareEvidence, HeadSniffer, isNoEvidence, modifiedSince, sha256Of, type EvidenceReader } from './version';
 
@@ -72,6 +72,8 @@ export interface Delivery {
   recovered?: boolean;
   /** When a version with the same key had been delivered there: what told whether it is still current. */
   versionCheck?: VersionCheck;
+  /** Delivered again on purpose (`redeliver`) although the ledger had it as delivered. */
+  redelivered?: boolean;
   attempts?: number;
   response?: PutResult['response'];
   sidecar?: string;
@@ -110,6 +112,8 @@ export interface PutJob extends JobBase {
   overwrite?: OverwritePolicy;
   /** Deliver again whenever the asset was modified since its delivery, whatever the evidence says. */
   redeliverOnModify?: boolean;
+  /** Deliver again on purpose: a record that this version is delivered at this location is ignored. */
+  redeliver?: boolean;
   onProgress?: (p: Progress) => void;
   /** How often progress is reported at most (default 1 s). */
   progressIntervalMs?: number;
@@ -303,8 +307,8 @@ export class Deliverer {
     const own = (job.template ?? '').trim();
     let rendered: string;
     if (t.context === 'url') {
-      const base = t.location.trim() ? render(t.location.trim(), job.view, 'url') : '';
-      const rel = own ? render(own, job.view, 'url') : '';
+      const base = t.location.trim() ? renderStrict(t.location.trim(), job.view, 'url', 'URL template') : '';
+      const rel = own ? renderStrict(own, job.view, 'url', 'path template') : '';
       if (!base && !rel) throw new DeliverError('EBADPATH', 'No URL: set one in the destination or a path in the node');
       try {
         rendered = base && rel ? new URL(rel, base).toString() : base || rel;
@@ -312,7 +316,7 @@ export class Deliverer {
         throw new DeliverError('EBADPATH', `"${(rel || base).slice(0, 80)}" is not a URL`);
       }
     } else {
-      rendered = render(own || t.location.trim() || '{{asset.fileName}}', job.view, 'path');
+      rendered = renderStrict(own || t.location.trim() || '{{asset.fileName}}', job.view, 'path');
     }
     return this.opts.destination.resolve(rendered);
   }
@@ -421,7 +425,9 @@ export class Deliverer {
     const prior = await ledger?.lookup(key);
     let evidence: FileEvidence | undefined;
     let evidenceRead = false;
-    if (prior?.t === 'done' && sameVersion(prior.v, asset.versionKey)) {
+    const delivered = prior?.t === 'done' && sameVersion(prior.v, asset.versionKey);
+    // redeliver: sent again on purpose, whatever the record says, so the version is not judged
+    if (prior && delivered && !job.redeliver) {
       const verdict = await this.judge(job, prior);
       out.versionCheck = verdict.check;
       evidence = verdict.evidence;
@@ -523,6 +529,7 @@ export class Deliverer {
         await ledger.done(key, done, { b: out.bytes, h: out.sha256 ?? undefined, r: responseSummary(result.response) });
       }
       if (recovering) out.recovered = true;
+      if (delivered && job.redeliver) out.redelivered = true;
       out.attempts = attempts;
       out.durationMs = Date.now() - started;
       return out;
@@ -555,7 +562,7 @@ export class Deliverer {
     }
     if (!job.location && t.remove) {
       const delivery = prior ? { location: prior.l, bytes: prior.b, sha256: prior.h, response: prior.r } : job.view.delivery;
-      target = this.opts.destination.resolve(render(t.remove, { ...job.view, delivery }, 'url'));
+      target = this.opts.destination.resolve(renderStrict(t.remove, { ...job.view, delivery }, 'url', 'remove URL template'));
     }
     const out = this.base('remove', target, started);
     if (job.dryRun) return { ...out, dryRun: true, durationMs: Date.now() - started };

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, opendir, realpath, rename, stat, unlink } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve as resolvePath, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from './types';
 
@@ -17,6 +17,12 @@ export interface FolderOptions {
   base: string;
   /** fsync the file (and its folder) before the rename: survives a power loss, costs time. */
   fsync?: boolean;
+  /**
+   * Create the base folder (and its missing parents) when it is missing. Off, a missing base folder is an
+   * error that names it, so that a mistyped one is not created silently. Folders below the base (from the
+   * location template) are always created. Default: on (the behaviour before the choice existed).
+   */
+  createBase?: boolean;
 }
 
 /** Device names Windows reserves, with or without an extension (`CON`, `nul.txt`, `CONIN$`, `COM1`…). */
@@ -101,6 +107,67 @@ function fsError(e: unknown, where: string): DeliverError {
   return new DeliverError(code ?? 'EFOLDER', `Writing ${where} failed: ${(e as Error)?.message ?? String(e)}`, false, { cause: e });
 }
 
+async function statOf(path: string): Promise<Stats | undefined> {
+  try {
+    return await stat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+function checkSignal(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new DeliverError('EABORTED', 'Stopped before it was done', false, { cause: signal.reason });
+}
+
+/**
+ * Creates `dir` and its missing parents one level at a time, checking the path first: the nearest
+ * existing ancestor must be a folder. Node's recursive mkdir is not used: where mkdir answers ENOENT
+ * although the parent exists (/proc, some virtual file systems) it retries forever on a worker thread.
+ * Returns the folders it created, outermost first.
+ */
+export async function makeFolders(dir: string, signal?: AbortSignal): Promise<string[]> {
+  const missing: string[] = [];
+  for (let cur = dir; ; ) {
+    checkSignal(signal);
+    // below a file, stat answers ENOTDIR: the file is found one level up
+    const st = await statOf(cur).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOTDIR') return undefined;
+      throw e;
+    });
+    if (st) {
+      if (!st.isDirectory()) throw new DeliverError('ENOTDIR', `${cur} is a file, not a folder: the folder ${dir} cannot be made there`);
+      break;
+    }
+    missing.unshift(cur);
+    const parent = dirname(cur);
+    if (parent === cur) break;
+    cur = parent;
+  }
+  for (const d of missing) {
+    checkSignal(signal);
+    await makeFolder(d);
+  }
+  return missing;
+}
+
+/**
+ * Makes one folder whose parent exists; a folder that is there already is fine (a file is not).
+ * ENOENT although the parent is there means a file system that takes no new folders (/proc): EFOLDER.
+ */
+async function makeFolder(d: string): Promise<void> {
+  try {
+    await mkdir(d);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && (await statOf(d))?.isDirectory()) return;
+    if (code === 'ENOENT') {
+      throw new DeliverError('EFOLDER', `The folder ${d} cannot be created: ${dirname(d)} takes no new folders (a system or virtual file system?). Choose a folder on a disk`, false, { cause: e });
+    }
+    throw e;
+  }
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await lstat(path);
@@ -120,6 +187,36 @@ export class FolderDestination implements Destination {
   constructor(private readonly opts: FolderOptions) {
     if (!opts.base || typeof opts.base !== 'string') throw new DeliverError('ECONFIG', 'The folder destination has no base folder');
     this.base = resolvePath(opts.base);
+  }
+
+  private get createBase(): boolean {
+    return this.opts.createBase !== false;
+  }
+
+  private noBase(): DeliverError {
+    return new DeliverError(
+      'ENOFOLDER',
+      `The base folder ${this.base} does not exist. Create it, or choose "create the base folder" in the destination (check its spelling first)`,
+    );
+  }
+
+  /**
+   * The base folder, made (with its missing parents, by `makeFolders`) when it is missing and that is
+   * allowed; missing and not allowed, an ENOFOLDER error that names it.
+   */
+  private async baseFolder(signal?: AbortSignal): Promise<void> {
+    const st = await statOf(this.base);
+    if (st) {
+      if (!st.isDirectory()) throw new DeliverError('ENOTDIR', `The base folder ${this.base} is a file, not a folder`);
+      return;
+    }
+    if (!this.createBase) throw this.noBase();
+    await makeFolders(this.base, signal);
+  }
+
+  /** A location named with its base folder, for messages. */
+  private where(location: string): string {
+    return `${location} in ${this.base}`;
   }
 
   resolve(rendered: string): string {
@@ -142,10 +239,10 @@ export class FolderDestination implements Destination {
    * The real folder that holds `location`, walked segment by segment from the base: missing folders are
    * made when `create` (else: undefined), and a symbolic link must lead to a folder inside the base.
    */
-  private async folderOf(location: string, create: boolean): Promise<{ dir: string; name: string } | undefined> {
+  private async folderOf(location: string, create: boolean, signal?: AbortSignal): Promise<{ dir: string; name: string } | undefined> {
     const parts = checkRelativePath(location).split('/');
     const name = parts.pop() as string;
-    if (create) await mkdir(this.base, { recursive: true });
+    if (create) await this.baseFolder(signal);
     let root: string;
     try {
       root = await realpath(this.base);
@@ -155,6 +252,7 @@ export class FolderDestination implements Destination {
     }
     let dir = root;
     for (const segment of parts) {
+      checkSignal(signal);
       const next = join(dir, segment);
       let st: Stats | undefined = await lstat(next).catch((e: NodeJS.ErrnoException) => {
         if (e.code === 'ENOENT') return undefined;
@@ -162,9 +260,7 @@ export class FolderDestination implements Destination {
       });
       if (!st) {
         if (!create) return undefined;
-        await mkdir(next).catch((e: NodeJS.ErrnoException) => {
-          if (e.code !== 'EEXIST') throw e;
-        });
+        await makeFolder(next);
         st = await lstat(next);
       }
       if (st.isSymbolicLink()) {
@@ -188,7 +284,7 @@ export class FolderDestination implements Destination {
     let temp = '';
     try {
       this.pathOf(req.location);
-      const { dir, name } = (await this.folderOf(req.location, true)) as { dir: string; name: string };
+      const { dir, name } = (await this.folderOf(req.location, true, req.signal)) as { dir: string; name: string };
       const full = join(dir, name);
       temp = join(dir, `.${Buffer.from(name).subarray(0, 200).toString().replace(/\uFFFD$/, '')}.${randomBytes(6).toString('hex')}.part`);
       const policy = req.overwrite ?? 'overwrite';
@@ -196,7 +292,7 @@ export class FolderDestination implements Destination {
       if (policy !== 'overwrite' && (await exists(full))) {
         req.body.destroy();
         if (policy === 'skip') return { location: req.location, bytes: 0, skipped: true };
-        throw new DeliverError('EEXIST', `${req.location} exists already and the overwrite policy is "fail"`);
+        throw new DeliverError('EEXIST', `${this.where(req.location)} exists already and the overwrite policy is "fail"`);
       }
       const out = createWriteStream(temp, { flags: 'wx' });
       tempMade = true;
@@ -228,7 +324,7 @@ export class FolderDestination implements Destination {
           await unlink(temp);
           tempMade = false;
           if (policy === 'skip') return { location: req.location, bytes: 0, skipped: true };
-          throw new DeliverError('EEXIST', `${req.location} exists already and the overwrite policy is "fail"`);
+          throw new DeliverError('EEXIST', `${this.where(req.location)} exists already and the overwrite policy is "fail"`);
         }
         await unlink(temp);
       }
@@ -238,7 +334,7 @@ export class FolderDestination implements Destination {
     } catch (e) {
       req.body.destroy();
       if (tempMade) await unlink(temp).catch(() => undefined);
-      throw fsError(e, req.location);
+      throw fsError(e, this.where(req.location));
     }
   }
 
@@ -252,7 +348,7 @@ export class FolderDestination implements Destination {
       return { removed: true };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { removed: false };
-      throw fsError(e, location);
+      throw fsError(e, this.where(location));
     }
   }
 
@@ -286,21 +382,21 @@ export class FolderDestination implements Destination {
   }
 
   /**
-   * The base folder exists (or is created, as the first delivery would) and takes a file: a small probe
-   * file is created beside where deliveries go, and removed.
+   * The base folder exists (or, when that is allowed, is created as the first delivery would) and takes a
+   * file: a small probe file is created beside where deliveries go, and removed. The path is checked
+   * before anything is created, and every step looks at `signal` (the caller's deadline).
    */
-  async probe(_signal: AbortSignal): Promise<ProbeResult> {
+  async probe(signal: AbortSignal): Promise<ProbeResult> {
     let created = false;
     try {
-      const st = await stat(this.base).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') return undefined;
-        throw e;
-      });
+      checkSignal(signal);
+      const st = await statOf(this.base);
       if (st && !st.isDirectory()) throw new DeliverError('ENOTDIR', `${this.base} is a file, not a folder`);
       if (!st) {
-        await mkdir(this.base, { recursive: true });
-        created = true;
+        if (!this.createBase) throw this.noBase();
+        created = (await makeFolders(this.base, signal)).length > 0;
       }
+      checkSignal(signal);
       const probe = join(this.base, `.photoshelter-probe-${randomBytes(6).toString('hex')}.part`);
       const h = await open(probe, 'wx');
       try {

@@ -20,6 +20,8 @@ export interface DestinationConfig {
   // folder
   folder?: string;
   fsync?: boolean | string;
+  /** Create a missing base folder (default on, as before the choice existed; new nodes start off). */
+  createBase?: boolean | string;
   // http
   method?: string;
   url?: string;
@@ -135,7 +137,7 @@ export function createDestination(config: DestinationConfig, credentials: Record
   const kind = kindOf(c);
   switch (kind) {
     case 'folder':
-      return new FolderDestination({ base: String(c.folder ?? ''), fsync: bool(c.fsync, false, 'fsync') });
+      return new FolderDestination({ base: String(c.folder ?? ''), fsync: bool(c.fsync, false, 'fsync'), createBase: bool(c.createBase, true, 'createBase') });
     case 'http':
       return new HttpDestination({
         method: c.method || 'POST',

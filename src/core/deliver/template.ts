@@ -121,6 +121,54 @@ export function render(template: string, view: Record<string, unknown>, context:
   return out;
 }
 
+type Token = [string, string, number, number, Token[]?];
+
+/** The tokens of a template; a malformed one is an ETEMPLATE error that says where (a character position). */
+export function parseTemplate(template: string, what = 'template'): Token[] {
+  try {
+    return Mustache.parse(template) as unknown as Token[];
+  } catch (e) {
+    const detail = e instanceof Error ? e.message.replace(/ at (\d+)$/, ' at character $1') : String(e);
+    throw new DeliverError('ETEMPLATE', `The ${what} "${template.slice(0, 80)}" is malformed: ${detail}`, false, { cause: e });
+  }
+}
+
+/** The value of a mustache name (`a.b.c`, `.`) in `view`, as mustache looks it up at the top level. */
+function lookup(view: unknown, name: string): unknown {
+  if (name === '.') return view;
+  let o: unknown = view;
+  for (const part of name.split('.')) {
+    if (o === null || o === undefined) return undefined;
+    o = (o as Record<string, unknown>)[part];
+  }
+  return o;
+}
+
+/** Names a template uses outside sections that `view` does not have (a section may be missing: it renders nothing). */
+export function missingNames(template: string, view: Record<string, unknown>): string[] {
+  const names = parseTemplate(template)
+    .filter((t) => (t[0] === 'name' || t[0] === '&') && lookup(view, t[1]) === undefined)
+    .map((t) => t[1]);
+  return [...new Set(names)];
+}
+
+/**
+ * Renders like render(), but refuses a malformed template (with the position) and a name the view does
+ * not have: a location built around an empty value would put the bytes somewhere else than meant.
+ */
+export function renderStrict(template: string, view: Record<string, unknown>, context: TemplateContext, what = 'path template'): string {
+  parseTemplate(template, what);
+  const missing = missingNames(template, view);
+  if (missing.length > 0) {
+    const name = missing[0];
+    throw new DeliverError(
+      'ETEMPLATE',
+      `The ${what} uses {{${name}}}, which this message does not have: check its spelling, or write {{#${name}}}…{{/${name}}} around it when it may be missing`,
+    );
+  }
+  return render(template, view, context);
+}
+
 /** The view templates see: every msg property at the top level, plus `msg` itself and `asset`, `file`, `delivery`. */
 export function viewOf(msg: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const view: Record<string, unknown> = { ...msg, msg };

@@ -81,7 +81,7 @@ export interface RightsUse {
 export type DateReading =
   | { kind: 'missing' }
   | { kind: 'invalid'; text: string }
-  | { kind: 'instant'; epochMs: number; micros: number; dateOnly: boolean };
+  | { kind: 'instant'; epochMs: number; micros: number; dateOnly: boolean; /** The day as written, for a date-only value. */ day?: string };
 
 const DATE_ONLY = /^\s*(\d{4})-(\d{2})-(\d{2})\s*$/u;
 
@@ -108,7 +108,7 @@ export function readDate(value: unknown, zone: string, role: 'start' | 'end'): D
     if (!parseApiDate(`${m[1]}-${m[2]}-${m[3]}`, 'UTC')) return { kind: 'invalid', text: shown(value) };
     const day = utcDay(Number(m[1]), Number(m[2]), Number(m[3]) + (role === 'end' ? 1 : 0));
     const epochMs = wallTimeToEpoch(day, zone);
-    return Number.isFinite(epochMs) ? { kind: 'instant', epochMs, micros: 0, dateOnly: true } : { kind: 'invalid', text: shown(value) };
+    return Number.isFinite(epochMs) ? { kind: 'instant', epochMs, micros: 0, dateOnly: true, day: `${m[1]}-${m[2]}-${m[3]}` } : { kind: 'invalid', text: shown(value) };
   }
   const parsed = parseApiDate(value, zone);
   if (!parsed) return { kind: 'invalid', text: shown(value) };
@@ -171,14 +171,17 @@ function checkExpiry(asset: unknown, policy: RightsPolicy, at: number, zone: str
     if (policy.missingExpiry === 'restrict') out.add('EXPIRY_MISSING', field, 'no expiry date');
     return;
   }
-  const { epochMs, micros } = reading;
+  const { epochMs, micros, day } = reading;
   const iso = new Date(epochMs).toISOString();
   result.expiresAt = iso;
   const left = epochMs - at;
   result.daysLeft = Math.floor(left / DAY_MS);
   const expired = at > epochMs || (at === epochMs && micros === 0);
-  if (expired) out.add('EXPIRED', field, `expired at ${iso}`, { expiresAt: iso });
-  else if (left < policy.windowMs) out.add('EXPIRING_SOON', field, `expires at ${iso}`, { expiresAt: iso, days: result.daysLeft });
+  // a date-only expiry is the last day of use: said as written, with the zone it is read in
+  const when: Record<string, string> = day ? { date: day, zone } : {};
+  const text = day ? `after ${day} (${zone})` : `at ${iso}`;
+  if (expired) out.add('EXPIRED', field, `expired ${text}`, { expiresAt: iso, ...when });
+  else if (left < policy.windowMs) out.add('EXPIRING_SOON', field, `expires ${text}`, { expiresAt: iso, days: result.daysLeft, ...when });
 }
 
 function checkEmbargo(asset: unknown, policy: RightsPolicy, at: number, zone: string, out: Collector, result: RightsResult): void {
@@ -192,7 +195,8 @@ function checkEmbargo(asset: unknown, policy: RightsPolicy, at: number, zone: st
   if (reading.kind === 'missing') return;
   const iso = new Date(reading.epochMs).toISOString();
   result.embargoUntil = iso;
-  if (at < reading.epochMs) out.add('EMBARGO', field, `embargoed until ${iso}`, { until: iso });
+  const when: Record<string, string> = reading.day ? { date: reading.day, zone } : {};
+  if (at < reading.epochMs) out.add('EMBARGO', field, reading.day ? `embargoed until ${reading.day} (${zone})` : `embargoed until ${iso}`, { until: iso, ...when });
 }
 
 function checkTerms(asset: unknown, policy: RightsPolicy, channel: string | null, region: string | null, out: Collector, result: RightsResult): void {

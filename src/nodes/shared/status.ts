@@ -10,11 +10,6 @@ export const status = {
   error: (text: string): NodeStatus => ({ fill: 'red', shape: 'ring', text }),
 };
 
-/** Status text is short: long error messages are cut with an ellipsis. */
-export function short(text: string, max = 60): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
 /** `14:03:07` in the runtime's local time, for "last poll" style status texts. */
 export function clockTime(d = new Date()): string {
   return d.toTimeString().slice(0, 8);

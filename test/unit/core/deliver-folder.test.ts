@@ -188,6 +188,24 @@ describe('deliver: folder destination', function () {
     assert.deepEqual(lines.map((l) => l.t), ['done', 'intent', 'done']);
   });
 
+  it('redeliver sends a delivered version again on purpose, and records it; the next plain repeat is skipped again', async () => {
+    const { d, ledger } = await deliverer();
+    await put(d, Buffer.from('v1'));
+    // someone changed the file at the destination: a plain repeat leaves it, a redelivery puts ours back
+    writeFileSync(join(base, 'Campaigns/Spring/harbour.jpg'), 'edited by hand');
+    assert.equal((await put(d, Buffer.from('v1'))).skipped, true);
+    const again = await put(d, Buffer.from('v1'), asset(), { redeliver: true });
+    assert.equal(again.skipped, false);
+    assert.equal(again.redelivered, true);
+    assert.equal(readFileSync(join(base, 'Campaigns/Spring/harbour.jpg'), 'utf8'), 'v1');
+    assert.equal(ledger?.get({ target: '', asset: asset().id, location: 'Campaigns/Spring/harbour.jpg' })?.t, 'done');
+    assert.equal((await put(d, Buffer.from('v1'))).skipped, true);
+    // a version never delivered is simply delivered, redeliver or not
+    const fresh = await put(d, Buffer.from('v3'), asset({ versionKey: '3000-10x10-aaaa' }), { redeliver: true });
+    assert.equal(fresh.skipped, false);
+    assert.equal(fresh.redelivered, undefined);
+  });
+
   it('a removal is recorded: the same version is delivered again afterwards', async () => {
     const { d, ledger } = await deliverer();
     await put(d, Buffer.from('v1'));

@@ -151,8 +151,19 @@ describe('core/rights', () => {
       assert.equal(run({ custom: { 'license expiration date': '2020-01-01' } }, { missingTerms: 'allow' }).status, 'expired');
     });
 
+    it('a date-only expiry is said as written, with its zone: "expired after 2020-01-01 (Europe/Berlin)", not the next midnight', () => {
+      const r = run(asset({ [EXPIRY]: '2020-01-01' }), { timeZone: 'Europe/Berlin' });
+      const reason = r.reasons.find((x) => x.code === 'EXPIRED');
+      assert.equal(reason?.detail, 'expired after 2020-01-01 (Europe/Berlin)');
+      assert.deepEqual({ date: reason?.values.date, zone: reason?.values.zone }, { date: '2020-01-01', zone: 'Europe/Berlin' });
+      assert.equal(r.expiresAt, '2020-01-01T23:00:00.000Z', 'the instant stays exact');
+      const timed = run(asset({ [EXPIRY]: '2020-01-01T12:00:00Z' }), { timeZone: 'UTC' }).reasons.find((x) => x.code === 'EXPIRED');
+      assert.equal(timed?.detail, 'expired at 2020-01-01T12:00:00.000Z');
+      assert.equal(timed?.values.date, undefined);
+    });
+
     it('readDate: start and end of a date-only day; unix numbers and Date objects', () => {
-      assert.deepEqual(readDate('2025-01-01', 'UTC', 'start'), { kind: 'instant', epochMs: iso('2025-01-01T00:00:00Z'), micros: 0, dateOnly: true });
+      assert.deepEqual(readDate('2025-01-01', 'UTC', 'start'), { kind: 'instant', epochMs: iso('2025-01-01T00:00:00Z'), micros: 0, dateOnly: true, day: '2025-01-01' });
       assert.equal(readDate('0099-12-31', 'UTC', 'end').kind, 'instant');
       assert.equal((readDate('0099-12-31', 'UTC', 'end') as { epochMs: number }).epochMs, Date.parse('0100-01-01T00:00:00Z'));
       assert.equal((readDate(1_750_000_000, 'UTC', 'end') as { epochMs: number }).epochMs, 1_750_000_000_000);
