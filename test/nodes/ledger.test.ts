@@ -113,7 +113,7 @@ describe('photoshelter-ledger node (PostgreSQL)', function () {
     mkdirSync(join(out, 'I0000ccccccccccc.txt'));
     helper.getNode('d1').receive(msg('I0000ccccccccccc'));
     const err = await caught.next();
-    assert.match(String(err.error?.message), /Delivery failed/);
+    assert.match(String(err.error?.message), /A file is in the way of I0000ccccccccccc.txt/, 'the cause, first');
     assert.equal(await pg.psql(`SELECT asset || ' ' || worker FROM ${schema}.delivery_failures`), 'I0000ccccccccccc node-test\n');
   });
 
