@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { crashPoint } from '../../photoshelter/crashpoint';
 import { sameVersion, versionKeyParts } from '../asset';
 import type { DeliveryLedger, FileEvidence, LedgerKey, LedgerRecord, VersionStamp } from './ledger';
 import type { DestinationTemplates } from './registry';
@@ -203,6 +204,7 @@ export class Meter extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    crashPoint('upload');
     this.hash.update(chunk);
     this.observe?.(chunk);
     this.bytes += chunk.length;
@@ -498,6 +500,7 @@ export class Deliverer {
           }),
         );
       }
+      crashPoint('recorded');
       if (ledger) {
         // the bytes' own XMP InstanceID (a JPEG's) describes exactly what was sent: it wins over the one read before
         const own = result.skipped ? undefined : sniffer?.evidence();
