@@ -142,9 +142,10 @@ export class HttpSink extends Switchable {
 
 /**
  * s3rver (a third-party S3 implementation) behind a proxy that injects faults and keeps count of multipart
- * uploads: started, completed, aborted. s3rver does not implement AbortMultipartUpload; the proxy answers
- * it (204, as S3 does) and counts it, so that an upload the destination gave up on is not taken for one it
- * left behind.
+ * uploads: started, completed, aborted. s3rver implements neither AbortMultipartUpload nor
+ * ListMultipartUploads; the proxy answers both from what it saw (as S3 does), so that an upload the
+ * destination gave up on is not taken for one it left behind, and the destination can find what a killed
+ * process left.
  */
 export class S3Sink extends Switchable {
   private s3rver: { close(): Promise<void> } | undefined;
@@ -152,7 +153,7 @@ export class S3Sink extends Switchable {
   readonly bucket = 'faults';
   readonly accessKeyId = 'S3RVER';
   readonly secretAccessKey = 'S3RVER';
-  readonly uploads = new Map<string, { key: string; state: 'open' | 'completed' | 'aborted' }>();
+  readonly uploads = new Map<string, { key: string; initiated: number; state: 'open' | 'completed' | 'aborted' }>();
 
   constructor(readonly directory: string) {
     super();
@@ -183,6 +184,18 @@ export class S3Sink extends Switchable {
       return;
     }
     const uploadId = url.searchParams.get('uploadId');
+    if (req.method === 'GET' && url.searchParams.has('uploads') && url.pathname.replace(/\/$/, '') === `/${this.bucket}`) {
+      // ListMultipartUploads (not implemented by s3rver): the open uploads the proxy saw, as S3 lists them
+      req.resume();
+      const prefix = url.searchParams.get('prefix') ?? '';
+      const open = [...this.uploads].filter(([, u]) => u.state === 'open' && u.key.startsWith(prefix));
+      const esc = (t: string): string => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+      const xml = `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${this.bucket}</Bucket><Prefix>${esc(prefix)}</Prefix><IsTruncated>false</IsTruncated>` +
+        open.map(([id, u]) => `<Upload><Key>${esc(u.key)}</Key><UploadId>${esc(id)}</UploadId><Initiated>${new Date(u.initiated).toISOString()}</Initiated></Upload>`).join('') +
+        '</ListMultipartUploadsResult>';
+      res.writeHead(200, { 'content-type': 'application/xml', date: new Date().toUTCString() }).end(xml);
+      return;
+    }
     if (req.method === 'DELETE' && uploadId) {
       req.resume();
       const u = this.uploads.get(uploadId);
@@ -198,7 +211,7 @@ export class S3Sink extends Switchable {
         const key = decodeURIComponent(url.pathname.split('/').slice(2).join('/'));
         if (req.method === 'POST' && url.searchParams.has('uploads') && answer.statusCode === 200) {
           const id = /<UploadId>([^<]+)<\/UploadId>/.exec(body.toString())?.[1];
-          if (id) this.uploads.set(id, { key, state: 'open' });
+          if (id) this.uploads.set(id, { key, initiated: Date.now(), state: 'open' });
         }
         if (req.method === 'POST' && uploadId && answer.statusCode === 200 && !/<Error>/.test(body.toString())) {
           const u = this.uploads.get(uploadId);
