@@ -31,6 +31,8 @@ interface Row {
   caught: string[];
   seconds: number;
   kills: number;
+  /** Injected faults that fired. */
+  faults: number;
 }
 
 function args(): { size: 'ci' | 'full'; soakMin: number; seed: number; only?: string; onlySoak: boolean } {
@@ -55,7 +57,7 @@ async function runScenario(services: Services, s: Scenario, index: number, size:
   const started = Date.now();
   const name = `s${String(index).padStart(2, '0')}`;
   const w = new World(services, { name, mode: s.mode, seed: 100 + index, auth: s.auth, timeout: s.timeout, s3PartMb: s.s3PartMb });
-  const row: Row = { scenario: s, cells: {}, seconds: 0, kills: 0, caught: [] };
+  const row: Row = { scenario: s, cells: {}, seconds: 0, kills: 0, faults: 0, caught: [] };
   let unmount = async (): Promise<void> => undefined;
   try {
     await w.startSim();
@@ -77,6 +79,7 @@ async function runScenario(services: Services, s: Scenario, index: number, size:
     if (!w.red) await w.startRed();
     await until('every expected version at every destination', s.knownDefect ? 30_000 : 60_000, async () => {
       if (await w.complete()) return true;
+      await w.reviveIfCrashed();
       await w.poll();
       return false;
     }, 500).catch((e: Error) => (row.error ??= e.message));
@@ -90,7 +93,9 @@ async function runScenario(services: Services, s: Scenario, index: number, size:
       return quiet;
     }, 2000).catch(() => undefined);
     await w.red?.halt();
-    for (const c of COLUMNS) row.cells[c] = await w.reconcile(c, s.allowPostDuplicates === true || w.kills > 0 && !!s.crashAt?.startsWith('recorded'));
+    row.faults = await w.faultsHit();
+    // a kill can fall between a POST the server stored and its ledger record: the one duplicate POST allows
+    for (const c of COLUMNS) row.cells[c] = await w.reconcile(c, s.allowPostDuplicates === true || w.kills > 0);
   } catch (e) {
     row.error ??= (e as Error).message;
   } finally {
@@ -113,12 +118,13 @@ function cellText(s: Scenario, c: (typeof COLUMNS)[number], r: CellResult | unde
 }
 
 function printMatrix(rows: Row[]): { lost: number; doubled: number; orphans: number; known: number } {
-  const head = ['scenario', ...COLUMNS, 's', 'kills'];
+  const head = ['scenario', ...COLUMNS, 'faults', 'kills', 's'];
   const lines = rows.map((r) => [
     `${r.scenario.knownDefect ? '(known defect) ' : ''}${r.scenario.name}`,
     ...COLUMNS.map((c) => cellText(r.scenario, c, r.cells[c])),
-    String(r.seconds),
+    String(r.faults),
     String(r.kills),
+    String(r.seconds),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (l: string[]): string => l.map((x, i) => x.padEnd(widths[i])).join(' | ');
@@ -177,7 +183,7 @@ async function main(): Promise<void> {
     for (const s of fixed) {
       const row = await runScenario(services, s, ++i, SIZES[o.size]);
       rows.push(row);
-      console.log(`  ${s.name}: ${COLUMNS.map((c) => `${c} ${cellText(s, c, row.cells[c])}`).join(', ')}${row.error ? ` — ${row.error}` : ''} (${row.seconds} s, ${row.kills} kills)`);
+      console.log(`  ${s.name}: ${COLUMNS.map((c) => `${c} ${cellText(s, c, row.cells[c])}`).join(', ')}${row.error ? ` — ${row.error}` : ''} (${row.seconds} s, ${row.faults} faults, ${row.kills} kills)`);
     }
     if (o.soakMin) {
       const end = Date.now() + o.soakMin * 60_000;
@@ -187,7 +193,7 @@ async function main(): Promise<void> {
         const s = soakScenario(o.seed, n++);
         const row = await runScenario(services, s, ++i, SIZES.ci);
         rows.push(row);
-        console.log(`  ${s.name}: ${COLUMNS.map((c) => `${c} ${cellText(s, c, row.cells[c])}`).join(', ')}${row.error ? ` — ${row.error}` : ''} (${row.seconds} s)`);
+        console.log(`  ${s.name}: ${COLUMNS.map((c) => `${c} ${cellText(s, c, row.cells[c])}`).join(', ')}${row.error ? ` — ${row.error}` : ''} (${row.seconds} s, ${row.faults} faults, ${row.kills} kills)`);
       }
     }
   } finally {

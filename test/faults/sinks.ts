@@ -31,6 +31,8 @@ abstract class Switchable {
   port = 0;
   private readonly sockets = new Set<Socket>();
   faults: SinkFault[] = [];
+  /** Faults that fired. */
+  hits = 0;
 
   protected abstract handle(req: IncomingMessage, res: ServerResponse, fault: SinkFault | undefined): void;
 
@@ -38,7 +40,10 @@ abstract class Switchable {
     this.server = createServer((req, res) => {
       const line = `${req.method} ${req.url}`;
       const fault = this.faults.find((f) => f.count > 0 && (!f.match || f.match.test(line)));
-      if (fault) fault.count--;
+      if (fault) {
+        fault.count--;
+        this.hits++;
+      }
       this.handle(req, res, fault);
     });
     this.server.on('connection', (s) => {

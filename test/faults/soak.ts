@@ -56,7 +56,10 @@ export function soakScenario(seed: number, n: number): Scenario {
         await w.startWalk();
       } else {
         for (let i = 0; i < changes; i++) await w.change(Math.floor(r() * 1000));
-        if (ps === 'expiry') await f.expireTokens('session');
+        if (ps === 'expiry') {
+          await f.expireTokens('session');
+          w.made++;
+        }
         void w.poll().catch(() => undefined);
       }
       if (kill === 'outside') {

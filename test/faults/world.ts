@@ -139,6 +139,10 @@ export class World {
   private token = '';
   galleryId = '';
   oauthRefresh = '';
+  /** Faults made otherwise (tokens expired, a server restarted, a disk filled, a folder locked). */
+  made = 0;
+  /** Faults of the shared destinations that had fired before this scenario. */
+  private readonly sinkHitsBefore: number;
 
   constructor(
     readonly services: Services,
@@ -146,6 +150,7 @@ export class World {
   ) {
     this.dir = join(services.root, o.name);
     this.stateFile = join(this.dir, 'sim-state.json');
+    this.sinkHitsBefore = services.http.hits + services.s3.hits;
     mkdirSync(this.dir, { recursive: true });
   }
 
@@ -165,6 +170,7 @@ export class World {
 
   /** The simulator stops and starts again on the same port, its library kept (`--state`). */
   async restartSim(): Promise<void> {
+    this.made++;
     await this.sim.close();
     await this.startSim();
     // this process's connections to the old simulator were closed under it: the pool lets go of them on first use
@@ -316,6 +322,13 @@ return out;`,
     this.red = undefined;
   }
 
+  /** After a crash point fired unseen (the soak): Node-RED is started again, unarmed. */
+  async reviveIfCrashed(): Promise<void> {
+    if (!this.red || !/crash point \w+ reached/.test(this.red.output()) || !(await this.dead())) return;
+    await this.crashed(5000);
+    await this.startRed();
+  }
+
   /** kill -9 from outside, now. */
   async kill(): Promise<void> {
     const pid = runtimePid(this.tag);
@@ -331,6 +344,12 @@ return out;`,
     if (this.red) await this.red.halt();
     this.red = undefined;
     await this.startRed(crashAt);
+  }
+
+  /** Injected faults that fired: requests the simulator answered with one, and those of the destinations. */
+  async faultsHit(): Promise<number> {
+    const sim = (await this.sim.control.requests().catch(() => [])).filter((r) => r.faults.length > 0).length;
+    return sim + this.services.http.hits + this.services.s3.hits - this.sinkHitsBefore + this.made;
   }
 
   /** The trigger's state as Node-RED's context store has written it to disk ('' before it has). */
