@@ -62,6 +62,7 @@ abstract class Switchable {
   async down(): Promise<void> {
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     for (const s of this.sockets) s.destroy();
+    this.server.closeAllConnections();
     await closed;
   }
 
@@ -208,7 +209,7 @@ export class S3Sink extends Switchable {
       res.writeHead(u ? 204 : 404).end();
       return;
     }
-    const up = httpRequest({ host: '127.0.0.1', port: this.backend, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+    const up = httpRequest({ host: '127.0.0.1', port: this.backend, method: req.method, path: req.url, headers: req.headers, agent: false }, (answer) => {
       const chunks: Buffer[] = [];
       answer.on('data', (c: Buffer) => chunks.push(c));
       answer.on('end', () => {
