@@ -72,7 +72,11 @@ async function runScenario(services: Services, s: Scenario, index: number, size:
     row.error = (e as Error).message;
   }
   try {
-    // the faults end; what died is started again; then the flow finishes its work
+    // the faults stay until they have fired (or the work is done without them: a rate that did not hit) …
+    if (!row.error && w.red) {
+      await until('the faults to fire', 60_000, async () => (await w.faultsSpent()) || (await w.complete()), 250).catch(() => undefined);
+    }
+    // … then they end; what died is started again; and the flow finishes its work
     await w.sim.control.clearFaults().catch(() => undefined);
     services.http.faults = [];
     services.s3.faults = [];

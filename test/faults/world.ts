@@ -228,7 +228,8 @@ export class World {
       'http-post': { kind: 'http', method: 'POST', bodyMode: 'raw', url: `${s.http.origin}/post/${name}?asset={{asset.id}}`, auth: 'none', timeout: 20 },
       sftp: {
         kind: 'sftp', host: s.ssh.host, port: s.ssh.port, user: s.ssh.user, hostKey: s.ssh.fingerprint, basePath: this.sftpBase, template: '{{asset.id}}/{{asset.fileName}}',
-        credentials: { password: s.ssh.password },
+        // a key: the login's password changes whenever another OpenSSH test server starts on this machine
+        credentials: { privateKey: s.ssh.privateKey },
       },
       s3: {
         kind: 's3', endpoint: s.s3.origin, region: 'us-east-1', bucket: s.s3.bucket, forcePathStyle: true, keyPrefix: `${name}/`, partSizeMb: this.o.s3PartMb ?? 5,
@@ -352,6 +353,14 @@ return out;`,
   async faultsHit(): Promise<number> {
     const sim = (await this.sim.control.requests().catch(() => [])).filter((r) => r.faults.length > 0).length;
     return sim + this.services.http.hits + this.services.s3.hits - this.sinkHitsBefore + this.made;
+  }
+
+  /** Every injected fault that has a count has fired that often (the simulator's and the destinations'). */
+  async faultsSpent(): Promise<boolean> {
+    const res = await fetch(`${this.sim.url}/__sim/faults`).catch(() => undefined);
+    const rules = res?.ok ? ((await res.json()) as { faults: Array<{ count?: number; hits: number }> }).faults : [];
+    const sinks = [...this.services.http.faults, ...this.services.s3.faults];
+    return rules.every((r) => r.count === undefined || r.hits >= r.count) && sinks.every((f) => f.count <= 0);
   }
 
   /** The trigger's state as Node-RED's context store has written it to disk ('' before it has). */
