@@ -308,8 +308,8 @@ class S3DestinationImpl implements S3Destination {
 
   /**
    * Aborts the multipart uploads that an earlier run left open under the key prefix (a Node-RED killed
-   * mid-upload): those S3 says were started at least a second before this destination was made (S3's
-   * clock, set against ours by its Date header). Without a key prefix nothing is touched: the bucket's
+   * mid-upload): those S3 says were started before this destination was made (S3's clock, set against ours
+   * by its Date header). Without a key prefix nothing is touched: the bucket's
    * uploads may be another application's. Resolves with the number aborted.
    */
   async cleanup(): Promise<number> {
@@ -320,13 +320,15 @@ class S3DestinationImpl implements S3Destination {
     for (let page = 0; page < 1000; page++) {
       const res = await this.send({ method: 'GET', key: '', query: { uploads: '', prefix: this.keyPrefix, ...markers }, payloadHash: EMPTY_SHA256, signal });
       if (res.status !== 200 || /<Error>/.test(res.text)) throw this.error('ListMultipartUploads', this.keyPrefix, res);
+      // S3's clock less ours, rounded down (its Date header is to the second): an upload of ours, started
+      // after this destination was made, always shows a later time than createdAt + skew
       const date = Date.parse(header(res, 'date') ?? '');
       const skew = Number.isFinite(date) ? date - Date.now() : 0;
       for (const block of res.text.match(/<Upload>[\s\S]*?<\/Upload>/g) ?? []) {
         const key = xmlText(block, 'Key');
         const id = xmlText(block, 'UploadId');
         const initiated = Date.parse(xmlText(block, 'Initiated') ?? '');
-        if (!key?.startsWith(this.keyPrefix) || !id || !(initiated - skew + 1000 <= this.createdAt)) continue;
+        if (!key?.startsWith(this.keyPrefix) || !id || !(initiated < this.createdAt + skew)) continue;
         if (await this.abortUpload(key, id)) aborted++;
       }
       const next = xmlText(res.text, 'NextKeyMarker');
