@@ -9,7 +9,7 @@
  * each destination holds (by sha256) and what its ledger says.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
@@ -618,6 +618,7 @@ return out;`,
     if (process.env.PS_FAULTS_KEEP) {
       // for a closer look: the user directory (flows, context, ledgers) stays
       console.log(`  kept ${this.userDir}`);
+      if (this.red) writeFileSync(join(this.userDir, 'node-red.log'), this.red.output());
       await this.red?.halt().catch(() => undefined);
       this.red = undefined;
       await this.sim?.close().catch(() => undefined);
