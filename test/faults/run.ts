@@ -74,7 +74,7 @@ async function runScenario(services: Services, s: Scenario, index: number, size:
   try {
     // the faults stay until they have fired (or the work is done without them: a rate that did not hit) …
     if (!row.error && w.red) {
-      await until('the faults to fire', 60_000, async () => (await w.faultsSpent()) || (await w.complete()), 250).catch(() => undefined);
+      await until('the faults to fire', 60_000, async () => (await w.faultsSpent()) || w.recorded(), 250).catch(() => undefined);
     }
     // … then they end; what died is started again; and the flow finishes its work
     await w.sim.control.clearFaults().catch(() => undefined);

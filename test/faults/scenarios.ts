@@ -91,9 +91,9 @@ export const SCENARIOS: Scenario[] = [
     await w.poll();
   } },
   { name: 'body slower than the timeout', group: 'photoshelter', mode: 'changed', ci: true, timeout: 2, act: async (w, s) => {
-    // a download that takes several timeouts in all but keeps moving is not cut off
-    await w.sim.control.faults({ route: DOWNLOADS, slowBytesPerSecond: 40_000, count: 10 });
-    await changes(w, s.changes);
+    // a download that takes several timeouts in all (150 kB at 40 kB/s, the timeout 2 s) but keeps moving is not cut off
+    await w.sim.control.faults({ route: DOWNLOADS, slowBytesPerSecond: 40_000, count: 5 * s.changes });
+    for (let i = 0; i < s.changes; i++) await w.add(150_000);
     await w.poll();
   } },
   { name: 'session token expires mid-run', group: 'photoshelter', mode: 'changed', ci: true, act: async (w, s) => {

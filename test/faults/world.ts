@@ -529,6 +529,14 @@ return out;`,
     return [...last.values()];
   }
 
+  /** Every destination's ledger records every expected asset as done (no request: faults may still slow downloads). */
+  recorded(): boolean {
+    return COLUMNS.every((c) => {
+      const done = new Set(this.ledger(c).filter((r) => r.t === 'done').map((r) => r.a));
+      return [...this.expected].every((id) => done.has(id));
+    });
+  }
+
   /** Everything expected is at every destination in its current version (the decisive event of a run). */
   async complete(): Promise<boolean> {
     const want = await Promise.all([...this.expected].map(async (id) => ({ id, ...(await this.currentSha(id)) })));
