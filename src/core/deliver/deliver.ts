@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { crashPoint } from '../../photoshelter/crashpoint';
 import { sameVersion, versionKeyParts } from '../asset';
 import { ClaimedError, type DeliveryLedger, type FileEvidence, type LedgerKey, type LedgerRecord, type VersionStamp } from './ledger';
 import type { DestinationTemplates } from './registry';
@@ -216,6 +217,7 @@ export class Meter extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    crashPoint('upload');
     this.hash.update(chunk);
     this.observe?.(chunk);
     this.bytes += chunk.length;
@@ -522,6 +524,7 @@ export class Deliverer {
           }),
         );
       }
+      crashPoint('recorded');
       if (ledger) {
         // the bytes' own XMP InstanceID (a JPEG's) describes exactly what was sent: it wins over the one read before
         const own = result.skipped ? undefined : sniffer?.evidence();
