@@ -154,7 +154,7 @@ export const SCENARIOS: Scenario[] = [
     const asked = await requested(w, new RegExp(`^/media/${victim}`));
     if (asked > 15) throw new Error(`${asked} requests for the deleted asset ${victim}: a retry storm`);
     const codes = new Set(w.services.collector.of(w.o.name).filter((e) => e.kind === 'error' && e.asset === victim).map((e) => e.code));
-    if (![...codes].every((c) => c === 'ENOTFOUND')) throw new Error(`the deleted asset's errors are ${[...codes].join(', ')}, not ENOTFOUND`);
+    if (![...codes].every((c) => c === 'ENOASSET')) throw new Error(`the deleted asset's errors are ${[...codes].join(', ')}, not ENOASSET`);
   } },
   { name: "Node-RED's clock 90 s behind PhotoShelter's", group: 'photoshelter', mode: 'changed', ci: true, simClockS: 90, act: async (w, s) => void (await changes(w, s.changes)) },
   { name: "Node-RED's clock 90 s ahead of PhotoShelter's", group: 'photoshelter', mode: 'changed', ci: true, simClockS: -90, act: async (w, s) => void (await changes(w, s.changes)) },

@@ -268,7 +268,7 @@ return [r, ack];`,
       {
         id: 'f.retry', z: 'f.tab', type: 'function', name: 'retry', outputs: 2, x: 400, y: 400, wires: [['f.wait'], ['f.post']],
         func: `${report('error')}
-const gone = msg.error && (msg.error.code === 'ENOTFOUND' || /not found|deleted/i.test(String(msg.error.message)));
+const gone = msg.error && (msg.error.code === 'ENOASSET' || /not found|deleted/i.test(String(msg.error.message)));
 msg._tries = (msg._tries || 0) + 1;
 if (gone || msg._tries > 60) return [null, report];
 return [msg, report];`,
