@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { Semaphore } from '../core/deliver/deliver';
+import { Semaphore } from '../core/limit';
 import { describeError } from './shared/errors';
 import { DEFAULT_REMOVED_RETENTION_DAYS, FileLedger, type DeliveryLedger } from '../core/deliver/ledger';
 import { probeDestination } from '../core/deliver/probe';

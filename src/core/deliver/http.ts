@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
+import { RETRYABLE_NETWORK_CODES } from '../../net';
 import { scrubberOf, scrubDeep } from '../scrub';
 import { DeliverError, type Destination, type LocationSource, type PutRequest, type PutResult } from './types';
 
@@ -47,10 +48,6 @@ export interface HttpResponseSummary {
   body: unknown;
 }
 
-const RETRYABLE_NET = new Set([
-  'ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
-]);
 
 const quote = (s: string): string => s.replace(/[\r\n]+/g, ' ').replace(/"/g, '%22');
 
@@ -247,7 +244,7 @@ export class HttpDestination implements Destination {
       if (e instanceof DeliverError) throw e;
       const code = (e as { code?: string })?.code ?? (e as { cause?: { code?: string } })?.cause?.code;
       if (signal.aborted || (e as Error)?.name === 'AbortError') throw new DeliverError('EABORTED', `The request to ${shown(url)} was aborted`, false, { cause: e });
-      if (code && RETRYABLE_NET.has(code)) {
+      if (code && RETRYABLE_NETWORK_CODES.has(code)) {
         throw new DeliverError('ENETWORK', `The connection to ${shown(url)} failed (${code})`, true, { cause: e });
       }
       const cert = /certificate|self[- ]signed|CERT_|UNABLE_TO/i.test(`${code ?? ''} ${(e as Error)?.message ?? ''}`);

@@ -40,7 +40,7 @@
  */
 import type { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
-import { networkCode } from '../../photoshelter/transport';
+import { networkCode, sleep } from '../../net';
 import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from './types';
 import { EMPTY_SHA256, UNSIGNED_PAYLOAD, sha256Hex, signRequest, uriEncode } from './sigv4';
 
@@ -197,20 +197,6 @@ function metaName(name: string): string {
   return 'x-amz-meta-' + n;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(abortError(signal));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 function abortError(signal: AbortSignal): DeliverError {
   return new DeliverError('EABORTED', 'S3 upload aborted', false, { cause: signal.reason });
@@ -543,7 +529,7 @@ class S3DestinationImpl implements S3Destination {
     } catch (err) {
       if (!(err instanceof DeliverError) || !err.retryable || signal.aborted) throw err;
       this.stats.partRetries += 1;
-      await sleep(PART_RETRY_DELAY_MS, signal);
+      await sleep(PART_RETRY_DELAY_MS, signal, abortError);
       return attempt();
     }
   }

@@ -4,19 +4,14 @@
  * place and removes them; it knows nothing of assets or ledgers.
  */
 import type { Readable } from 'node:stream';
+import { CoreError } from '../errors';
 
 export type DestinationKind = 'folder' | 'http' | 'sftp' | 's3';
 
 /** Errors a destination throws. `retryable` says whether trying again may help (network, 5xx, 429). */
-export class DeliverError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly retryable = false,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'DeliverError';
+export class DeliverError extends CoreError {
+  constructor(code: string, message: string, retryable = false, options?: { cause?: unknown }) {
+    super(code, message, { retryable, cause: options?.cause });
   }
 }
 

@@ -2,6 +2,7 @@
  * The trigger's settings as a user writes them (editor fields, all strings or booleans), validated into
  * what the poller and the walker take. Every problem is an Error that names the field and what to do.
  */
+import { CoreError } from '../errors';
 import { isId } from '../../photoshelter';
 import { strictBool } from '../bool';
 import { parseApiDate } from '../../photoshelter/dates';
@@ -48,13 +49,12 @@ export interface ResolvedTrigger {
   ackTimeoutMs: number;
 }
 
-export class TriggerConfigError extends Error {
+export class TriggerConfigError extends CoreError {
   constructor(
     readonly field: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'TriggerConfigError';
+    super('ECONFIG', message);
   }
 }
 

@@ -2,6 +2,7 @@
  * What a trigger remembers between polls and across restarts. Kept small: positions, the ids at each
  * position's boundary, and — for approval rules — the ids that currently match.
  */
+import { CoreError } from '../errors';
 
 export interface Position {
   /** ISO 8601 UTC instant; resuming reads from here (inclusive). */
@@ -65,16 +66,15 @@ export class MemoryStore implements StateStore {
  * setting ("now" by default) and silently skip every change since the last good position, so the poll
  * fails instead, saying what is wrong and how to start again; the stored value is left as it is.
  */
-export class TriggerStateError extends Error {
-  readonly code = 'ESTATE';
+export class TriggerStateError extends CoreError {
   constructor(detail: string) {
     super(
+      'ESTATE',
       `The stored position of this trigger is damaged (${detail}). Nothing was read from it, so that no change is ` +
         'skipped unnoticed. To start again, delete the key "photoshelter-trigger" of this node in the Context ' +
         'sidebar (or in its context store): the trigger then starts as its "Start from" says; choose a date there to ' +
         're-read what may have changed since the last delivery.',
     );
-    this.name = 'TriggerStateError';
   }
 }
 
