@@ -67,7 +67,7 @@ export = function register(RED: NodeAPI): void {
     function showProgress(p: Progress): void {
       if (life.busy() !== 1 || life.lifetime.aborted) return;
       const speed = p.mbps.toFixed(1);
-      const text = p.percent === undefined ? RED._(`${NS}.status.progressBytes`, { mb: (p.bytes / 1e6).toFixed(0), speed }) : RED._(`${NS}.status.progress`, { percent: p.percent, speed });
+      const text = p.percent === undefined ? RED._('photoshelter-deliver.status.progressBytes', { mb: (p.bytes / 1e6).toFixed(0), speed }) : RED._('photoshelter-deliver.status.progress', { percent: p.percent, speed });
       node.status(status.working(text));
     }
 

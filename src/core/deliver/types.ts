@@ -6,8 +6,6 @@
 import type { Readable } from 'node:stream';
 import { CoreError } from '../errors';
 
-export type DestinationKind = 'folder' | 'http' | 'sftp' | 's3';
-
 /** Errors a destination throws. `retryable` says whether trying again may help (network, 5xx, 429). */
 export class DeliverError extends CoreError {
   constructor(code: string, message: string, retryable = false, options?: { cause?: unknown }) {
@@ -55,7 +53,8 @@ export interface ProbeResult {
 export type LocationSource = 'template' | 'message';
 
 export interface Destination {
-  readonly kind: DestinationKind;
+  /** The kind's name (see kind.ts). */
+  readonly kind: string;
   /**
    * Validate and normalize a rendered location template. Throws DeliverError('EBADPATH') for `..`, absolute
    * paths, NUL, reserved names… A location given by a message is held to the destination's own place (HTTP:

@@ -227,14 +227,3 @@ export function dialogValues<C, K>(RED: NodeAPI, spec: DialogSpec, body: { id?: 
   }
   return { config: config as C, credentials: credentials as K, scrub: scrubberOf([...lent, ...typed]) };
 }
-
-/** A URL as a place: scheme, host, port (defaults dropped) and path, without query, fragment or trailing slash. */
-export function placeOf(v: unknown): string {
-  const t = String(v ?? '').trim();
-  try {
-    const u = new URL(t);
-    return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
-  } catch {
-    return `not a URL: ${t}`;
-  }
-}

@@ -40,8 +40,8 @@
  */
 import type { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
-import { networkCode, sleep } from '../../net';
-import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from './types';
+import { networkCode, sleep } from '../../../net';
+import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from '../types';
 import { EMPTY_SHA256, UNSIGNED_PAYLOAD, sha256Hex, signRequest, uriEncode } from './sigv4';
 
 export interface S3DestinationConfig {

@@ -25,9 +25,9 @@ import { posix } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, utils, type ConnectConfig, type SFTPWrapper, type Stats } from 'ssh2';
-import { strictBool } from '../bool';
-import { RETRYABLE_NETWORK_CODES } from '../../net';
-import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from './types';
+import { strictBool } from '../../bool';
+import { RETRYABLE_NETWORK_CODES } from '../../../net';
+import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from '../types';
 
 export interface SftpDestinationConfig {
   host?: string;
