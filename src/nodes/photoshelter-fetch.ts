@@ -79,7 +79,17 @@ export = function register(RED: NodeAPI): void {
         msg.payload = (await client.getLink(id, { imageSize: linkSize(s), imageMode: 'fit', signal })).attributes.link;
       } else if (s.mode === 'stream') {
         // a download of its own for each reader, ended when the flow stops
-        const open = (sig: AbortSignal) => client.download(id, { fileType: s.fileType, quality: s.quality, signal: AbortSignal.any([sig, life.lifetime]) });
+        const open = async (sig: AbortSignal) => {
+          const linked = life.link(sig);
+          try {
+            const stream = await client.download(id, { fileType: s.fileType, quality: s.quality, signal: linked.signal });
+            stream.once('close', linked.release);
+            return stream;
+          } catch (e) {
+            linked.release();
+            throw e;
+          }
+        };
         const warn = (e: unknown) => life.lifetime.aborted || node.warn(RED._('photoshelter-fetch.errors.streamFailed', { id, detail: describeError(e) }));
         msg.payload = new LazyBody(open, s.fileType, warn);
         msg.file = { ...expectedFile(asset, s) };

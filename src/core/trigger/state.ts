@@ -21,6 +21,11 @@ export interface TriggerState {
   matching?: string[];
   /** Approval rules: the last value seen of recently changed assets, newest last. */
   recent?: Array<[string, unknown]>;
+  /**
+   * Approval rules that also report changes of approved assets: for each matching asset, `id`, then
+   * fingerprints of its version key (and file hash, `-` for none) and its metadata key, space-separated.
+   */
+  approvedKeys?: string[];
   /** Approval rules started "now": the baseline of matching assets is complete. */
   baselineDone?: boolean;
   /** Added mode: galleries under the chosen collections, refreshed now and then. */
@@ -102,6 +107,9 @@ export function asState(raw: unknown, configKey: string): TriggerState | undefin
   if (s.matching !== undefined && !isStringArray(s.matching)) throw new TriggerStateError('the matching assets are not a list of ids');
   if (s.recent !== undefined && !(Array.isArray(s.recent) && s.recent.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string'))) {
     throw new TriggerStateError('the last values seen are not a list of [id, value]');
+  }
+  if (s.approvedKeys !== undefined && !(isStringArray(s.approvedKeys) && s.approvedKeys.every((k) => /^\S+ [0-9a-f]{8} (?:[0-9a-f]{8}|-) [0-9a-f]{8}$/.test(k)))) {
+    throw new TriggerStateError('the keys of the approved assets are not readable');
   }
   if (s.baselineDone !== undefined && typeof s.baselineDone !== 'boolean') throw new TriggerStateError('the baseline flag is not true or false');
   const g = s.galleries as TriggerState['galleries'] | undefined;

@@ -46,8 +46,13 @@ export interface InputNodeSpec<M extends NodeMessageInFlow> {
 }
 
 export interface InputNode {
-  /** Aborted when the node closes: for work that outlives a message (a download handed on). */
+  /** Aborted when the node closes. */
   readonly lifetime: AbortSignal;
+  /**
+   * A signal for work that outlives a message (a download handed on): it aborts when `signal` does or the
+   * node closes; `release` when the work is over.
+   */
+  link(signal?: AbortSignal): { signal: AbortSignal; release(): void };
   /** Messages in flight. */
   busy(): number;
   /** Any failure as an Error with the catalogue's text, the code of its cause and whether to try again. */
@@ -63,6 +68,23 @@ export function inputNode<M extends NodeMessageInFlow>(RED: NodeAPI, node: Node,
   const { ns } = spec;
   const life = new AbortController();
   const running = new Set<Promise<void>>();
+  /** The work in flight, aborted on close (one controller each: no listener piles up on a shared signal). */
+  const controllers = new Set<AbortController>();
+  function link(signal?: AbortSignal): { signal: AbortSignal; release(): void } {
+    const ac = new AbortController();
+    if (life.signal.aborted) ac.abort(aborted());
+    else controllers.add(ac);
+    const follow = (): void => ac.abort(signal?.reason);
+    if (signal?.aborted) follow();
+    else signal?.addEventListener('abort', follow, { once: true });
+    return {
+      signal: ac.signal,
+      release: () => {
+        controllers.delete(ac);
+        signal?.removeEventListener('abort', follow);
+      },
+    };
+  }
   let inFlight = 0;
 
   /** Errors worded already (by this node's catalogue): passed on as they are. */
@@ -102,13 +124,11 @@ export function inputNode<M extends NodeMessageInFlow>(RED: NodeAPI, node: Node,
     const msg = input as M;
     if (configError) return done(configError);
     if (life.signal.aborted) return done(aborted());
-    const ac = new AbortController();
-    const stop = (): void => ac.abort(aborted());
-    life.signal.addEventListener('abort', stop, { once: true });
+    const work = link();
     inFlight++;
     if (spec.busy) node.status(status.working(RED._(`${ns}.status.${spec.busy}`)));
     const task = spec
-      .handle(msg, ac.signal)
+      .handle(msg, work.signal)
       .then(
         (outcome) => {
           inFlight--;
@@ -126,7 +146,7 @@ export function inputNode<M extends NodeMessageInFlow>(RED: NodeAPI, node: Node,
         },
       )
       .finally(() => {
-        life.signal.removeEventListener('abort', stop);
+        work.release();
         running.delete(task);
       });
     running.add(task);
@@ -134,6 +154,8 @@ export function inputNode<M extends NodeMessageInFlow>(RED: NodeAPI, node: Node,
 
   node.on('close', (_removed: boolean, done: () => void) => {
     life.abort(aborted());
+    for (const ac of controllers) ac.abort(aborted());
+    controllers.clear();
     // aborted work settles quickly (and removes what it wrote part of) before the node's own clean-up
     Promise.allSettled([...running])
       .then(() => spec.close?.())
@@ -144,5 +166,5 @@ export function inputNode<M extends NodeMessageInFlow>(RED: NodeAPI, node: Node,
   });
 
   const worded = (text: string, code?: string): CodedError => mark(Object.assign(new Error(text), { code }));
-  return { lifetime: life.signal, busy: () => inFlight, translate, fail, worded };
+  return { lifetime: life.signal, link, busy: () => inFlight, translate, fail, worded };
 }
