@@ -13,7 +13,7 @@ import { probeDestination } from '../core/deliver/probe';
 import { destinationSecrets, type DestinationConfig } from '../core/deliver/registry';
 import { DeliverError } from '../core/deliver/types';
 import { Semaphore } from '../core/limit';
-import { scrubberOf } from '../core/scrub';
+import { scrubberOf } from '../net/scrub';
 import { describeError } from './shared/errors';
 import { AdminError, adminGuards, answerError, dialogValues, type DialogSpec } from './shared/form';
 import { destinationPlace } from './shared/places';

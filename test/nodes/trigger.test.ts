@@ -179,7 +179,7 @@ describe('photoshelter-trigger node', function () {
           ...flow({ mode: 'changed', wires: [['d1']] }),
           { id: 'dest', type: 'photoshelter-destination', kind: 'folder', folder: out, template: '{{asset.id}}.jpg' },
           { id: 'd1', z: 'f1', type: 'photoshelter-deliver', destination: 'dest', rendition: 'jpeg', size: '300', sizeType: 'long', retries: 0, wires: [['out']] },
-        ],
+        ] as never,
         creds(),
       );
       const got = collect();

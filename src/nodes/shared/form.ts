@@ -15,7 +15,7 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Node, NodeAPI } from 'node-red';
-import { scrubberOf } from '../../core/scrub';
+import { scrubberOf } from '../../net/scrub';
 
 const SECRET_PLACEHOLDER = '__PWRD__';
 /** A whole-value environment reference, as Node-RED reads it in node settings and credentials. */

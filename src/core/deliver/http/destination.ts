@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { RETRYABLE_NETWORK_CODES } from '../../../net';
-import { scrubberOf, scrubDeep } from '../../scrub';
+import { scrubberOf, scrubDeep } from '../../../net/scrub';
 import { DeliverError, type Destination, type LocationSource, type PutRequest, type PutResult } from '../types';
 
 export type HttpAuth = 'none' | 'basic' | 'bearer' | 'header';

@@ -41,6 +41,7 @@
 import type { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
 import { networkCode, sleep } from '../../../net';
+import { xmlEscape } from '../sidecar';
 import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from '../types';
 import { EMPTY_SHA256, UNSIGNED_PAYLOAD, sha256Hex, signRequest, uriEncode } from './sigv4';
 
@@ -178,9 +179,6 @@ function decodeXml(s: string): string {
     .replace(/&amp;/g, '&');
 }
 
-function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 /** Header-safe metadata value: ASCII kept, anything else as an RFC 2047 encoded word (what S3 itself returns). */
 function metaValue(value: string): string {
@@ -537,7 +535,7 @@ class S3DestinationImpl implements S3Destination {
   private async completeUpload(key: string, uploadId: string, etags: string[], signal: AbortSignal): Promise<void> {
     const xml =
       '<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
-      etags.map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${escapeXml(etag)}</ETag></Part>`).join('') +
+      etags.map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${xmlEscape(etag)}</ETag></Part>`).join('') +
       '</CompleteMultipartUpload>';
     const body = Buffer.from(xml, 'utf8');
     const res = await this.send({
