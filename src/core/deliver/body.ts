@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { crashPoint } from '../../photoshelter/crashpoint';
 import { isLazyBody } from '../fetch/lazy';
 import { DeliverError } from './types';
 
@@ -33,7 +34,7 @@ export interface Progress {
   mbps: number;
 }
 
-/** Counts and hashes the bytes that pass; reports progress now and then. */
+/** Counts and hashes the bytes that pass; reports progress now and then (a crash point for the fault suite). */
 export class Meter extends Transform {
   private readonly hash = createHash('sha256');
   bytes = 0;
@@ -51,6 +52,7 @@ export class Meter extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    crashPoint('upload');
     this.hash.update(chunk);
     this.observe?.(chunk);
     this.bytes += chunk.length;

@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { backoffDelay, sleep } from '../../net';
+import { crashPoint } from '../../photoshelter/crashpoint';
 import { sameVersion, versionKeyParts } from '../asset';
 import { knownOriginal, Meter, openSource, reopenable, type BodySource, type Progress } from './body';
 import { ClaimedError, type DeliveryLedger, type FileEvidence, type LedgerKey, type LedgerRecord, type VersionStamp } from './ledger';
@@ -383,6 +384,7 @@ export class Deliverer {
           }),
         );
       }
+      crashPoint('recorded');
       if (ledger) {
         // the bytes' own XMP InstanceID (a JPEG's) describes exactly what was sent: it wins over the one read before
         const own = result.skipped ? undefined : sniffer?.evidence();

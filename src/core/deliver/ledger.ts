@@ -41,6 +41,7 @@
 import { CoreError } from '../errors';
 import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { crashPoint } from '../../photoshelter/crashpoint';
 
 export type LedgerState = 'intent' | 'done' | 'removed' | 'refused' | 'failed';
 
@@ -422,6 +423,7 @@ export class FileLedger implements DeliveryLedger {
     } finally {
       await h.close();
     }
+    crashPoint('compact');
     await rename(tmp, this.file);
     await syncFolder(dirname(this.file));
     const old = this.handle;

@@ -14,6 +14,7 @@
 import { CoreError } from '../errors';
 import { randomUUID } from 'node:crypto';
 import type { PhotoShelterClient } from '../../photoshelter';
+import { crashPoint } from '../../photoshelter/crashpoint';
 import { normalizeAsset, type Asset, type RawResource } from '../asset';
 import { ahead, assetFromMedia, type AssetPart } from '../load';
 import { IdSet } from './idset';
@@ -304,6 +305,7 @@ export class Walker {
         this.scheduleSave();
       }
       this.emit(item);
+      crashPoint('walk');
       // progress (a status text) at most a few times a second
       const now = Date.now();
       if (now - this.lastProgress >= PROGRESS_EVERY_MS || following.done) {

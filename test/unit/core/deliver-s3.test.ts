@@ -29,6 +29,8 @@ interface StoredObject {
 
 interface Upload {
   key: string;
+  /** When it was started (ms). */
+  initiated?: number;
   parts: Map<number, { etag: string; body: Buffer }>;
   contentType?: string;
   meta: Record<string, string>;
@@ -177,7 +179,7 @@ class FakeS3 {
     }
     if (method === 'POST' && query.uploads !== undefined) {
       const id = `up${this.nextUpload++}/x+y=`;
-      this.uploads.set(id, { key, parts: new Map(), contentType, meta: meta(), storageClass });
+      this.uploads.set(id, { key, initiated: Date.now(), parts: new Map(), contentType, meta: meta(), storageClass });
       const xml = `<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${key}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`;
       res.writeHead(200, { 'content-type': 'application/xml' });
       return void res.end(xml);
@@ -215,6 +217,16 @@ class FakeS3 {
       this.objects.delete(key);
       res.writeHead(204);
       return void res.end();
+    }
+    if (method === 'GET' && key === '' && query.uploads !== undefined) {
+      // ListMultipartUploads, one page, as S3 answers it (with its Date header)
+      const prefix = query.prefix ?? '';
+      const items = [...this.uploads].filter(([, u]) => u.key.startsWith(prefix));
+      const xml = `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${bucket}</Bucket><Prefix>${prefix}</Prefix><IsTruncated>false</IsTruncated>` +
+        items.map(([id, u]) => `<Upload><Key>${u.key}</Key><UploadId>${id}</UploadId><Initiated>${new Date(u.initiated ?? 0).toISOString()}</Initiated></Upload>`).join('') +
+        '</ListMultipartUploadsResult>';
+      res.writeHead(200, { 'content-type': 'application/xml', date: new Date().toUTCString() });
+      return void res.end(xml);
     }
     if (method === 'HEAD' || method === 'GET') {
       const obj = this.objects.get(key);
@@ -629,6 +641,29 @@ describe('S3 destination', function () {
         s3.log.map((r) => r.method),
         ['HEAD'],
       );
+    });
+  });
+
+  describe('cleanup', () => {
+    it('aborts the multipart uploads a killed run left open under the key prefix, and only those', async () => {
+      const hourAgo = Date.now() - 3_600_000;
+      const leftover = { key: 'deliveries/I0000A/clip.mp4', initiated: hourAgo, parts: new Map(), meta: {} };
+      s3.uploads.set('old1', leftover);
+      s3.uploads.set('other', { key: 'someone-else/big.iso', initiated: hourAgo, parts: new Map(), meta: {} });
+      const d = dest({ keyPrefix: 'deliveries/' });
+      // an upload of this run, started after the destination was made, is never taken for a leftover
+      s3.uploads.set('new1', { key: 'deliveries/I0000B/new.mp4', initiated: Date.now() + 5000, parts: new Map(), meta: {} });
+      assert.equal(typeof d.cleanup, 'function', 'the S3 destination cleans up after a crash');
+      assert.equal(await d.cleanup?.(), 1);
+      assert.deepEqual([...s3.uploads.keys()].sort(), ['new1', 'other']);
+    });
+
+    it('touches nothing without a key prefix (the bucket\'s uploads may be another application\'s)', async () => {
+      s3.uploads.set('old1', { key: 'I0000A/clip.mp4', initiated: Date.now() - 3_600_000, parts: new Map(), meta: {} });
+      const d = dest();
+      assert.equal(await d.cleanup?.(), 0);
+      assert.deepEqual([...s3.uploads.keys()], ['old1']);
+      assert.equal(s3.log.length, 0, 'no request');
     });
   });
 
