@@ -11,6 +11,7 @@
  * before the cursor again. Listings carry no parts (no include is evidenced there): the parts a flow
  * wants are read per asset, a few assets ahead.
  */
+import { CoreError } from '../errors';
 import { randomUUID } from 'node:crypto';
 import type { PhotoShelterClient } from '../../photoshelter';
 import { crashPoint } from '../../photoshelter/crashpoint';
@@ -99,8 +100,10 @@ async function* present<T, U>(src: AsyncGenerator<{ item: T; value: U | undefine
   }
 }
 
-export class WalkBusyError extends Error {
-  readonly code = 'EWALKBUSY';
+export class WalkBusyError extends CoreError {
+  constructor(message: string) {
+    super('EWALKBUSY', message);
+  }
 }
 
 export class Walker {

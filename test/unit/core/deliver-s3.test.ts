@@ -3,8 +3,9 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { createS3Destination, s3Url, type S3Destination, type S3DestinationConfig } from '../../../src/core/deliver/s3';
+import { createS3Destination, s3Url, type S3Destination, type S3DestinationConfig } from '../../../src/core/deliver/s3/destination';
 import { DeliverError } from '../../../src/core/deliver/types';
+import { createDestination } from '../../../src/core/deliver/registry';
 
 /*
  * An S3-compatible server on loopback, written for these tests: path-style addressing, PutObject,
@@ -729,6 +730,44 @@ describe('S3 destination', function () {
       await new Promise<void>((resolve) => probe.close(() => resolve()));
       const d = dest({ endpoint: `http://127.0.0.1:${port}` });
       await rejectsWith(d.remove('x', signal()), 'ENETWORK', true);
+    });
+  });
+
+  describe('the editor\'s settings, through the destination node\'s registry (settings and credentials apart)', () => {
+    const settings = (extra: Record<string, unknown> = {}) => ({ kind: 's3', endpoint: s3.endpoint, region: REGION, bucket: BUCKET, forcePathStyle: 'true', ...extra });
+    const creds = (extra: Record<string, unknown> = {}) => ({ accessKeyId: ACCESS_KEY, secretAccessKey: SECRET, ...extra });
+    const made = (config: Record<string, unknown>, credentials: Record<string, unknown> = creds()) => {
+      const d = createDestination(config, credentials) as S3Destination;
+      opened.push(d);
+      return d;
+    };
+
+    it('a session token kept in credentials is sent and signed', async () => {
+      s3.sessionToken = 'STORED-SESSION/token+=';
+      await rejectsWith(made(settings()).put({ location: 'x', body: Readable.from([Buffer.from('a')]), size: 1, signal: signal() }), 'EAUTH', false);
+      await made(settings(), creds({ sessionToken: 'STORED-SESSION/token+=' })).put({ location: 'y', body: Readable.from([Buffer.from('b')]), size: 1, signal: signal() });
+      assert.equal(s3.objects.get('y')?.body.toString(), 'b');
+    });
+
+    it('the part size (text, as the editor stores it) and the storage class are used', async () => {
+      const d = made(settings({ partSizeMb: '6', storageClass: 'STANDARD_IA' }));
+      assert.equal(d.partSize, 6 * MB);
+      const data = randomBytes(13 * MB);
+      await d.put({ location: 'big.bin', body: Readable.from([data]), signal: signal() });
+      assert.equal(s3.objects.get('big.bin')?.storageClass, 'STANDARD_IA');
+      assert.equal(s3.log.filter((r) => r.method === 'PUT' && r.query.partNumber).length, 3, 'three parts of 6 MB');
+      assert.equal(made(settings({ partSizeMb: '' })).partSize, 8 * MB, 'empty: the default');
+      assert.equal(made(settings({})).partSize, 8 * MB, 'a destination saved before the setting existed');
+    });
+
+    it('a part size or a storage class that is not one is a clear configuration error, before any request', () => {
+      for (const partSizeMb of ['big', '4', '513', '-8']) {
+        assert.throws(() => made(settings({ partSizeMb })), (e: unknown) => e instanceof DeliverError && e.code === 'ECONFIG' && /part size/.test(e.message), partSizeMb);
+      }
+      for (const storageClass of ['STANDARD\r\nX-Evil: 1', 'two words']) {
+        assert.throws(() => made(settings({ storageClass })), (e: unknown) => e instanceof DeliverError && e.code === 'ECONFIG' && /storage class/.test(e.message), storageClass);
+      }
+      assert.deepEqual(s3.log, []);
     });
   });
 

@@ -12,7 +12,7 @@ import {
   normalizeRemotePath,
   parseHostKeySetting,
   type SftpDestinationConfig,
-} from '../../../src/core/deliver/sftp';
+} from '../../../src/core/deliver/sftp/destination';
 import { DeliverError, type Destination } from '../../../src/core/deliver/types';
 import { startSftpTarget, type SftpTarget, type WriteHook, generateEd25519 } from '../../../src/simulator/sftp';
 
@@ -174,7 +174,7 @@ function waitFor(check: () => boolean, ms = 3000): Promise<void> {
   });
 }
 
-describe('core/deliver/sftp', function () {
+describe('core/deliver/sftp/destination', function () {
   this.timeout(15000);
   let server: TestSftpServer;
   let dest: Destination | undefined;

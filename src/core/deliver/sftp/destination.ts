@@ -27,8 +27,9 @@ import { posix } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, utils, type ConnectConfig, type SFTPWrapper, type Stats } from 'ssh2';
-import { strictBool } from '../bool';
-import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from './types';
+import { strictBool } from '../../bool';
+import { RETRYABLE_NETWORK_CODES } from '../../../net';
+import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from '../types';
 
 export interface SftpDestinationConfig {
   host?: string;
@@ -47,10 +48,6 @@ export interface SftpDestinationConfig {
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02). */
 const FX = { EOF: 1, NO_SUCH_FILE: 2, PERMISSION_DENIED: 3, FAILURE: 4, BAD_MESSAGE: 5, NO_CONNECTION: 6, CONNECTION_LOST: 7, OP_UNSUPPORTED: 8 };
-const RETRYABLE_SOCKET_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH',
-  'ENETDOWN', 'EHOSTDOWN', 'EAI_AGAIN',
-]);
 /** Writes in flight per upload: enough to keep a WAN link busy, small enough to keep memory flat. */
 const MAX_WRITES_IN_FLIGHT = 16;
 const IDLE_CLOSE_MS = 60_000;
@@ -227,7 +224,7 @@ export function classifyError(err: unknown, doing: string): DeliverError {
   if (e.level === 'client-dns' || e.code === 'ENOTFOUND') {
     return new DeliverError('ENOTFOUND', `SFTP host not found while ${doing}: ${msg}`, false, { cause: err });
   }
-  if (typeof e.code === 'string' && RETRYABLE_SOCKET_CODES.has(e.code)) {
+  if (typeof e.code === 'string' && RETRYABLE_NETWORK_CODES.has(e.code)) {
     return new DeliverError(e.code, `SFTP connection failed while ${doing}: ${msg}`, true, { cause: err });
   }
   if (/Timed out while waiting for handshake/i.test(msg)) {

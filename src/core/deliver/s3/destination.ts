@@ -43,8 +43,9 @@
  */
 import type { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
-import { networkCode } from '../../photoshelter/transport';
-import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from './types';
+import { networkCode, sleep } from '../../../net';
+import { xmlEscape } from '../sidecar';
+import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from '../types';
 import { EMPTY_SHA256, UNSIGNED_PAYLOAD, sha256Hex, signRequest, uriEncode } from './sigv4';
 
 export interface S3DestinationConfig {
@@ -181,9 +182,6 @@ function decodeXml(s: string): string {
     .replace(/&amp;/g, '&');
 }
 
-function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 /** Header-safe metadata value: ASCII kept, anything else as an RFC 2047 encoded word (what S3 itself returns). */
 function metaValue(value: string): string {
@@ -200,20 +198,6 @@ function metaName(name: string): string {
   return 'x-amz-meta-' + n;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(abortError(signal));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 function abortError(signal: AbortSignal): DeliverError {
   return new DeliverError('EABORTED', 'S3 upload aborted', false, { cause: signal.reason });
@@ -580,7 +564,7 @@ class S3DestinationImpl implements S3Destination {
     } catch (err) {
       if (!(err instanceof DeliverError) || !err.retryable || signal.aborted) throw err;
       this.stats.partRetries += 1;
-      await sleep(PART_RETRY_DELAY_MS, signal);
+      await sleep(PART_RETRY_DELAY_MS, signal, abortError);
       return attempt();
     }
   }
@@ -588,7 +572,7 @@ class S3DestinationImpl implements S3Destination {
   private async completeUpload(key: string, uploadId: string, etags: string[], signal: AbortSignal): Promise<void> {
     const xml =
       '<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
-      etags.map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${escapeXml(etag)}</ETag></Part>`).join('') +
+      etags.map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${xmlEscape(etag)}</ETag></Part>`).join('') +
       '</CompleteMultipartUpload>';
     const body = Buffer.from(xml, 'utf8');
     const res = await this.send({
