@@ -24,7 +24,9 @@ export type CrashPointName =
   /** A ledger compaction wrote its new file aside; the rename over the old one is next (core/deliver/ledger.ts). */
   | 'compact'
   /** A walk emitted an asset (core/trigger/walker.ts). */
-  | 'walk';
+  | 'walk'
+  /** A trigger's state file was written aside and synced; the rename over the old one is next (core/trigger/state-file.ts). */
+  | 'state';
 
 const spec = /^([a-z]+)(?:@(\d+))?$/.exec(process.env.PHOTOSHELTER_TEST_CRASH_AT ?? '');
 const armed = spec?.[1];

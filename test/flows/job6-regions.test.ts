@@ -35,11 +35,11 @@ describe('example 6, curated collection to regional campaign libraries, as shipp
 
   const poll = async (id: string) => assert.equal((await red.admin('POST', `/photoshelter/trigger/${id}/poll`)).status, 200);
   const settleAndPoll = () => pollAfterChange(sim, red, ['job6.changed', 'job6.added']);
-  /** The walk's state as the trigger stored it (node context). */
+  /** The walk's state as the trigger stored it (its state file). */
   const walk = async (): Promise<{ id: string; done: boolean; emitted: number; acked: number } | undefined> => {
-    const res = await red.admin<Record<string, Record<string, { msg: string }>>>('GET', '/context/node/job6.walk');
-    const entry = Object.values(res.body ?? {}).find((s) => s['photoshelter-trigger'])?.['photoshelter-trigger'];
-    return entry ? (JSON.parse(entry.msg) as { walk?: { id: string; done: boolean; emitted: number; acked: number } }).walk : undefined;
+    const file = join(red.userDir, 'photoshelter', 'triggers', 'job6_walk.json');
+    if (!existsSync(file)) return undefined;
+    return (JSON.parse(readFileSync(file, 'utf8')) as { state?: { walk?: { id: string; done: boolean; emitted: number; acked: number } } }).state?.walk;
   };
   /** The original bytes of the asset's current version, as the simulator serves them. */
   const original = async (t: MediaTruth) => Buffer.from(await (await fetch(`${sim.url}/__sim/files/${t.id}/${t.version}/original`)).arrayBuffer());

@@ -14,6 +14,8 @@ export interface LoopHooks {
    * None: no poll now (nothing is asked of PhotoShelter); the loop looks again a second later.
    */
   room?(): number;
+  /** There was no room: no poll now (called once until a poll runs again). */
+  held?(): void;
   /** Before a poll; `baseline` when an approval trigger first records what already matches. */
   polling(baseline: boolean): void;
   polled(result: PollResult, at: Date): void;
@@ -28,6 +30,7 @@ export class PollLoop {
   private abort?: AbortController;
   private stopped = false;
   private failures = 0;
+  private holding = false;
 
   constructor(
     private readonly poller: TriggerPoller,
@@ -66,35 +69,43 @@ export class PollLoop {
   private run(): Promise<void> {
     const ac = new AbortController();
     this.abort = ac;
-    this.current = (async () => {
-      let next = this.intervalMs;
-      try {
-        const limit = this.hooks.room?.();
-        if (limit !== undefined && limit <= 0) {
-          next = SOON_MS;
-          return;
-        }
-        this.hooks.polling(await this.poller.needsBaseline());
-        const result = await this.poller.poll(ac.signal, limit);
-        if (ac.signal.aborted) return;
-        if (result.events.length) crashPoint('poll');
-        await this.hooks.emit(result);
-        await this.poller.commit(result);
-        this.failures = 0;
-        this.hooks.polled(result, new Date());
-        if (result.more) next = SOON_MS;
-      } catch (e) {
-        if (ac.signal.aborted) return;
-        this.failures++;
-        // back off: what the server asked for, else doubling from the interval's tenth up to the interval
-        const asked = e instanceof RateLimitError ? e.retryAfterMs : undefined;
-        next = asked ?? Math.min(this.intervalMs, Math.max(SOON_MS, (this.intervalMs / 10) * 2 ** (this.failures - 1)));
-        this.hooks.failed(e, next);
-      } finally {
-        this.current = undefined;
-        this.schedule(next);
+    // `current` is set before the poll can end (a poll with no room ends without waiting for anything)
+    const running: Promise<void> = this.once(ac.signal).then((next) => {
+      if (this.current === running) this.current = undefined;
+      this.schedule(next);
+    });
+    this.current = running;
+    return running;
+  }
+
+  /** One poll; resolves with the time until the next one. */
+  private async once(signal: AbortSignal): Promise<number> {
+    let next = this.intervalMs;
+    try {
+      const limit = this.hooks.room?.();
+      if (limit !== undefined && limit <= 0) {
+        if (!this.holding) this.hooks.held?.();
+        this.holding = true;
+        return SOON_MS;
       }
-    })();
-    return this.current;
+      this.holding = false;
+      this.hooks.polling(await this.poller.needsBaseline());
+      const result = await this.poller.poll(signal, limit);
+      if (signal.aborted) return next;
+      if (result.events.length) crashPoint('poll');
+      await this.hooks.emit(result);
+      await this.poller.commit(result);
+      this.failures = 0;
+      this.hooks.polled(result, new Date());
+      if (result.more) next = SOON_MS;
+    } catch (e) {
+      if (signal.aborted) return next;
+      this.failures++;
+      // back off: what the server asked for, else doubling from the interval's tenth up to the interval
+      const asked = e instanceof RateLimitError ? e.retryAfterMs : undefined;
+      next = asked ?? Math.min(this.intervalMs, Math.max(SOON_MS, (this.intervalMs / 10) * 2 ** (this.failures - 1)));
+      this.hooks.failed(e, next);
+    }
+    return next;
   }
 }

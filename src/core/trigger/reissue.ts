@@ -9,6 +9,10 @@
  * store: the items are saved before they are sent (and the caller commits its own position only after
  * that), acknowledgements are saved soon after; after a restart the saved items are issued again once
  * their time is up (counted from their last issue), so nothing handed out is forgotten by a crash.
+ *
+ * Without a timeout (`timeoutMs` Infinity) nothing is issued again while the process runs: the window
+ * only remembers what was handed on and not finished, and a start issues again everything a previous run
+ * left in it (a poll-mode trigger's events the flow had not finished when the process died).
  */
 
 export interface WindowItem<T> {
@@ -33,7 +37,7 @@ export interface WindowStore<T> {
 }
 
 export interface ReissueOptions<T> {
-  /** Issue again after this long without an acknowledgement (ms). */
+  /** Issue again after this long without an acknowledgement (ms); Infinity: only after a restart. */
   timeoutMs: number;
   /** Items waiting at most. */
   capacity: number;
@@ -79,13 +83,31 @@ export class ReissueWindow<T> {
     return this.items.has(key);
   }
 
-  /** Loads what a previous run left (persistent windows); those items are issued again when due. */
+  /**
+   * Loads what a previous run left (persistent windows); those items are issued again when due, or at
+   * once for a window without a timeout.
+   */
   async start(): Promise<number> {
     const saved = await this.o.store?.load();
+    const left: Array<WindowItem<T>> = [];
     if (saved && saved.v === 1 && saved.configKey === (this.o.configKey ?? '') && Array.isArray(saved.items)) {
       for (const it of saved.items) {
-        if (it && typeof it.key === 'string' && !this.items.has(it.key)) this.items.set(it.key, { key: it.key, item: it.item, issuedAt: Number(it.issuedAt) || 0, issues: Number(it.issues) || 1 });
+        if (!it || typeof it.key !== 'string' || this.items.has(it.key)) continue;
+        const item = { key: it.key, item: it.item, issuedAt: Number(it.issuedAt) || 0, issues: Number(it.issues) || 1 };
+        this.items.set(it.key, item);
+        left.push(item);
       }
+    }
+    if (!Number.isFinite(this.o.timeoutMs) && left.length) {
+      const now = this.now();
+      for (const it of left) {
+        if (!this.items.has(it.key)) continue;
+        it.issuedAt = now;
+        it.issues++;
+        this.reissued++;
+        this.o.send(it.item, { key: it.key, issues: it.issues });
+      }
+      this.scheduleSave();
     }
     this.schedule();
     this.changed();

@@ -1,9 +1,11 @@
 /**
  * The trigger at work, whatever its mode: `createTrigger` makes the runner of the mode (a poll mode's
- * loop, or a walk), with the re-issue window (reissue.ts) in front of the flow when items must be
- * acknowledged in time (a leader of workers). The node gives it a place to keep its state, a way to send,
- * and a report it words for the user; the runner takes the node's input (acknowledgements, a walk to
- * start, a poll now) and stops on close.
+ * loop, or a walk), with a window (reissue.ts) in front of the flow. In the poll modes it holds every
+ * event the flow has not finished yet, saved before the position moves past it, so that a crash sends it
+ * again after the restart; with an acknowledgement timeout (a leader of workers) it also issues an item
+ * again when its acknowledgement is late. The node gives the runner a place to keep its state, a way to
+ * send (and to learn when the flow finished a msg), and a report it words for the user; the runner takes
+ * the node's input (acknowledgements, a walk to start, a poll now) and stops on close.
  */
 import { nothingVisible, type NothingVisible } from '../account';
 import { summarize, type Asset } from '../asset';
@@ -27,8 +29,11 @@ export interface TriggerMessage {
 
 /** What the runner tells the node; the node words it (status, log). */
 export interface TriggerReport {
-  /** Sends a message (the window's repeats are copies). */
-  send(msg: TriggerMessage): void;
+  /**
+   * Sends a message (the window's repeats are copies). `finished`, when given, is to be called once the
+   * flow has finished the message (every node that got it, or a message sent on from it, is done with it).
+   */
+  send(msg: TriggerMessage, finished?: () => void): void;
   /** PhotoShelter asked to wait this long. */
   backoff(ms: number): void;
   polling(baseline: boolean): void;
@@ -37,6 +42,8 @@ export interface TriggerReport {
    * for acknowledgements (with a window); `blind`, nothing was ever seen and the account may see nothing.
    */
   polled(result: PollResult, at: Date, counts: { sent: number; pending?: number; blind: boolean }): void;
+  /** No poll now: `pending` events the flow has not finished fill the window (reported once per stall). */
+  held(pending: number): void;
   /** After the first poll found nothing at all: why that may be, and the ids of the scopes (none: the library). */
   nothingVisible(why: NothingVisible, scopes: string[]): void;
   pollFailed(error: unknown, retryMs: number): void;
@@ -56,8 +63,13 @@ export interface TriggerDeps {
   /** The account's node id: `msg.event.account`, so that the nodes that follow use it. */
   accountId: string;
   store: StateStore;
-  /** Where the window of unacknowledged events is kept (poll modes); none: in memory only. */
+  /** Where the window of unfinished events is kept (poll modes); none: in memory only. */
   windowStore?: WindowStore<TriggerMessage>;
+  /**
+   * The node calls `finished` of report.send once the flow has finished a msg. Without, a poll mode's
+   * events count as finished once handed on (unless acknowledgements are awaited: `ackTimeout`).
+   */
+  completion?: boolean;
   report: TriggerReport;
 }
 
@@ -83,20 +95,26 @@ export function messageOf(deps: Pick<TriggerDeps, 'accountId'>, asset: Asset, to
 }
 
 /**
- * The window of handed-out items not acknowledged yet, issued again when late, for a trigger with an
- * acknowledgement timeout (walks only when they wait for acknowledgements); undefined otherwise.
+ * The window in front of the flow. With an acknowledgement timeout (a leader of workers; walks only when
+ * they wait for acknowledgements): the items not acknowledged yet, issued again when late. In the poll
+ * modes without one, when the node can tell that the flow finished a msg: the events not finished yet,
+ * issued again only after a restart. Undefined otherwise.
  */
 export function windowOf(cfg: ResolvedTrigger, deps: TriggerDeps, store?: WindowStore<TriggerMessage>): ReissueWindow<TriggerMessage> | undefined {
-  if (!(cfg.ackTimeoutMs > 0) || (cfg.mode === 'walk' && !cfg.acknowledge)) return undefined;
-  return new ReissueWindow<TriggerMessage>({
-    timeoutMs: cfg.ackTimeoutMs,
+  const leader = cfg.ackTimeoutMs > 0;
+  if (cfg.mode === 'walk' ? !leader || !cfg.acknowledge : !leader && !deps.completion) return undefined;
+  const win: ReissueWindow<TriggerMessage> = new ReissueWindow<TriggerMessage>({
+    timeoutMs: leader ? cfg.ackTimeoutMs : Infinity,
     capacity: cfg.window,
-    // a copy each time: the window keeps its item while the flow may change the message
-    send: (m, { issues }) => deps.report.send(structuredClone({ ...m, event: { ...m.event, issue: issues } })),
+    // a copy each time: the window keeps its item while the flow may change the message. A leader's items
+    // are done when acknowledged (a worker's); the others once the flow finished them (or acknowledged them)
+    send: (m, { key, issues }) =>
+      leader ? deps.report.send(structuredClone({ ...m, event: { ...m.event, issue: issues } })) : deps.report.send(structuredClone(m), () => win.ack(key)),
     store,
     configKey: configKeyOf({ mode: cfg.mode === 'walk' ? 'changed' : cfg.mode, scopes: cfg.scopes, rule: cfg.rule }),
     onError: (e) => deps.report.windowFailed(e),
   });
+  return win;
 }
 
 /** The runner of a poll mode: the poll loop, the window, and a word when the trigger sees nothing at all. */
@@ -136,6 +154,7 @@ function pollRunner(cfg: ResolvedTrigger, deps: TriggerDeps): TriggerRunner {
       else await win.issue(msgs.map((m) => ({ key: keyOf(m), item: { ...m, event: { ...m.event, ackId: keyOf(m) } } })));
     },
     room: win && (() => win.free),
+    held: () => win && report.held(win.size),
     polled: (r, at) => {
       report.polled(r, at, { sent, pending: win?.size, blind: blind === 'yes' && sent === 0 });
       lookWhetherBlind();

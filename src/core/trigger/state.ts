@@ -68,17 +68,19 @@ export class MemoryStore implements StateStore {
 
 /**
  * A stored state that cannot be read. Taking it for "no state" would start the trigger from its start
- * setting ("now" by default) and silently skip every change since the last good position, so the poll
- * fails instead, saying what is wrong and how to start again; the stored value is left as it is.
+ * setting ("now" by default) and silently skip every change since the last good position, so the trigger
+ * stops instead, saying what is wrong and how to start again; the stored value is left as it is. Worded by
+ * the node from its catalogue (`errors.stateDamaged`, with `detail` and `file`).
  */
 export class TriggerStateError extends CoreError {
-  constructor(detail: string) {
+  constructor(detail: string, file = '') {
     super(
       'ESTATE',
       `The stored position of this trigger is damaged (${detail}). Nothing was read from it, so that no change is ` +
-        'skipped unnoticed. To start again, delete the key "photoshelter-trigger" of this node in the Context ' +
-        'sidebar (or in its context store): the trigger then starts as its "Start from" says; choose a date there to ' +
-        're-read what may have changed since the last delivery.',
+        `skipped unnoticed. To start again, delete the file ${file || 'of its state'} and deploy again (or restart ` +
+        'Node-RED): the trigger then starts as its "Start from" says; choose a date there to re-read what may have ' +
+        'changed since the last delivery.',
+      { key: 'stateDamaged', values: { detail, file } },
     );
   }
 }
