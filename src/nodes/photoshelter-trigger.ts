@@ -116,7 +116,6 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     if (runner.pollNow) node.pollNow = runner.pollNow;
-    watch?.join(node.id);
     events?.once('flows:started', started);
     runner.start();
     node.on('input', (msg: NodeMessageInFlow & TriggerInput, _send, done) => {

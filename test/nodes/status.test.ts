@@ -94,6 +94,8 @@ describe('statuses of the PhotoShelter nodes', function () {
 
   it('an error shown before a redeploy is gone once the nodes restart with the account fixed', async () => {
     await load('a wrong password');
+    // the trigger's first poll signs in (unless another node's answer told the client the server's time first)
+    await waitFor(() => red('t1'), `the trigger red: ${JSON.stringify(shown.now.get('t1'))}`, 30_000);
     for (const id of ['f1', 'd1', 'u1', 'r1']) send(id, imageId);
     await waitFor(() => FLOW_NODES.every(red), `every node red: ${JSON.stringify(Object.fromEntries(shown.now))}`, 30_000);
 

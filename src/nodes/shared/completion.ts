@@ -30,23 +30,17 @@ interface Delivery {
 
 const LABEL = 'photoshelter-trigger-completion';
 
+/**
+ * The hooks are in place only while a msg is watched: they cost every msg of the runtime a call.
+ */
 class CompletionWatch {
   private readonly watched = new Map<string, Watched>();
-  private readonly owners = new Set<string>();
 
   constructor(private readonly hooks: Hooks) {}
 
-  /** A node that watches its msgs; the hooks are in place while there is one. */
-  join(owner: string): void {
-    if (!this.owners.size) this.install();
-    this.owners.add(owner);
-  }
-
   /** The node closes: its msgs are no longer watched. */
   leave(owner: string): void {
-    for (const [id, w] of this.watched) if (w.owner === owner) this.watched.delete(id);
-    this.owners.delete(owner);
-    if (!this.owners.size) this.hooks.remove(`*.${LABEL}`);
+    for (const [id, w] of this.watched) if (w.owner === owner) this.forget(id);
   }
 
   /** Gives `msg` an id of its own, sends it, and calls `finished` once the flow is done with it. */
@@ -54,6 +48,7 @@ class CompletionWatch {
     const id = randomBytes(8).toString('hex');
     msg._msgid = id;
     const w: Watched = { owner, open: 0, routed: new WeakSet(), finished, checking: false };
+    if (!this.watched.size) this.install();
     this.watched.set(id, w);
     send(msg);
     // wired to nothing (or every delivery done already): finished
@@ -67,7 +62,13 @@ class CompletionWatch {
     return w && [id, w];
   }
 
+  private forget(id: string): void {
+    this.watched.delete(id);
+    if (!this.watched.size) this.hooks.remove(`*.${LABEL}`);
+  }
+
   private install(): void {
+    this.hooks.remove(`*.${LABEL}`);
     this.hooks.add(`preDeliver.${LABEL}`, (ev: Delivery) => {
       const found = this.of(ev.msg);
       if (!found) return;
@@ -104,7 +105,7 @@ class CompletionWatch {
     setImmediate(() => {
       w.checking = false;
       if (w.open > 0 || this.watched.get(id) !== w) return;
-      this.watched.delete(id);
+      this.forget(id);
       w.finished();
     });
   }
