@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSshUnavailable, startOpenSsh } from '../e2e/openssh';
-import { prepareFolder, SCENARIOS, WALK_NOT_SAVED, type Scenario, type Size } from './scenarios';
+import { prepareFolder, SCENARIOS, type Scenario, type Size } from './scenarios';
 import { soakScenario } from './soak';
 import { HttpSink, S3Sink } from './sinks';
 import { COLUMNS, Collector, sftpRoot, until, World, type CellResult, type Services } from './world';
@@ -104,8 +104,6 @@ async function runScenario(services: Services, s: Scenario, index: number, size:
     row.error ??= (e as Error).message;
   } finally {
     row.kills = w.kills;
-    // a walk killed before its state was on disk meets the known defect, whichever scenario killed it
-    if (w.walkUnsaved && !s.knownDefect) row.scenario = { ...s, knownDefect: `${WALK_NOT_SAVED} (the walk was killed before its state was written)` };
     row.caught = [...new Set(services.collector.of(name).filter((e) => e.kind !== 'delivered').map((e) => `${e.node ?? e.kind}: ${e.code ?? ''} ${String(e.message ?? '').slice(0, 160)}`))];
     await w.close();
     await unmount();

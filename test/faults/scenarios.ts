@@ -59,10 +59,6 @@ async function requested(w: World, re: RegExp): Promise<number> {
 
 const DOWNLOADS = 'download$|^/__sim/files/';
 
-/** The known defect of a walk killed before its state reached the disk (also found by other walk kills). */
-export const WALK_NOT_SAVED = 'a walk killed before Node-RED\'s context store wrote its state to disk (flushInterval, 30 s by default) is not resumed: ' +
-  'the assets it had sent and any not yet sent are never delivered, although the msg that started it was done';
-
 export const SCENARIOS: Scenario[] = [
   // ---- each trigger mode, no fault ----
   { name: 'mode changed', group: 'mode', mode: 'changed', ci: true, act: async (w, s) => void (await changes(w, s.changes)) },
@@ -288,12 +284,10 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'kill -9 once the position is saved, deliveries under way', group: 'process', mode: 'changed', ci: true,
-    knownDefect: 'a poll-mode trigger (changed, approved, added) saves its position once its messages are sent, not once they are delivered: ' +
-      'a Node-RED killed after the context store wrote that position and before the deliveries finished never sends those assets again',
     act: async (w) => {
       const position = (): string => {
         try {
-          return (JSON.parse(w.triggerState()) as { 'photoshelter-trigger': { positions: Record<string, { at: string }> } })['photoshelter-trigger'].positions['*'].at;
+          return (JSON.parse(w.triggerState()) as { state: { positions: Record<string, { at: string }> } }).state.positions['*'].at;
         } catch {
           return '';
         }
@@ -310,7 +304,6 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'kill -9 mid-walk', group: 'process', mode: 'walk', ci: true, crashAt: 'walk@4',
-    knownDefect: WALK_NOT_SAVED,
     act: async (w) => {
       await w.expectGallery();
       await w.startWalk();

@@ -317,18 +317,10 @@ return out;`,
     }
   }
 
-  /** A walk was killed before the context store had written it to disk (a known defect: it is not resumed). */
-  walkUnsaved = false;
-
-  private noteKill(): void {
-    if (this.o.mode === 'walk' && !this.triggerState().includes('"walk"')) this.walkUnsaved = true;
-  }
-
   /** Waits until the armed crash point has killed Node-RED. */
   async crashed(ms = 90_000): Promise<void> {
     await until('the crash point', ms, async () => /crash point \w+ reached/.test(this.red?.output() ?? '') && (await this.dead()), 100);
     this.kills++;
-    this.noteKill();
     await this.red?.halt();
     this.red = undefined;
   }
@@ -346,7 +338,6 @@ return out;`,
     if (pid === undefined) throw new Error('the Node-RED process is not found');
     process.kill(pid, 'SIGKILL');
     this.kills++;
-    this.noteKill();
     await until('Node-RED to die', 20_000, () => this.dead());
     await this.red?.halt();
     this.red = undefined;
@@ -372,10 +363,10 @@ return out;`,
     return rules.every((r) => r.count === undefined || r.hits >= r.count) && sinks.every((f) => f.count <= 0);
   }
 
-  /** The trigger's state as Node-RED's context store has written it to disk ('' before it has). */
+  /** The trigger's state file as it is on disk ('' before its first write). */
   triggerState(): string {
     try {
-      return readFileSync(join(this.userDir, 'context', 'f.tab', 'f.trig.json'), 'utf8');
+      return readFileSync(join(this.userDir, 'photoshelter', 'triggers', 'f_trig.json'), 'utf8');
     } catch {
       return '';
     }
