@@ -1,7 +1,7 @@
 // Benchmark 3: what a trigger costs on a large library. (a) One poll of a 'changed' trigger after one
 // change, counted in requests by the simulator's log. (b) A walk of the whole library with the Walker
 // vs the client's own paging over the same galleries, at two library sizes (RSS should not grow with
-// the library).
+// the library); and the Walker with its state in the trigger's state file (synced writes) vs in memory.
 import { alternate, fixed, int, mb, median, printTable, runCase, startSimProcess, verdict, type CaseResult, type SimHandle } from './lib';
 
 export interface TriggerOptions {
@@ -11,6 +11,8 @@ export interface TriggerOptions {
 }
 
 const WALK_RATIO_TARGET = 0.8;
+/** The Walker with its state in the state file, against the Walker with its state in memory. */
+const FILE_RATIO_TARGET = 0.9;
 const CHANGES_PER_PAGE = 1000;
 
 const maxRss = (rs: CaseResult[]): number => Math.max(...rs.map((r) => r.rssGrowth));
@@ -18,13 +20,13 @@ const maxRss = (rs: CaseResult[]): number => Math.max(...rs.map((r) => r.rssGrow
 export async function triggerBench(o: TriggerOptions, log: (l: string) => void): Promise<void> {
   const sims = new Map<number, SimHandle>();
   try {
-    const walks = new Map<number, Record<'walker' | 'loop', CaseResult[]>>();
+    const walks = new Map<number, Record<'walker' | 'loop' | 'file', CaseResult[]>>();
     for (const size of o.sizes) {
       log(`trigger: starting a simulator with ${int(size)} media`);
       const sim = await startSimProcess({ seed: 2, assets: size });
       sims.set(size, sim);
       const info = { url: sim.url, baseUrl: sim.baseUrl, credentials: sim.credentials };
-      walks.set(size, await alternate(o.rounds, { loop: () => runCase('walk-loop', info), walker: () => runCase('walk-walker', info) }, log));
+      walks.set(size, await alternate(o.rounds, { loop: () => runCase('walk-loop', info), walker: () => runCase('walk-walker', info), file: () => runCase('walk-walker', { ...info, store: 'file' }) }, log));
     }
 
     // (a) the poll, at the largest size (it changes the library, so it runs after the walks)
@@ -53,8 +55,12 @@ export async function triggerBench(o: TriggerOptions, log: (l: string) => void):
     const rows: string[][] = [];
     const verdicts: boolean[] = [];
     for (const size of o.sizes) {
-      const w = walks.get(size) as Record<'walker' | 'loop', CaseResult[]>;
-      const ms = { walker: median(w.walker.map((r) => r.ms)), loop: median(w.loop.map((r) => r.ms)) };
+      const w = walks.get(size) as Record<'walker' | 'loop' | 'file', CaseResult[]>;
+      const ms = { walker: median(w.walker.map((r) => r.ms)), loop: median(w.loop.map((r) => r.ms)), file: median(w.file.map((r) => r.ms)) };
+      // the state file costs the walk little: its writes are grouped (at most four a second)
+      const fileRatio = ms.walker / ms.file;
+      const fileComplete = w.file.every((r) => r.items === size);
+      verdicts.push(fileRatio >= FILE_RATIO_TARGET && fileComplete);
       const ratio = ms.loop / ms.walker;
       // every round of the Walker emitted every asset of the library, once
       const complete = w.walker.every((r) => r.items === size);
@@ -62,6 +68,10 @@ export async function triggerBench(o: TriggerOptions, log: (l: string) => void):
       rows.push(
         [int(size), 'client paging loop', int(w.loop[0].items ?? 0), int(w.loop[0].requests ?? 0), fixed(ms.loop, 0), int(((w.loop[0].items ?? 0) / ms.loop) * 1000), '1.00 (baseline)', mb(maxRss(w.loop))],
         [int(size), 'Walker (ack each)', `${int(w.walker[0].items ?? 0)} ${complete ? '' : `MISS (library: ${int(size)})`}`.trim(), int(w.walker[0].requests ?? 0), fixed(ms.walker, 0), int(((w.walker[0].items ?? 0) / ms.walker) * 1000), `${fixed(ratio)} ${verdict(ratio >= WALK_RATIO_TARGET)}`, mb(maxRss(w.walker))],
+        [
+          int(size), `Walker, state file (${int(median(w.file.map((r) => r.extra?.writes ?? 0)))} writes)`, `${int(w.file[0].items ?? 0)} ${fileComplete ? '' : `MISS (library: ${int(size)})`}`.trim(), int(w.file[0].requests ?? 0), fixed(ms.file, 0),
+          int(((w.file[0].items ?? 0) / ms.file) * 1000), `${fixed(ms.loop / ms.file)}; vs Walker in memory ${fixed(fileRatio)} (target ≥ ${FILE_RATIO_TARGET}) ${verdict(fileRatio >= FILE_RATIO_TARGET)}`, mb(maxRss(w.file)),
+        ],
       );
     }
     const [small, large] = o.sizes;
