@@ -89,7 +89,8 @@ export async function triggerBench(o: TriggerOptions, log: (l: string) => void):
       rows,
       `Conclusion: ${verdicts.every(Boolean) ? 'PASS' : 'MISS'}: the Walker runs at ${o.sizes.map((s) => `${fixed(median((walks.get(s) as Record<'loop', CaseResult[]>).loop.map((r) => r.ms)) / median((walks.get(s) as Record<'walker', CaseResult[]>).walker.map((r) => r.ms)))}× (${int(s)})`).join(' and ')} the loop's speed; ` +
         `its peak RSS growth is ${mb(rssSmall)} MB at ${int(small)} and ${mb(rssLarge)} MB at ${int(large)} media (loop: ${mb(loopSmall)} / ${mb(loopLarge)} MB) — ` +
-        `${flat ? 'flat in the library size' : 'it grows with the library'}.`,
+        `${flat ? 'flat in the library size' : 'it grows with the library'}; with its state in the state file it runs at ` +
+        `${o.sizes.map((s) => { const w = walks.get(s) as Record<'walker' | 'file', CaseResult[]>; return `${fixed(median(w.walker.map((r) => r.ms)) / median(w.file.map((r) => r.ms)))}× (${int(s)})`; }).join(' and ')} the speed of the Walker in memory.`,
     );
   } finally {
     for (const sim of sims.values()) await sim.stop();
