@@ -447,6 +447,35 @@ describe('e2e: the editor in a real browser (chromium)', function () {
     noProblems();
   });
 
+  it('before deploy, the trigger picker browses with the account as the dialog holds it, and names the ids of the scope', async () => {
+    const id = made['photoshelter-trigger'];
+    assert.equal(await page.evaluate((acc) => Boolean((window as unknown as { RED: { nodes: { node(id: string): { changed?: boolean } } } }).RED.nodes.node(acc).changed), accountId), true, 'the account is not deployed yet');
+    await openNodeDialog(page, id);
+    await page.locator('#ps-trigger-browse').click();
+    const picker = page.locator('#ps-trigger-picker');
+    await picker.locator('.ps-picker-row').first().waitFor({ state: 'visible', timeout: 60_000 });
+    const state = await sim.control.state();
+    const top = state.collections.filter((x) => x.parent === null);
+    const names = await picker.locator('.ps-picker-row .ps-picker-name').allInnerTexts();
+    for (const c of top) assert.ok(names.some((n) => n.trim().startsWith(c.name)), `top-level collection ${c.name} listed in ${JSON.stringify(names)}`);
+    // a picked id shows its name beside it at once; a typed one is looked up; a mistyped one is pointed out
+    await picker.locator('.ps-picker-add').first().click();
+    const picked = (await page.locator('#node-input-scope').inputValue()).trim();
+    const pickedName = [...state.collections, ...state.galleries].find((x) => x.id === picked)?.name as string;
+    const beside = page.locator('#ps-trigger-scope-names');
+    await beside.getByText(pickedName, { exact: false }).waitFor({ timeout: 10_000 });
+    const gallery = state.galleries[0];
+    await page.locator('#node-input-scope').fill(`${picked}, ${gallery.id}, G0000zzzzzzzzzzz`);
+    await page.locator('#node-input-scope').dispatchEvent('change');
+    await beside.getByText(gallery.name, { exact: false }).waitFor({ timeout: 30_000 });
+    await beside.locator('.ps-scope-missing').first().waitFor({ timeout: 30_000 });
+    assert.match(await beside.locator('.ps-scope-missing').first().innerText(), /not found/);
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
+    assert.equal((await editorNode(page, id))?.scope, '');
+    noProblems();
+  });
+
   it('deploys; the trigger picker lists the top-level collections of the deployed account', async () => {
     await deploy(page);
     const id = made['photoshelter-trigger'];
