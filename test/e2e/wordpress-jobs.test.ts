@@ -4,7 +4,7 @@
 //   job 5: the rights sweep removes an asset whose licence expired and says so in one notification.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { encodeJpeg, patternFor } from '../../src/simulator/jpeg';
 import { startRuntime, type Runtime } from '../flows/runtime';
 import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
 import { waitFor } from '../helpers/wait';
+import { combineExamples } from '../helpers/examples';
 import { startWordPress, wordPressUnavailable, type WordPress } from './wordpress';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
@@ -209,7 +210,7 @@ describe('e2e: a real WordPress', function () {
           NOTIFY_URL: `http://127.0.0.1:${(notifier.address() as AddressInfo).port}/notifications`,
         },
       });
-      const flows = [JOB1, JOB5].flatMap((f) => JSON.parse(readFileSync(join(EXAMPLES, f), 'utf8')) as unknown[]);
+      const flows = combineExamples([JOB1, JOB5]);
       await red.deploy(flows);
       tap = await debugTap(red.url);
 
