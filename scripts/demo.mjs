@@ -171,6 +171,7 @@ PhotoShelter demo is running: every example flow is deployed, one tab each.
   Node-RED editor         ${red}/
   stand-in CMS            ${red}/demo-cms/   (plays WordPress for examples 1 and 5)
   stand-in review tool    ${red}/demo-review/#key=${keys.REVIEW_CALLBACK_KEY}   (example 4: a page with Approve and Reject)
+  delivery overview       ${red}/photoshelter/overview   (example 7: deliveries, failures, expiring licences)
   agency SFTP server      127.0.0.1:${sftp.port}, user agency / agency-password, files in ${sftpRoot}
   simulated PhotoShelter  ${sim.baseUrl}
      API key ${creds.apiKey}, login ${creds.email} / ${creds.password}, organization ${creds.orgId}
