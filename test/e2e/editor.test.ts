@@ -658,9 +658,13 @@ describe('e2e: the editor in a real browser (chromium)', function () {
       })));
       const file = JSON.parse(readFileSync(join(ROOT, 'examples', `${example}.json`), 'utf8')) as Array<{ id: string; type: string }>;
       await importExample(page, PKG.name, example, { conflicts: file.some((n) => before.has(n.id)) });
-      // the editor lists groups apart from nodes
-      // (a subflow an earlier example brought is not imported again)
-      const expected = file.filter((n) => n.type !== 'tab' && n.type !== 'group' && !CONFIG_TYPES.includes(n.type) && !before.has(n.id)).length;
+      // the editor lists groups, subflow definitions and config nodes (ours and core ones such as mqtt-broker)
+      // apart from nodes; a subflow an earlier example brought is not imported again
+      const configTypes = await page.evaluate(
+        (types) => types.filter((t) => (window as unknown as { RED: { nodes: { getType(t: string): { category?: string } | undefined } } }).RED.nodes.getType(t)?.category === 'config'),
+        [...new Set(file.map((n) => n.type))],
+      );
+      const expected = file.filter((n) => !['tab', 'group', 'subflow'].includes(n.type) && !configTypes.includes(n.type) && !before.has(n.id)).length;
       await page.waitForFunction(
         ({ known, count }) => {
           let added = 0;

@@ -192,6 +192,8 @@ export async function importExample(page: Page, moduleName: string, example: str
     await dialog.waitFor({ state: 'visible' });
     await page.locator('#red-ui-clipboard-dialog-import-conflict').click();
     await dialog.waitFor({ state: 'hidden' });
+    // the notice fades out: gone, it can no more be taken for a question of the next deploy
+    await conflict.first().waitFor({ state: 'detached' });
   }
   // an import into the current flow follows the mouse until a click places it
   if (await page.evaluate(() => RED.view.state() !== 0)) await page.mouse.click(400, 400);
