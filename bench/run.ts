@@ -1,6 +1,6 @@
 /**
  * `npm run bench` (full) or `npm run bench -- --smoke` (small sizes, one round; for CI).
- * Options: --only paging,download,trigger,deliver,ledger,workers
+ * Options: --only paging,download,trigger,small,deliver,ledger,workers
  *          --deliver-to folder,http,sftp,openssh,s3   (destinations of the deliver benchmark; default all)
  *          --deliver-sizes 1024,4096                  (original sizes in MiB; default 1024,4096 / smoke 128)
  *          --rounds N                                 (rounds of the deliver benchmark; default 3)
@@ -15,6 +15,7 @@ import { DELIVER_DESTINATIONS, deliverBench } from './deliver';
 import { downloadBench } from './download';
 import { ledgerBench } from './ledger';
 import { pagingBench } from './paging';
+import { smallBench } from './small';
 import { triggerBench } from './trigger';
 import { workersBench } from './workers';
 
@@ -38,8 +39,8 @@ if (deliverRounds !== undefined && !(deliverRounds >= 1)) throw new Error('--rou
 
 const MiB = 1024 * 1024;
 const plan = smoke
-  ? { paging: { assets: 5_000, rounds: 1, perPage: 1000 }, download: { size: 256 * MiB, rounds: 3 }, trigger: { sizes: [2_000, 10_000] as [number, number], rounds: 3 }, deliver: { sizes: [128 * MiB], rounds: 1, baselineSize: 128 * MiB }, ledger: { assets: 5_000, deliveries: 400, inFlight: 16, rounds: 3 }, workers: { latencyAssets: 150, cpuAssets: 24, cpuMiB: 16, rounds: 1, workers: [1, 2, 3] } }
-  : { paging: { assets: 100_000, rounds: 3, perPage: 1000 }, download: { size: 2048 * MiB, rounds: 5 }, trigger: { sizes: [20_000, 100_000] as [number, number], rounds: 3 }, deliver: { sizes: [1024 * MiB, 4096 * MiB], rounds: 3, baselineSize: 1024 * MiB }, ledger: { assets: 20_000, deliveries: 2_000, inFlight: 16, rounds: 5 }, workers: { latencyAssets: 800, cpuAssets: 96, cpuMiB: 32, rounds: 3, workers: [1, 2, 3] } };
+  ? { paging: { assets: 5_000, rounds: 1, perPage: 1000 }, download: { size: 256 * MiB, rounds: 3 }, trigger: { sizes: [2_000, 10_000] as [number, number], rounds: 3 }, deliver: { sizes: [128 * MiB], rounds: 1, baselineSize: 128 * MiB }, small: { assets: 200, rounds: 1, concurrency: 8 }, ledger: { assets: 5_000, deliveries: 400, inFlight: 16, rounds: 3 }, workers: { latencyAssets: 150, cpuAssets: 24, cpuMiB: 16, rounds: 1, workers: [1, 2, 3] } }
+  : { paging: { assets: 100_000, rounds: 3, perPage: 1000 }, download: { size: 2048 * MiB, rounds: 5 }, trigger: { sizes: [20_000, 100_000] as [number, number], rounds: 3 }, deliver: { sizes: [1024 * MiB, 4096 * MiB], rounds: 3, baselineSize: 1024 * MiB }, small: { assets: 5_000, rounds: 2, concurrency: 8 }, ledger: { assets: 20_000, deliveries: 2_000, inFlight: 16, rounds: 5 }, workers: { latencyAssets: 800, cpuAssets: 96, cpuMiB: 32, rounds: 3, workers: [1, 2, 3] } };
 /** The whole run stops by itself after this long. */
 const timeLimit = option('--time-limit') === undefined ? undefined : Number(option('--time-limit'));
 if (timeLimit !== undefined && !(timeLimit > 0)) throw new Error('--time-limit: minutes > 0');
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
     ['download', () => downloadBench(plan.download, log)],
     ['trigger', () => triggerBench(plan.trigger, log)],
     ['ledger', () => ledgerBench(plan.ledger, log)],
+    ['small', () => smallBench({ ...plan.small, to: deliverTo }, log)],
     ['deliver', () => deliverBench({ ...plan.deliver, sizes: deliverSizes ?? plan.deliver.sizes, rounds: deliverRounds ?? plan.deliver.rounds, to: deliverTo }, log)],
     ['workers', () => workersBench(plan.workers, log)],
   ];

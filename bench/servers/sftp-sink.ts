@@ -5,7 +5,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { posix } from 'node:path';
 import { Server, utils, type SFTPWrapper } from 'ssh2';
-import { fingerprintOf } from '../../src/core/deliver/sftp';
+import { fingerprintOf } from '../../src/core/deliver/sftp/destination';
 import { serverMain, type Received } from './process';
 import { generateEd25519 } from '../../src/simulator/sftp';
 

@@ -199,7 +199,7 @@ function isoDate(v: unknown, zone: string): string | null {
 }
 
 /** FNV-1a (32 bit) of a string, as 8 hex digits: a cheap, stable fingerprint (not a security hash). */
-function fnv1a(text: string): string {
+export function fnv1a(text: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

@@ -4,15 +4,16 @@
  * never a guess: "TRUE" must not turn TLS verification off, and `msg.dryRun: "yes"` must not write for real.
  */
 
+import { CoreError } from './errors';
+
 /** A value that is not a boolean where one is required. `code` is ECONFIG for settings, EVALIDATION for msg input. */
-export class BooleanSettingError extends Error {
+export class BooleanSettingError extends CoreError {
   constructor(
     readonly setting: string,
     readonly value: string,
-    readonly code: 'ECONFIG' | 'EVALIDATION' = 'ECONFIG',
+    code: 'ECONFIG' | 'EVALIDATION' = 'ECONFIG',
   ) {
-    super(`${setting} must be true or false, not ${value}`);
-    this.name = 'BooleanSettingError';
+    super(code, `${setting} must be true or false, not ${value}`, { key: 'badBoolean', values: { setting, value } });
   }
 }
 

@@ -1,76 +1,57 @@
 /**
  * photoshelter-deliver: puts an asset's file at a destination (or removes it), exactly once per version
  * and location. The orchestration (ledger, hashing, retries, sidecars, dry-run) lives in
- * src/core/deliver/deliver.ts; this file reads the settings and the message, and reports.
+ * src/core/deliver/deliver.ts, the body of a message in body.ts; this file reads the message, and reports.
  */
 import { Readable } from 'node:stream';
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { BooleanSettingError, msgBool, strictBool } from '../core/bool';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { msgBool } from '../core/bool';
 import { loadAsset } from '../core/load';
-import { FetchInputError, pickMediaId, renditionSettings, type Rendition, type RenditionConfig } from '../core/fetch';
-import { Deliverer, type BodySource, type DeliverAsset, type OverwritePolicy, type Progress, type Semaphore } from '../core/deliver/deliver';
+import { assetOf } from '../core/message';
+import { bodyOf, type Progress } from '../core/deliver/body';
+import { Deliverer, type DeliverAsset, type Delivery } from '../core/deliver/deliver';
 import type { DeliveryLedger } from '../core/deliver/ledger';
+import type { Semaphore } from '../core/limit';
 import { evidenceFromEmbedded } from '../core/deliver/version';
 import type { DestinationTemplates } from '../core/deliver/registry';
-import { SIDECAR_KINDS, type SidecarKind } from '../core/deliver/sidecar';
+import { deliverSettings, dryRunSetting, type DeliverConfig, type DeliverSettings } from '../core/deliver/settings';
 import { viewOf } from '../core/deliver/template';
-import { DeliverError, type Destination } from '../core/deliver/types';
+import type { Destination } from '../core/deliver/types';
+import { isLazyBody } from '../core/fetch/lazy';
 import { accountOf } from './shared/account';
-import { clientProblem, describeError, logErrorsAsLines, shortError } from './shared/errors';
+import { inputNode, type InputNode } from './shared/lifecycle';
 import { registerPreview } from './shared/preview';
 import { status } from './shared/status';
 
-type DeliverDef = NodeDef & RenditionConfig & {
-  destination?: string; account?: string; action?: string; actionType?: string; template?: string;
-  sidecar?: string; overwrite?: string; concurrency?: number | string; dryRun?: boolean; retries?: number | string; redeliverOnModify?: boolean | string;
-  /** Seconds to wait when another worker sharing the ledger delivers the same file (then skipped as "in-progress"). */
-  claimWait?: number | string;
-};
-type Msg = NodeMessageInFlow & { asset?: { id?: unknown; versionKey?: unknown }; file?: { path?: string; contentLength?: number; contentType?: string }; action?: unknown; location?: unknown; delivery?: unknown };
+const NS = 'photoshelter-deliver';
+type Msg = NodeMessageInFlow & { asset?: unknown; file?: { path?: string; contentLength?: number; contentType?: string }; action?: unknown; location?: unknown; delivery?: unknown };
 type DestinationNode = Node & { open(): Promise<{ destination: Destination; templates: DestinationTemplates; ledger: DeliveryLedger; target: string }>; semaphore(cap: number): Semaphore };
-type CodedError = Error & { code?: string; status?: number };
 
 export = function register(RED: NodeAPI): void {
-  function DeliverNode(this: Node, def: DeliverDef) {
+  function DeliverNode(this: Node, def: NodeDef & DeliverConfig) {
     RED.nodes.createNode(this, def);
     setup(this, def);
   }
 
-  function setup(node: Node, def: DeliverDef): void {
-    const controllers = new Set<AbortController>();
-    const running = new Set<Promise<void>>();
-    let busy = 0;
-    let closing = false;
-    // a status left from before a restart or redeploy goes: its cause may be fixed
-    node.status(status.clear());
-    logErrorsAsLines(node);
-    const sidecar = (SIDECAR_KINDS.includes(def.sidecar as SidecarKind) ? def.sidecar : 'none') as SidecarKind;
-    const overwrite = (['overwrite', 'skip', 'fail'].includes(String(def.overwrite)) ? def.overwrite : 'overwrite') as OverwritePolicy;
-    const redeliverOnModify = def.redeliverOnModify === true || def.redeliverOnModify === 'true';
-    const wait = def.claimWait === undefined || def.claimWait === '' ? 60 : Number(def.claimWait);
-    const claimWaitMs = Number.isFinite(wait) && wait >= 0 ? Math.min(wait, 3600) * 1000 : 60_000;
-    const fail = (key: string, values: Record<string, string | number> = {}, code?: string): CodedError =>
-      Object.assign(new Error(RED._(`photoshelter-deliver.errors.${key}`, values)), { code });
-    // what to download when a message carries only an id: the original, or the JPEG rendition chosen
-    let rendition: Rendition | Error;
+  function setup(node: Node, def: NodeDef & DeliverConfig): void {
+    let settings: DeliverSettings | undefined;
+    let configError: unknown;
     try {
-      rendition = renditionSettings(def);
+      settings = deliverSettings(def);
     } catch (e) {
-      node.status(status.error(shortError(localize((rendition = e as Error)))));
+      configError = e;
     }
+    const client = (msg?: Msg) => accountOf(RED, def.account, NS, msg);
 
     let deliverer: Promise<Deliverer> | undefined;
-    function getDeliverer(): Promise<Deliverer> {
+    function getDeliverer(s: DeliverSettings): Promise<Deliverer> {
       deliverer ??= (async () => {
         const dest = def.destination ? (RED.nodes.getNode(def.destination) as DestinationNode | null) : null;
-        if (!dest || typeof dest.open !== 'function') throw fail('noDestination');
+        if (!dest || typeof dest.open !== 'function') throw life.fail('noDestination');
         const { destination, templates, ledger, target } = await dest.open();
-        const retries = def.retries === undefined || def.retries === '' ? 3 : Math.max(0, Number(def.retries) || 0);
         // with an account, the file's embedded metadata tells a replaced file from the delivered one
-        const evidence = def.account
-          ? async (id: string, signal: AbortSignal) => evidenceFromEmbedded(await accountOf(RED, def.account, 'photoshelter-deliver').getClient().getEmbeddedMetadata(id, { signal }))
-          : undefined;
-        return new Deliverer({ destination, templates, ledger, target, evidence, name: dest.name || dest.id, semaphore: dest.semaphore(Number(def.concurrency) || 2), retries });
+        const evidence = def.account ? async (id: string, signal: AbortSignal) => evidenceFromEmbedded(await client().getClient().getEmbeddedMetadata(id, { signal })) : undefined;
+        return new Deliverer({ destination, templates, ledger, target, evidence, name: dest.name || dest.id, semaphore: dest.semaphore(s.concurrency), retries: s.retries });
       })();
       deliverer.catch(() => (deliverer = undefined));
       return deliverer;
@@ -83,105 +64,51 @@ export = function register(RED: NodeAPI): void {
       );
     }
 
-    async function assetOf(msg: Msg, signal: AbortSignal): Promise<DeliverAsset> {
-      const a = msg.asset;
-      if (a && typeof a.id === 'string' && typeof a.versionKey === 'string') return a as DeliverAsset;
-      const id = pickMediaId([a?.id, typeof msg.payload === 'string' || (msg.payload && typeof msg.payload === 'object' && !Buffer.isBuffer(msg.payload) && !(msg.payload instanceof Readable)) ? msg.payload : undefined]);
-      const account = accountOf(RED, def.account, 'photoshelter-deliver', msg);
-      const asset = await loadAsset(account.getClient(), id, { include: ['iptc'], timeZone: account.timeZone, signal });
-      msg.asset = asset as unknown as Msg['asset'];
-      return asset as unknown as DeliverAsset;
-    }
-
-    function sourceOf(msg: Msg, asset: DeliverAsset): BodySource {
-      const p = msg.payload;
-      const type = msg.file?.contentType;
-      if (p instanceof Readable) return { kind: 'stream', stream: p, size: msg.file?.contentLength, contentType: type };
-      if (Buffer.isBuffer(p)) return { kind: 'buffer', data: p, contentType: type };
-      if (typeof p === 'string' && msg.file?.path === p) return { kind: 'file', path: p, contentType: type };
-      // only an id: download the file (the original, or the rendition chosen in the node)
-      const account = accountOf(RED, def.account, 'photoshelter-deliver', msg);
-      const { fileType, quality } = rendition as Rendition;
-      return { kind: 'fetch', open: (signal) => account.getClient().download(asset.id, { fileType, quality, signal }) };
-    }
-
     function showProgress(p: Progress): void {
-      if (busy !== 1 || closing) return;
+      if (life.busy() !== 1 || life.lifetime.aborted) return;
       const speed = p.mbps.toFixed(1);
-      node.status(status.working(p.percent === undefined
-        ? RED._('photoshelter-deliver.status.progressBytes', { mb: (p.bytes / 1e6).toFixed(0), speed })
-        : RED._('photoshelter-deliver.status.progress', { percent: p.percent, speed })));
+      const text = p.percent === undefined ? RED._('photoshelter-deliver.status.progressBytes', { mb: (p.bytes / 1e6).toFixed(0), speed }) : RED._('photoshelter-deliver.status.progress', { percent: p.percent, speed });
+      node.status(status.working(text));
     }
 
-    async function handle(msg: Msg, signal: AbortSignal): Promise<void> {
-      if (rendition instanceof Error) throw rendition;
+    async function handle(msg: Msg, s: DeliverSettings, signal: AbortSignal): Promise<Delivery> {
       const action = await actionOf(msg);
-      if (action !== 'put' && action !== 'remove') throw fail('badAction', { value: action.slice(0, 20) });
-      const d = await getDeliverer();
-      const asset = await assetOf(msg, signal);
+      if (action !== 'put' && action !== 'remove') throw life.fail('badAction', { value: action.slice(0, 20) });
+      const d = await getDeliverer(s);
+      // the message's asset when it is a complete one, else read by id (with IPTC, for sidecars and templates)
+      const load = async (id: string) => (await loadAsset(client(msg).getClient(), id, { include: ['iptc'], timeZone: client(msg).timeZone, signal })) as unknown as DeliverAsset;
+      const asset = await assetOf<DeliverAsset>(msg, { complete: true }, load);
       const view = viewOf(msg as unknown as Record<string, unknown>, { asset: msg.asset, file: msg.file });
-      const dryRun = msgBool((msg as { dryRun?: unknown }).dryRun, 'msg.dryRun') ?? strictBool(def.dryRun, 'dryRun', false);
-      const base = { asset, template: def.template, view, sidecar, dryRun, signal };
+      const dryRun = msgBool((msg as { dryRun?: unknown }).dryRun, 'msg.dryRun') ?? dryRunSetting(def);
+      const base = { asset, template: def.template, view, sidecar: s.sidecar, dryRun, signal };
+      if (action === 'remove') return d.remove({ ...base, location: typeof msg.location === 'string' && msg.location ? msg.location : undefined });
       // msg.redeliver: send it again although the ledger has it as delivered (true or false, nothing else)
       const redeliver = msgBool((msg as { redeliver?: unknown }).redeliver, 'msg.redeliver') ?? false;
-      msg.delivery = action === 'put'
-        ? await d.put({ ...base, source: sourceOf(msg, asset), overwrite, redeliverOnModify, redeliver, claimWaitMs, onProgress: showProgress })
-        : await d.remove({ ...base, location: typeof msg.location === 'string' && msg.location ? msg.location : undefined });
+      // only an id: the deliverer downloads the file (the original, or the rendition chosen) once its ledger says so
+      const { fileType, quality } = s.rendition;
+      const source = bodyOf(msg, (sig) => client(msg).getClient().download(asset.id, { fileType, quality, signal: sig }), fileType === 'original');
+      return d.put({ ...base, source, overwrite: s.overwrite, redeliverOnModify: s.redeliverOnModify, redeliver, claimWaitMs: s.claimWaitMs, onProgress: showProgress });
     }
 
-    function localize(e: unknown): CodedError {
-      if (closing) return fail('aborted', {}, 'EABORTED');
-      if (e instanceof FetchInputError) return fail(e.key, e.values, e.code);
-      if (e instanceof BooleanSettingError) return fail('badBoolean', { setting: e.setting, value: e.value }, e.code);
-      if (e instanceof DeliverError) {
-        // destination errors say their cause first and name the folder, file or server
-        const err = e.code === 'EBADPATH' ? fail('badPath', { detail: e.message }, e.code) : Object.assign(new Error(e.message), { code: e.code });
-        return Object.assign(err, { retryable: e.retryable });
-      }
-      const { code } = (e ?? {}) as CodedError;
-      if (code === undefined && e instanceof Error) return e; // already from the catalogue
-      return clientProblem(RED, 'photoshelter-deliver', e) ?? fail('failed', { detail: describeError(e) }, code);
-    }
-
-    node.on('input', (msg: Msg, send: (m: NodeMessage) => void, done: (err?: Error) => void) => {
-      const ac = new AbortController();
-      controllers.add(ac);
-      busy++;
-      node.status(status.working(RED._('photoshelter-deliver.status.working')));
-      const task = handle(msg, ac.signal)
-        .then(
-          () => {
-            busy--;
-            const dl = msg.delivery as { skipped?: boolean | string; dryRun?: boolean; action?: string };
-            const key = dl.dryRun ? 'dryRun' : dl.skipped === 'in-progress' ? 'inProgress' : dl.skipped ? 'skipped' : dl.action === 'remove' ? 'removed' : 'delivered';
-            if (busy === 0) node.status(status.ok(RED._(`photoshelter-deliver.status.${key}`)));
-            send(msg);
-            done();
-          },
-          (e: unknown) => {
-            busy--;
-            // a stream that was never read would hold its download open
-            if (msg.payload instanceof Readable && !msg.payload.readableEnded) msg.payload.destroy();
-            const err = localize(e);
-            if (!closing) node.status(status.error(shortError(err)));
-            done(err);
-          },
-        )
-        .finally(() => {
-          controllers.delete(ac);
-          running.delete(task);
-        });
-      running.add(task);
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      closing = true;
-      // aborted uploads remove their temporary files before the promise settles
-      for (const ac of controllers) ac.abort(fail('aborted', {}, 'EABORTED'));
-      Promise.allSettled([...running]).then(() => done(), () => done());
+    const life: InputNode = inputNode<Msg>(RED, node, {
+      ns: NS,
+      configError,
+      busy: 'working',
+      translate: (e) => ((e as { code?: unknown })?.code === 'EBADPATH' ? Object.assign(life.fail('badPath', { detail: (e as Error).message }, 'EBADPATH'), { retryable: false }) : undefined),
+      handle: async (msg, signal) => {
+        try {
+          const dl = (msg.delivery = await handle(msg, settings as DeliverSettings, signal));
+          const key = dl.dryRun ? 'dryRun' : dl.skipped === 'in-progress' ? 'inProgress' : dl.skipped ? 'skipped' : dl.action === 'remove' ? 'removed' : 'delivered';
+          return { send: msg, status: status.ok(RED._(`${NS}.status.${key}`)) };
+        } catch (e) {
+          // a stream that was never read would hold its download open (a body that downloads when read holds nothing)
+          if (msg.payload instanceof Readable && !isLazyBody(msg.payload) && !msg.payload.readableEnded) msg.payload.destroy();
+          throw e;
+        }
+      },
     });
   }
 
-  RED.nodes.registerType('photoshelter-deliver', DeliverNode);
-  registerPreview(RED, 'photoshelter-deliver');
+  RED.nodes.registerType(NS, DeliverNode);
+  registerPreview(RED, NS);
 };

@@ -1,19 +1,20 @@
 /**
- * photoshelter-destination: where deliveries go (a folder, an HTTP API, an SFTP server, an S3 bucket),
- * with its secrets in credentials. It owns what every deliver node using it shares: the destination
- * (connections), the delivery ledger (a file under the user directory) and the concurrency cap.
+ * photoshelter-destination: where deliveries go (a folder, an HTTP API, an SFTP server, an S3 bucket: the
+ * kinds of src/core/deliver/kinds.ts), with its secrets in credentials. It owns what every deliver node
+ * using it shares: the destination (connections), the delivery ledger and the concurrency cap.
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { Semaphore } from '../core/deliver/deliver';
-import { describeError } from './shared/errors';
-import { DEFAULT_REMOVED_RETENTION_DAYS, FileLedger, type DeliveryLedger } from '../core/deliver/ledger';
+import type { DeliveryLedger } from '../core/deliver/ledger';
+import { openDestination, type OpenedDestination } from '../core/deliver/open';
 import { probeDestination } from '../core/deliver/probe';
-import { scrubberOf } from '../core/scrub';
-import { createDestination, destinationTarget, destinationTemplates, type DestinationConfig, type DestinationTemplates } from '../core/deliver/registry';
-import { DeliverError, type Destination } from '../core/deliver/types';
+import { destinationSecrets, type DestinationConfig } from '../core/deliver/registry';
+import { DeliverError } from '../core/deliver/types';
+import { Semaphore } from '../core/limit';
+import { scrubberOf } from '../net/scrub';
+import { describeError } from './shared/errors';
 import { AdminError, adminGuards, answerError, dialogValues, type DialogSpec } from './shared/form';
 import { destinationPlace } from './shared/places';
 import { registerPreview } from './shared/preview';
@@ -21,29 +22,11 @@ import { registerPreview } from './shared/preview';
 type DestinationDef = NodeDef & DestinationConfig & { ledger?: string };
 /** A photoshelter-ledger config node (a ledger shared by several Node-RED workers). */
 type SharedLedgerNode = Node & { open(target: string): Promise<DeliveryLedger> };
+type Credentials = Record<string, string | undefined>;
 const NS = 'photoshelter-destination';
 
-interface DestinationCredentials {
-  password?: string;
-  privateKey?: string;
-  passphrase?: string;
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  httpPassword?: string;
-  token?: string;
-  authValue?: string;
-}
-
-interface OpenedDestination {
-  destination: Destination;
-  templates: DestinationTemplates;
-  ledger: DeliveryLedger;
-  /** Where the bytes really go (kind and resolved base): part of every ledger key. */
-  target: string;
-}
-
 /** What deliver nodes see of a photoshelter-destination config node. */
-interface DestinationNode extends Node<DestinationCredentials> {
+interface DestinationNode extends Node<Credentials> {
   kind: string;
   /** Destination, templates and ledger, made on first use; rejects with the configuration error. */
   open(): Promise<OpenedDestination>;
@@ -53,22 +36,8 @@ interface DestinationNode extends Node<DestinationCredentials> {
 
 const PROBE_TIMEOUT_MS = 20_000;
 
-/** Days `removed` records stay in the ledger: a number ≥ 0, else the default. */
-function retentionDays(v: unknown): number {
-  const n = v === undefined || v === null || v === '' ? NaN : Number(v);
-  return Number.isFinite(n) && n >= 0 ? n : DEFAULT_REMOVED_RETENTION_DAYS;
-}
-
-const CREDENTIALS: Record<keyof DestinationCredentials, { type: 'text' | 'password' }> = {
-  password: { type: 'password' },
-  privateKey: { type: 'password' },
-  passphrase: { type: 'password' },
-  accessKeyId: { type: 'text' },
-  secretAccessKey: { type: 'password' },
-  httpPassword: { type: 'password' },
-  token: { type: 'password' },
-  authValue: { type: 'password' },
-};
+/** Every kind's credentials (see each kind's `secrets`). */
+const CREDENTIALS = Object.fromEntries(Object.entries(destinationSecrets()).map(([k, type]) => [k, { type }]));
 
 export = function register(RED: NodeAPI): void {
   function DestinationNodeCtor(this: DestinationNode, def: DestinationDef) {
@@ -85,29 +54,16 @@ export = function register(RED: NodeAPI): void {
 
     node.open = () => {
       opened ??= (async () => {
+        // a shared ledger (several Node-RED workers), or this Node-RED's own file
+        const store = def.ledger ? (RED.nodes.getNode(def.ledger) as SharedLedgerNode | null) : undefined;
+        if (store !== undefined && (!store || typeof store.open !== 'function')) throw new Error(RED._('photoshelter-destination.errors.noLedger'));
         // settings and credentials, as one flat object, to the destination of the kind
-        const { ...config } = def as unknown as DestinationConfig;
-        const destination = createDestination(config, { ...(node.credentials ?? {}) });
-        const templates = destinationTemplates(config);
-        // what a crash left behind (temporary files of interrupted writes) goes, in the background
-        destination.cleanup?.().then(
-          (n) => n > 0 && node.log(RED._('photoshelter-destination.log.cleaned', { count: n })),
-          (e: unknown) => node.warn(RED._('photoshelter-destination.log.cleanupFailed', { detail: describeError(e) })),
-        );
-        const target = destinationTarget(config);
-        try {
-          // a shared ledger (several Node-RED workers), or this Node-RED's own file
-          const shared = def.ledger ? (RED.nodes.getNode(def.ledger) as SharedLedgerNode | null) : undefined;
-          if (shared !== undefined && (!shared || typeof shared.open !== 'function')) throw new Error(RED._('photoshelter-destination.errors.noLedger'));
-          // records from before targets were kept are this destination's as it is configured now
-          const ledger = shared
-            ? await shared.open(target)
-            : await FileLedger.open(ledgerFile, { target, removedRetentionMs: retentionDays(def.retentionDays) * 86_400_000 });
-          return { destination, templates, ledger, target };
-        } catch (e) {
-          await destination.close().catch(() => undefined);
-          throw e;
-        }
+        return openDestination({ ...(def as unknown as DestinationConfig) }, { ...(node.credentials ?? {}) }, {
+          shared: store ? (target) => store.open(target) : undefined,
+          ledgerFile,
+          cleaned: (count) => node.log(RED._('photoshelter-destination.log.cleaned', { count })),
+          cleanupFailed: (e) => node.warn(RED._('photoshelter-destination.log.cleanupFailed', { detail: describeError(e) })),
+        });
       })();
       return opened;
     };
@@ -129,12 +85,10 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType<DestinationNode, DestinationDef, object, DestinationCredentials>('photoshelter-destination', DestinationNodeCtor, {
-    credentials: CREDENTIALS,
-  });
-  registerPreview(RED, 'photoshelter-destination');
+  RED.nodes.registerType<DestinationNode, DestinationDef, object, Credentials>(NS, DestinationNodeCtor, { credentials: CREDENTIALS });
+  registerPreview(RED, NS);
 
-  /** Where a destination's secrets go (host, port, path, user, bucket, identity checks): see shared/places.ts. */
+  /** Where a destination's secrets go (host, port, path, user, bucket, identity checks): see each kind's `place`. */
   const SPEC: DialogSpec = {
     type: NS,
     credentialKeys: Object.keys(CREDENTIALS),
@@ -153,10 +107,10 @@ export = function register(RED: NodeAPI): void {
     const signal = AbortSignal.any([AbortSignal.timeout(PROBE_TIMEOUT_MS), gone.signal]);
     let scrub = (t: string) => t;
     try {
-      const dialog = dialogValues<DestinationConfig, DestinationCredentials>(RED, SPEC, body);
+      const dialog = dialogValues<DestinationConfig, Credentials>(RED, SPEC, body);
       scrub = dialog.scrub;
       const report = await probeDestination(dialog.config, { ...dialog.credentials }, signal);
-      const secrets = scrubberOf(Object.entries(dialog.credentials).filter(([k]) => CREDENTIALS[k as keyof DestinationCredentials]?.type === 'password').map(([, v]) => v));
+      const secrets = scrubberOf(Object.entries(dialog.credentials).filter(([k]) => CREDENTIALS[k]?.type === 'password').map(([, v]) => v));
       res.json({ ok: true, warning: report.warning === true, key: report.key, message: secrets(RED._(`${NS}.test.${report.key}`, report.values)) });
     } catch (e) {
       if (e instanceof AdminError) return answerError(RED, NS, res, e, scrub, describeError);

@@ -1,20 +1,25 @@
 /**
  * photoshelter-fetch: reads one asset (metadata parts on demand) and its file as a stream, a buffer, a
- * temporary file or a link, on the incoming message. The file-mode logic lives in src/core/fetch.ts.
+ * temporary file or a link, on the incoming message. The file modes live in src/core/fetch/; a stream is
+ * a body that downloads when it is read (src/core/fetch/lazy.ts), so a delivery that finds the file
+ * delivered already downloads nothing.
  */
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { loadAsset } from '../core/load';
-import { BooleanSettingError } from '../core/bool';
-import { FetchInputError, FileTooLargeError, QueueFullError, TempFileRegistry, WorkLimiter, fetchSettings, fileInfo, idOf, pickMediaId, sweepStaleTempDirs } from '../core/fetch';
-import { linkSize, readCapped, renditionText, writeTempFile, type FetchConfig, type FetchSettings, type FileInfo, type MessageHooks } from '../core/fetch';
+import { assetOf } from '../core/message';
+import { expectedFile, linkSize, renditionText } from '../core/rendition';
+import { WorkLimiter } from '../core/limit';
+import { fetchSettings, type FetchConfig, type FetchSettings } from '../core/fetch/settings';
+import { fileInfo, readCapped, sweepStaleTempDirs, writeTempFile, type FileInfo } from '../core/fetch/files';
+import { LazyBody } from '../core/fetch/lazy';
+import { TempFileRegistry, type MessageHooks } from '../core/fetch/temp-files';
 import { accountOf } from './shared/account';
-import { clientProblem, describeError, logErrorsAsLines, shortError } from './shared/errors';
+import { describeError } from './shared/errors';
+import { inputNode } from './shared/lifecycle';
 import { status } from './shared/status';
 
 type FetchDef = NodeDef & FetchConfig & { account?: string; idProp?: string; idPropType?: string };
 type Msg = NodeMessageInFlow & { asset?: unknown; file?: FileInfo };
-type Send = (msg: NodeMessage) => void;
-type CodedError = Error & { code?: string; status?: number };
 
 const NS = 'photoshelter-fetch';
 
@@ -25,38 +30,14 @@ export = function register(RED: NodeAPI): void {
   }
 
   function setup(node: Node, def: FetchDef): void {
-    const controllers = new Set<AbortController>();
-    const running = new Set<Promise<void>>();
     let settings: FetchSettings | undefined;
-    let configError: CodedError | undefined;
-    let busy = 0;
-    let closing = false;
-
-    const fail = (key: string, values: Record<string, string | number>, code?: string, httpStatus?: number): CodedError =>
-      Object.assign(new Error(RED._(`photoshelter-fetch.errors.${key}`, values)), { code, status: httpStatus });
-    const mb = (n: number): string => (n / 1024 / 1024).toFixed(1);
-    function localize(e: unknown): CodedError {
-      if (e instanceof FetchInputError) return fail(e.key, e.values, e.code);
-      if (e instanceof FileTooLargeError) return fail(e.announced ? 'tooLarge' : 'tooLargeRead', { size: mb(e.sizeBytes), limit: mb(e.limitBytes) }, e.code);
-      if (e instanceof QueueFullError) return fail('queueFull', { running: e.running, waiting: e.waiting }, e.code);
-      if (e instanceof BooleanSettingError) return fail('badBoolean', { setting: e.setting, value: e.value }, e.code);
-      const { code, status: s } = (e ?? {}) as CodedError;
-      if (code === undefined && e instanceof Error) return e; // accountOf() texts are already from the catalogue
-      if (closing) return fail('aborted', {}, 'EABORTED');
-      return clientProblem(RED, NS, e) ?? fail('failed', { detail: describeError(e) }, code, s);
-    }
-
-    // a status left from before a restart or redeploy goes: its cause may be fixed
-    node.status(status.clear());
-    logErrorsAsLines(node);
     let limiter: WorkLimiter | undefined;
+    let configError: unknown;
     try {
       settings = fetchSettings(def);
       limiter = new WorkLimiter(settings.concurrency, settings.queue);
     } catch (e) {
-      configError = localize(e);
-      node.error(configError.message);
-      node.status(status.error(shortError(configError)));
+      configError = e;
     }
 
     // Temporary files go when their message is done (followed through the message hooks; the published
@@ -68,6 +49,7 @@ export = function register(RED: NodeAPI): void {
       onError: (e) => node.warn(RED._('photoshelter-fetch.errors.cleanup', { detail: describeError(e) })),
     });
 
+    /** The id candidates of the node's id setting (by default msg.asset.id, then msg.payload). */
     function idCandidates(msg: Msg): Promise<unknown[]> {
       const prop = def.idProp || 'asset.id';
       const type = def.idPropType || 'msg';
@@ -84,28 +66,37 @@ export = function register(RED: NodeAPI): void {
       });
     }
 
-    /** Fills msg; true when a download stream was handed on (its controller lives until it closes). */
-    async function fetchInto(msg: Msg, s: FetchSettings, signal: AbortSignal, ac: AbortController): Promise<boolean> {
-      const id = pickMediaId(await idCandidates(msg));
+    async function fetchInto(msg: Msg, s: FetchSettings, signal: AbortSignal): Promise<void> {
+      const ids = await idCandidates(msg);
       const account = accountOf(RED, def.account, NS, msg);
       const client = account.getClient();
-      if (s.include.length > 0 || s.mode === 'none' || idOf(msg.asset) !== id) {
-        msg.asset = await loadAsset(client, id, { include: s.include, timeZone: account.timeZone, signal });
-      }
+      // mode none reads the asset anew; a stream names its file from the asset (the download waits for a reader)
+      const needs = s.mode === 'none' ? { fresh: true } : { complete: s.mode === 'stream', parts: s.include };
+      const load = (id: string) => loadAsset(client, id, { include: s.include, timeZone: account.timeZone, signal });
+      const asset = await assetOf(msg, needs, load, ids);
+      const id = String(asset.id);
       if (s.mode === 'link') {
         msg.payload = (await client.getLink(id, { imageSize: linkSize(s), imageMode: 'fit', signal })).attributes.link;
+      } else if (s.mode === 'stream') {
+        // a download of its own for each reader, ended when the flow stops
+        const open = async (sig: AbortSignal) => {
+          const linked = life.link(sig);
+          try {
+            const stream = await client.download(id, { fileType: s.fileType, quality: s.quality, signal: linked.signal });
+            stream.once('close', linked.release);
+            return stream;
+          } catch (e) {
+            linked.release();
+            throw e;
+          }
+        };
+        const warn = (e: unknown) => life.lifetime.aborted || node.warn(RED._('photoshelter-fetch.errors.streamFailed', { id, detail: describeError(e) }));
+        msg.payload = new LazyBody(open, s.fileType, warn);
+        msg.file = { ...expectedFile(asset, s) };
       } else if (s.mode !== 'none') {
         const stream = await client.download(id, { fileType: s.fileType, quality: s.quality, signal });
         msg.file = fileInfo(stream);
-        if (s.mode === 'stream') {
-          // the download lives on in the next node; close() still aborts it
-          stream.once('close', () => controllers.delete(ac));
-          stream.on('error', (e) => {
-            if (!closing && stream.listenerCount('error') === 1) node.warn(RED._('photoshelter-fetch.errors.streamFailed', { id, detail: describeError(e) }));
-          });
-          msg.payload = stream;
-          return true;
-        } else if (s.mode === 'buffer') {
+        if (s.mode === 'buffer') {
           msg.payload = await readCapped(stream, s.maxBytes, signal);
         } else {
           const file = await writeTempFile(stream, { fallbackName: id, signal });
@@ -114,50 +105,24 @@ export = function register(RED: NodeAPI): void {
           temp.track(msg._msgid ?? `${node.id}:${file.path}`, file, node.id);
         }
       }
-      return false;
     }
 
-    node.on('input', (msg: Msg, send: Send, done: (err?: Error) => void) => {
-      if (!settings || !limiter) return done(configError);
-      const s = settings;
-      const slots = limiter;
-      const ac = new AbortController();
-      controllers.add(ac);
-      busy++;
-      node.status(status.working(RED._('photoshelter-fetch.status.working')));
-      // at most `concurrency` fetches at once; a full queue refuses the msg at once (a catchable error)
-      const task = slots
-        .acquire(ac.signal)
-        .then((release) => fetchInto(msg, s, ac.signal, ac).finally(release))
-        .then(
-          (handedOn) => {
-            if (!handedOn) controllers.delete(ac);
-            busy--;
-            if (busy === 0) node.status(status.ok(RED._(`photoshelter-fetch.status.${s.mode}`, { rendition: renditionText(s) })));
-            send(msg);
-            done();
-          },
-          (e: unknown) => {
-            controllers.delete(ac);
-            busy--;
-            const err = localize(e);
-            if (!closing) node.status(status.error(shortError(err)));
-            done(err);
-          },
-        )
-        .finally(() => running.delete(task));
-      running.add(task);
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      closing = true;
-      for (const ac of controllers) ac.abort(fail('aborted', {}, 'EABORTED'));
-      controllers.clear();
-      limiter?.clear(fail('aborted', {}, 'EABORTED'));
-      // aborted work settles quickly (and removes its partial files) before the files are swept
-      Promise.allSettled([...running])
-        .then(() => temp.close())
-        .then(done, done);
+    const life = inputNode<Msg>(RED, node, {
+      ns: NS,
+      configError,
+      busy: 'working',
+      handle: async (msg, signal) => {
+        const s = settings as FetchSettings;
+        // at most `concurrency` fetches at once; a full queue refuses the msg at once (a catchable error)
+        const release = await (limiter as WorkLimiter).acquire(signal);
+        try {
+          await fetchInto(msg, s, signal);
+        } finally {
+          release();
+        }
+        return { send: msg, status: status.ok(RED._(`photoshelter-fetch.status.${s.mode}`, { rendition: renditionText(s) })) };
+      },
+      close: () => temp.close(),
     });
   }
 

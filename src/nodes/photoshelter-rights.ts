@@ -2,13 +2,13 @@
  * photoshelter-rights: may this asset still be used, for this channel and region, at this time — and why
  * not. Four outputs (allowed, expiring soon, expired, restricted). The rules live in src/core/rights.
  */
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { loadAsset } from '../core/load';
 import { evaluateRights, RIGHTS_OUTPUTS, type RightsReason, type RightsStatus } from '../core/rights/evaluate';
-import { assetSource, evaluationTime, RightsInputError, useValue } from '../core/rights/input';
-import { resolveRights, RightsConfigError, type RightsConfig, type RightsPolicy } from '../core/rights/policy';
+import { assetSource, evaluationTime, useValue } from '../core/rights/input';
+import { resolveRights, type RightsConfig, type RightsPolicy } from '../core/rights/policy';
 import { accountOf } from './shared/account';
-import { clientProblem, describeError, logErrorsAsLines, shortError } from './shared/errors';
+import { inputNode } from './shared/lifecycle';
 import { status } from './shared/status';
 
 const NS = 'photoshelter-rights';
@@ -24,8 +24,6 @@ type RightsDef = NodeDef &
     atType?: string;
   };
 type Msg = NodeMessageInFlow & { asset?: unknown; rights?: unknown };
-type Send = (msg: Array<NodeMessage | null>) => void;
-type CodedError = Error & { code?: string; status?: number };
 
 export = function register(RED: NodeAPI): void {
   const t = (key: string, vars?: Record<string, string | number>) => RED._(`${NS}.${key}`, vars);
@@ -36,31 +34,13 @@ export = function register(RED: NodeAPI): void {
   }
 
   function setup(node: Node, def: RightsDef): void {
-    const controllers = new Set<AbortController>();
     const counts: Record<RightsStatus, number> = { allowed: 0, expiring: 0, expired: 0, restricted: 0 };
-    let closing = false;
-
-    const localize = (e: unknown): CodedError => {
-      if (e instanceof RightsInputError || e instanceof RightsConfigError) {
-        return Object.assign(new Error(t(`errors.${e.key}`, e.values)), { code: e.code });
-      }
-      if (closing) return Object.assign(new Error(t('errors.aborted')), { code: 'EABORTED' });
-      const { code, status: s } = (e ?? {}) as CodedError;
-      if (code === undefined && e instanceof Error) return e; // already a catalogue text (no account)
-      return clientProblem(RED, NS, e) ?? Object.assign(new Error(t('errors.failed', { detail: describeError(e) })), { code, status: s });
-    };
-
     let policy: RightsPolicy | undefined;
-    let configError: CodedError | undefined;
-    // a status left from before a restart or redeploy goes: its cause may be fixed
-    node.status(status.clear());
-    logErrorsAsLines(node);
+    let configError: unknown;
     try {
       policy = resolveRights(def);
     } catch (e) {
-      configError = localize(e);
-      node.error(t('errors.config', { detail: configError.message }));
-      node.status(status.error(shortError(configError)));
+      configError = e;
     }
 
     const prop = (value: string | undefined, type: string | undefined, fallbackType: string, msg: Msg): Promise<unknown> =>
@@ -95,35 +75,16 @@ export = function register(RED: NodeAPI): void {
       return result.status;
     }
 
-    const showCounts = () => node.status(status.ok(t('status.counts', counts)));
-
-    node.on('input', (msg: Msg, send: Send, done: (err?: Error) => void) => {
-      if (!policy) return done(configError);
-      if (closing) return done(localize(new Error('closed')));
-      const ac = new AbortController();
-      controllers.add(ac);
-      evaluate(msg, policy, ac.signal).then(
-        (outcome) => {
-          controllers.delete(ac);
-          counts[outcome]++;
-          showCounts();
-          send(RIGHTS_OUTPUTS.map((o) => (o === outcome ? msg : null)));
-          done();
-        },
-        (e: unknown) => {
-          controllers.delete(ac);
-          const err = localize(e);
-          if (!closing) node.status(status.error(shortError(err)));
-          done(err);
-        },
-      );
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      closing = true;
-      for (const ac of controllers) ac.abort(Object.assign(new Error(t('errors.aborted')), { code: 'EABORTED' }));
-      controllers.clear();
-      done();
+    inputNode<Msg>(RED, node, {
+      ns: NS,
+      configError,
+      configNote: true,
+      everyStatus: true,
+      handle: async (msg, signal) => {
+        const outcome = await evaluate(msg, policy as RightsPolicy, signal);
+        counts[outcome]++;
+        return { send: RIGHTS_OUTPUTS.map((o) => (o === outcome ? msg : null)), status: status.ok(t('status.counts', counts)) };
+      },
     });
   }
 

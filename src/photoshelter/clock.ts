@@ -1,3 +1,4 @@
+import { sleep } from '../net';
 import { AbortError, PhotoShelterError } from './errors';
 
 /** Time source and timer; injectable so that tests control backoff and rate limits. */
@@ -8,19 +9,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(abortReason(signal));
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        reject(abortReason(signal as AbortSignal));
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.max(0, ms));
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
+  sleep: (ms, signal) => sleep(ms, signal, abortReason),
 };
 
 /** The error to throw for an aborted signal: its reason when it is one of ours, else an AbortError. */

@@ -1,6 +1,7 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { HEADERS, PATHS, QUERY } from './endpoints';
 import { NetworkError, PhotoShelterError, TimeoutError, TruncatedError, ValidationError } from './errors';
+import { crashPoint } from './crashpoint';
 import { assertId } from './ids';
 import { contentLength, type Pipeline } from './pipeline';
 import { networkCode } from './transport';
@@ -41,6 +42,7 @@ export class DownloadStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    crashPoint('download');
     this.received += chunk.length;
     if (this.contentLength !== undefined && this.received > this.contentLength) {
       cb(this.truncated(`more bytes than the ${this.contentLength} announced`));

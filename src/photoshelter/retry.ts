@@ -1,4 +1,5 @@
 /** Backoff policy: exponential with full jitter, Retry-After first, a cap on the total time spent retrying. */
+import { backoffDelay as netBackoff } from '../net';
 
 export interface RetryOptions {
   /** Attempts after the first (default 6). */
@@ -15,23 +16,8 @@ export const DEFAULT_RETRY: RetryOptions = { maxRetries: 6, baseDelayMs: 500, ma
 
 export const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
-/** Network error codes after which an idempotent request is repeated. */
-export const RETRYABLE_NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
-]);
+/** Network error codes after which an idempotent request is repeated (shared with the destinations). */
+export { RETRYABLE_NETWORK_CODES } from '../net';
 
 /**
  * Parses a Retry-After header: delta seconds or an HTTP date. Returns milliseconds from `now`
@@ -50,8 +36,7 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
 
 /** Full jitter: a random delay in [0, min(maxDelay, base * 2^retry)). `retry` counts from 0. */
 export function backoffDelay(retry: number, opts: Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs'>, random: () => number): number {
-  const ceiling = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** Math.min(retry, 30));
-  return Math.floor(random() * ceiling);
+  return netBackoff(retry, opts, random);
 }
 
 export type RetryDecision = { retry: true; delayMs: number } | { retry: false; reason: 'attempts' | 'time' | 'retry-after' };

@@ -63,19 +63,5 @@ export class UndiciTransport implements Transport {
   }
 }
 
-/** The low-level code of a network error (undici wraps Node's codes in `cause`). */
-export function networkCode(err: unknown): string | undefined {
-  let e: unknown = err;
-  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== 'UND_ERR') {
-      const inner = (e as { cause?: unknown }).cause;
-      const innerCode = inner && typeof inner === 'object' ? (inner as { code?: unknown }).code : undefined;
-      // prefer the OS code (ECONNRESET) over undici's wrapper code when both exist
-      if (code === 'UND_ERR_SOCKET' && typeof innerCode === 'string') return innerCode;
-      return code;
-    }
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
+/** The low-level code of a network error (shared with the destinations). */
+export { networkCode } from '../net';

@@ -45,6 +45,7 @@ const CONFIG_TYPES = TYPES.filter((t) => {
   const html = join(ROOT, 'nodes', `${t}.html`);
   return existsSync(html) && /category:\s*['"]config['"]/.test(readFileSync(html, 'utf8'));
 });
+/** Config nodes of Node-RED's core that examples use (the editor lists config nodes apart from flow nodes). */
 const FLOW_TYPES = TYPES.filter((t) => !CONFIG_TYPES.includes(t));
 
 /** The editor files are copied into dist/ by the build: rebuild when dist is missing or older than them. */

@@ -10,7 +10,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,11 @@ export interface OpenSshServer {
   home: string;
   /** sshd's log so far (stderr, -e). */
   log(): string;
+  /**
+   * Stops the server and every session it serves (a transfer in progress breaks off), then starts it again
+   * on the same port with the same host key.
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -63,6 +68,31 @@ async function ensureUser(password: string): Promise<string> {
   });
   const { stdout } = await run('getent', ['passwd', USER]);
   return stdout.trim().split(':')[5];
+}
+
+/** The processes below `pid` (Linux: from /proc), deepest last. */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // the command may hold spaces and parentheses: the parent pid is the second field after the last ")"
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const visit = (p: number): void => {
+    for (const c of parents.get(p) ?? []) {
+      out.push(c);
+      visit(c);
+    }
+  };
+  visit(pid);
+  return out;
 }
 
 function waitForPort(port: number, child: ChildProcess, ms: number): Promise<void> {
@@ -126,11 +156,15 @@ export async function startOpenSsh(): Promise<OpenSshServer> {
     ].join('\n'),
   );
   await run(SSHD, ['-t', '-f', config]);
-  const child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    log += d;
-  });
+  const launch = (): ChildProcess => {
+    const c = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    c.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      log += d;
+    });
+    return c;
+  };
+  let child = launch();
   try {
     await waitForPort(port, child, 10_000);
   } catch (err) {
@@ -148,6 +182,22 @@ export async function startOpenSsh(): Promise<OpenSshServer> {
     fingerprintMd5,
     home,
     log: () => log,
+    async restart() {
+      for (const pid of descendants(child.pid as number)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // ended meanwhile
+        }
+      }
+      if (child.exitCode === null) {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      child = launch();
+      await waitForPort(port, child, 10_000);
+    },
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createSftpDestination, fetchHostKeyFingerprint, type SftpDestinationConfig } from '../../src/core/deliver/sftp';
+import { createSftpDestination, fetchHostKeyFingerprint, type SftpDestinationConfig } from '../../src/core/deliver/sftp/destination';
 import { DeliverError, type Destination } from '../../src/core/deliver/types';
 import { openSshUnavailable, startOpenSsh, type OpenSshServer } from './openssh';
 

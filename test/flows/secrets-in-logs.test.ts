@@ -26,6 +26,7 @@ const SECRETS = {
   refusedToken: 'refused-bearer-secret-3f3f',
   sftpPassword: 'sftp-secret-pw-5d6e',
   s3Secret: 's3/secret+key-0a9b8c7d6e5f',
+  s3Session: 's3-session+token/9e8d7c6b',
 };
 
 const body = (req: IncomingMessage): Promise<Buffer> =>
@@ -111,7 +112,7 @@ describe('secrets stay out of the log at trace level, and out of the flow files'
       dest('dest.basic', { kind: 'http', url: `${sink.url}/basic/{{asset.id}}`, method: 'PUT', bodyMode: 'raw', auth: 'basic', httpUser: 'uploader' }, { httpPassword: SECRETS.httpPassword }),
       dest('dest.refused', { kind: 'http', url: `${sink.url}/refused/{{asset.id}}`, method: 'PUT', bodyMode: 'raw', auth: 'bearer' }, { token: SECRETS.refusedToken }),
       dest('dest.sftp', { kind: 'sftp', host: '127.0.0.1', port: sftp.port, user: 'agency', hostKey: sftp.hostKeyFingerprint, template: '{{asset.fileName}}' }, { password: SECRETS.sftpPassword }),
-      dest('dest.s3', { kind: 's3', endpoint: sink.url, region: 'us-east-1', bucket: 'photos', forcePathStyle: true, template: '{{asset.id}}/{{asset.fileName}}' }, { accessKeyId: 'AKIDSECRETSTEST', secretAccessKey: SECRETS.s3Secret }),
+      dest('dest.s3', { kind: 's3', endpoint: sink.url, region: 'us-east-1', bucket: 'photos', forcePathStyle: true, template: '{{asset.id}}/{{asset.fileName}}' }, { accessKeyId: 'AKIDSECRETSTEST', secretAccessKey: SECRETS.s3Secret, sessionToken: SECRETS.s3Session }),
       { id: 'trg', z: 'tab1', type: 'photoshelter-trigger', account: 'acc.session', mode: 'changed', interval: 3600, start: 'now', maxEvents: 10, includeIptc: true, x: 100, y: 100, wires: [['fetch']] },
       { id: 'fetch', z: 'tab1', type: 'photoshelter-fetch', account: 'acc.oauth', mode: 'buffer', rendition: 'original', x: 250, y: 100, wires: [['d.bearer', 'd.basic', 'd.sftp', 'd.s3', 'd.refused']] },
       deliver('d.bearer', 'acc.oauth', 'dest.bearer', 60),

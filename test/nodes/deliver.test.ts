@@ -198,6 +198,64 @@ describe('photoshelter-deliver node', function () {
     assert.equal(m.delivery?.sha256, sha(file));
   });
 
+  describe('a fetch node\'s stream downloads only when a delivery needs it', () => {
+    const downloads = async () => (await sim.control.requests()).filter((r) => r.path.endsWith('/download'));
+    const fetchStream = (wires: string[], rendition: Record<string, unknown> = { rendition: 'original' }): FlowNode => ({ id: 'f1', type: 'photoshelter-fetch', z: 'tab1', account: 'acc', mode: 'stream', ...rendition, wires: [wires] });
+
+    it('a file delivered already is not downloaded again: the ledger is consulted first', async () => {
+      const truth = await sim.control.media(imageId);
+      const { results } = await load({}, folder(), {}, [fetchStream(['d1'])]);
+      helper.getNode('f1').receive({ payload: imageId });
+      assert.equal((await results.next()).delivery?.skipped, false);
+      await sim.control.clearRequests();
+      helper.getNode('f1').receive({ payload: imageId });
+      const again = await results.next();
+      assert.equal(again.delivery?.skipped, true);
+      assert.deepEqual(await downloads(), [], 'no download for a skipped delivery');
+      assert.equal(readFileSync(join(out, imageId, truth.file_name)).length, truth.file_size);
+    });
+
+    it('a download that breaks off is opened again by the retry, and the file arrives whole', async () => {
+      const truth = await sim.control.media(imageId);
+      const { results, caught } = await load({ retries: 2 }, folder(), {}, [fetchStream(['d1'])]);
+      await sim.control.clearRequests();
+      await sim.control.faults({ route: '^/media/.*/download$', method: 'GET', reset: 0.3, count: 1 });
+      helper.getNode('f1').receive({ payload: imageId });
+      const m = await Promise.race([results.next(), caught.next().then((e) => assert.fail(`caught: ${String(e.error?.message)}`))]);
+      assert.equal(m.delivery?.attempts, 2, 'the second attempt delivered');
+      assert.equal((await downloads()).length, 2, 'the download was opened again');
+      const file = readFileSync(join(out, imageId, truth.file_name));
+      assert.equal(file.length, truth.file_size);
+      assert.equal(m.delivery?.sha256, sha(file));
+    });
+
+    it('wired to two deliveries (Node-RED copies the message for the second wire), each opens a download of its own', async () => {
+      const truth = await sim.control.media(imageId);
+      const { results } = await load({}, folder(), {}, [
+        fetchStream(['d1', 'd2']),
+        { id: 'd2', type: 'photoshelter-deliver', z: 'tab1', destination: 'dest', account: 'acc', action: 'put', actionType: 'str', template: 'second/{{asset.fileName}}', retries: 0, wires: [['out']] },
+      ]);
+      await sim.control.clearRequests();
+      helper.getNode('f1').receive({ payload: imageId });
+      const [a, b] = [await results.next(), await results.next()];
+      assert.deepEqual([a.delivery?.bytes, b.delivery?.bytes], [truth.file_size, truth.file_size]);
+      assert.equal(a.delivery?.sha256, b.delivery?.sha256);
+      assert.equal(readFileSync(join(out, 'second', truth.file_name)).length, truth.file_size);
+      assert.equal((await downloads()).length, 2);
+    });
+
+    it('a JPEG rendition streamed by the fetch node is delivered as the rendition', async () => {
+      const { results } = await load({ template: '{{asset.id}}.jpg' }, folder(), {}, [fetchStream(['d1'], { rendition: 'jpeg', size: '200', sizeType: 'long' })]);
+      await sim.control.clearRequests();
+      helper.getNode('f1').receive({ payload: imageId });
+      const m = await results.next();
+      const file = readFileSync(join(out, `${imageId}.jpg`));
+      assert.deepEqual([...file.subarray(0, 2)], [0xff, 0xd8], 'a JPEG');
+      assert.equal(m.delivery?.sha256, sha(file));
+      assert.deepEqual((await downloads()).map((r) => r.query), [{ download_filetype: 'jpeg', download_quality: '200' }]);
+    });
+  });
+
   it('a path attack reaches Catch with EBADPATH and writes nothing', async () => {
     const { d1, results, caught } = await load({ template: '{{{asset.fileName}}}' });
     d1.receive({ asset: anAsset({ fileName: '../../escape.jpg' }), payload: Buffer.from('x'), topic: 'bad' });

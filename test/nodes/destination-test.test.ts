@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
 import destinationNode from '../../src/nodes/photoshelter-destination';
-import { fingerprintOf } from '../../src/core/deliver/sftp';
+import { fingerprintOf } from '../../src/core/deliver/sftp/destination';
 import { startSftpTarget, type SftpTarget, generateEd25519 } from '../../src/simulator/sftp';
 import { elsewhereUnlessPermissionsApply } from '../helpers/permissions';
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import helper from 'node-red-node-test-helper';
+import { LIFECYCLE_KEYS } from '../../src/nodes/shared/lifecycle';
 import * as nrUtil from '@node-red/util';
 import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import accountNode from '../../src/nodes/photoshelter-account';
@@ -543,18 +544,20 @@ describe('photoshelter-fetch node', function () {
 
     it('has every key the runtime uses', () => {
       const src = readFileSync(join(__dirname, '../../src/nodes/photoshelter-fetch.ts'), 'utf8');
-      const core = readFileSync(join(__dirname, '../../src/core/fetch.ts'), 'utf8');
+      // the core modules the node calls, whose errors it words from its catalogue by their keys
+      const core = ['core/fetch/settings.ts', 'core/fetch/files.ts', 'core/rendition.ts', 'core/message.ts', 'core/limit.ts', 'core/bool.ts']
+        .map((f) => readFileSync(join(__dirname, '../../src', f), 'utf8'))
+        .join('\n');
       const keys = new Set<string>(['photoshelter-fetch.errors.noAccount']); // asked for by accountOf()
       for (const m of src.matchAll(/RED\._\('photoshelter-fetch\.([\w.]+)'/g)) keys.add(`photoshelter-fetch.${m[1]}`);
-      // fail('key', …) and the catalogue keys chosen in code
-      for (const m of src.matchAll(/fail\(\s*'(\w+)'/g)) keys.add(`photoshelter-fetch.errors.${m[1]}`);
-      for (const m of src.matchAll(/'(tooLarge\w*)'/g)) keys.add(`photoshelter-fetch.errors.${m[1]}`);
-      // the keys of FetchInputError (thrown in core) and one status per file mode
-      for (const m of core.matchAll(/new FetchInputError\(\s*'(\w+)'/g)) keys.add(`photoshelter-fetch.errors.${m[1]}`);
-      for (const m of core.matchAll(/positiveNumber\([^)]*'(\w+)'\)/g)) keys.add(`photoshelter-fetch.errors.${m[1]}`);
+      for (const k of LIFECYCLE_KEYS) keys.add(`photoshelter-fetch.errors.${k}`);
+      // the keys of the errors thrown in core, and one status per file mode
+      for (const m of core.matchAll(/new InputError\(\s*'(\w+)'/g)) keys.add(`photoshelter-fetch.errors.${m[1]}`);
+      for (const m of core.matchAll(/\bkey: (?:\w+ \? '(\w+)' : )?'(\w+)'/g)) for (const k of [m[1], m[2]]) if (k) keys.add(`photoshelter-fetch.errors.${k}`);
+      for (const m of core.matchAll(/(?:positiveNumber|wholeNumber)\([^)]*'(\w+)'\)/g)) keys.add(`photoshelter-fetch.errors.${m[1]}`);
       for (const mode of ['none', 'stream', 'buffer', 'temp', 'link']) keys.add(`photoshelter-fetch.status.${mode}`);
       assert.ok(src.includes('`photoshelter-fetch.status.${s.mode}`'), 'status keys are per file mode');
-      assert.ok(src.includes('`photoshelter-fetch.errors.${key}`'), 'error keys come from fail()');
+      for (const k of ['tooLarge', 'tooLargeRead', 'queueFull', 'badBoolean', 'noId', 'badId', 'badSize', 'badMode', 'badConcurrency']) assert.ok(keys.has(`photoshelter-fetch.errors.${k}`), k);
       assert.ok(keys.size >= 20, `found ${keys.size} keys`);
       const missing = [...keys].filter((k) => !has(k));
       assert.deepEqual(missing, []);

@@ -264,7 +264,12 @@ describe('photoshelter-rights node', function () {
     await sim.control.faults({ route: '^/media/', method: 'GET', latencyMs: 60_000 });
     node.receive({ payload: ids[0], topic: 'slow' });
     await until(() => statuses.some((s) => /status\.reading/.test(String(s.text))), 'the read to start');
+    const reported: unknown[] = [];
+    const error = node.error.bind(node);
+    node.error = ((e: unknown, m?: unknown) => (reported.push(e), error(e as never, m as never))) as typeof node.error;
     await (node as unknown as { close(removed: boolean): Promise<void> }).close(false);
+    // the node says it is closed only once its work in flight has ended (reported as aborted)
+    assert.equal(reported.length, 1, 'the aborted read was reported before the node said it was closed');
     await until(() => out.by.caught.length === 1, 'the aborted error');
     assert.equal(out.by.caught[0].topic, 'slow');
     assert.match(String(out.by.caught[0].error?.message), /errors\.aborted/);

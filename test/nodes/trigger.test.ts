@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
 import accountNode from '../../src/nodes/photoshelter-account';
 import triggerNode from '../../src/nodes/photoshelter-trigger';
+import deliverNode from '../../src/nodes/photoshelter-deliver';
+import destinationNode from '../../src/nodes/photoshelter-destination';
 import type { AccountNode } from '../../src/nodes/shared/types';
 import { startSim, type SimHandle } from '../helpers/sim';
 import { assertEvidenced } from '../helpers/evidence';
@@ -133,6 +138,66 @@ describe('photoshelter-trigger node', function () {
     assert.equal(got.length, 1);
     assert.equal(got[0].topic, 'approved');
     assert.equal(got[0].event.previous, 'Pending');
+  });
+
+  it('with "also when an approved asset changes", an edit of an approved asset fires again, with event.changed', async () => {
+    await helper.load(
+      [accountNode, triggerNode],
+      flow({ mode: 'approved', ruleSource: 'custom', ruleField: 'Approval Status', ruleOp: 'eq', ruleValue: 'Approved', approvedChanges: true }),
+      creds(),
+    );
+    const got = collect();
+    await waitFor(() => statuses().some((s) => s.fill === 'grey'), 'the baseline');
+    const truths = await Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
+    const pending = truths.find((t) => t.custom['Approval Status'] === 'Pending');
+    assert.ok(pending);
+    await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Approved' } });
+    await settle();
+    await pollFor(got, 1);
+    assert.equal(got[0].event.changed, undefined, 'entering the rule says no change');
+    await sim.control.patchMedia(pending.id, { iptc: { caption: 'approved, then edited' } });
+    await settle();
+    await pollFor(got, 2);
+    assert.equal(got.length, 2);
+    assert.equal(got[1].topic, 'approved');
+    assert.deepEqual(got[1].event.changed, ['metadata']);
+    assert.equal(got[1].asset.id, pending.id);
+  });
+
+  it('a bad "also when an approved asset changes" setting stops the trigger with a clear error', async () => {
+    await helper.load([accountNode, triggerNode], flow({ mode: 'approved', ruleSource: 'custom', ruleField: 'Approval Status', ruleOp: 'eq', ruleValue: 'Approved', approvedChanges: 'yes' }), creds());
+    await waitFor(() => statuses().some((s) => s.fill === 'red'), 'the red status');
+    assert.match(String(statuses().at(-1)?.text), /approvedChanges/);
+  });
+
+  it('feeds a deliver node directly (no fetch node): the JPEG rendition the deliver node asks for is downloaded and delivered', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'ps-trigger-deliver-'));
+    try {
+      await helper.load(
+        [accountNode, triggerNode, destinationNode, deliverNode],
+        [
+          ...flow({ mode: 'changed', wires: [['d1']] }),
+          { id: 'dest', type: 'photoshelter-destination', kind: 'folder', folder: out, template: '{{asset.id}}.jpg' },
+          { id: 'd1', z: 'f1', type: 'photoshelter-deliver', destination: 'dest', rendition: 'jpeg', size: '300', sizeType: 'long', retries: 0, wires: [['out']] },
+        ] as never,
+        creds(),
+      );
+      const got = collect();
+      await waitFor(() => statuses().some((s) => s.fill === 'grey' || s.fill === 'green'), 'the first poll');
+      const [id] = await sim.control.mediaIds();
+      await sim.control.patchMedia(id, { iptc: { caption: 'to the intranet' } });
+      await settle();
+      await sim.control.clearRequests();
+      await pollFor(got, 1);
+      const file = readFileSync(join(out, `${id}.jpg`));
+      assert.deepEqual([...file.subarray(0, 2)], [0xff, 0xd8], 'a JPEG');
+      assert.equal((got[0] as unknown as { delivery: { bytes: number } }).delivery.bytes, file.length);
+      const downloads = (await sim.control.requests()).filter((r) => r.path.endsWith('/download'));
+      assert.deepEqual(downloads.map((r) => r.query), [{ download_filetype: 'jpeg', download_quality: '300' }]);
+      assert.ok(!(await sim.control.requests()).some((r) => r.path === `/media/${id}`), 'the trigger\'s asset is used as it is');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('walks a gallery on input, once per asset, with msg.parts, advancing on acknowledgements', async () => {

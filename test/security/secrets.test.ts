@@ -43,6 +43,7 @@ const SECRETS = {
   httpPassword: 'stored-basic-password',
   sftpPassword: 'stored-sftp-password',
   s3Secret: 'stored-s3-secret-access-key',
+  s3Session: 'stored-s3-session-token-value',
   foreign: 'other-package-secret-password',
   env: 'environment-secret-value-42',
   ledgerPassword: 'stored-database-password',
@@ -118,7 +119,7 @@ describe('security: admin endpoints keep stored secrets with their host (class 1
       dhttp: { token: SECRETS.bearer },
       dbasic: { httpPassword: SECRETS.httpPassword },
       dsftp: { password: SECRETS.sftpPassword },
-      ds3: { accessKeyId: 'AKIDSTORED', secretAccessKey: SECRETS.s3Secret },
+      ds3: { accessKeyId: 'AKIDSTORED', secretAccessKey: SECRETS.s3Secret, sessionToken: SECRETS.s3Session },
       foreign: { password: SECRETS.foreign, token: SECRETS.foreign, apiKey: 'FOREIGNKEY1' },
     } as never);
     stored.requests.length = 0;
@@ -229,6 +230,14 @@ describe('security: admin endpoints keep stored secrets with their host (class 1
     it('S3: nor in another region', () => refused(DEST, dest('ds3', s3Cfg({ region: 'us-east-1' }), { accessKeyId: 'AKIDSTORED', secretAccessKey: '__PWRD__' }), 400, RETYPE));
     it('S3: nor with virtual-hosted URLs instead of path-style (another host)', () => refused(DEST, dest('ds3', s3Cfg({ forcePathStyle: false }), { accessKeyId: 'AKIDSTORED', secretAccessKey: '__PWRD__' }), 400, RETYPE));
     it('S3: nor with another access key id', () => refused(DEST, dest('ds3', s3Cfg(), { accessKeyId: 'AKIDATTACKER', secretAccessKey: '__PWRD__' }), 400, RETYPE));
+    it('S3: the session token goes with the stored secret key to the stored endpoint (control)', async () => {
+      await helper.request().post(DEST).send(dest('ds3', s3Cfg(), { accessKeyId: 'AKIDSTORED', secretAccessKey: '__PWRD__', sessionToken: '__PWRD__' }));
+      assert.equal(stored.requests[0]?.headers['x-amz-security-token'], SECRETS.s3Session);
+      assert.deepEqual(evil.requests, []);
+    });
+    it('S3: the session token is not sent to another endpoint', () => refused(DEST, dest('ds3', s3Cfg({ endpoint: evil.url }), { accessKeyId: 'AKIDSTORED', secretAccessKey: 'typed-secret-key', sessionToken: '__PWRD__' }), 400, RETYPE));
+    it('S3: nor for another bucket, with another storage class and part size (settings that are no place do not lend it either)', () =>
+      refused(DEST, dest('ds3', s3Cfg({ bucket: 'attacker-bucket', storageClass: 'STANDARD_IA', partSizeMb: '16' }), { accessKeyId: 'AKIDSTORED', secretAccessKey: 'typed-secret-key', sessionToken: '__PWRD__' }), 400, RETYPE));
     it('folder: a ${NAME} base folder of a new node is not read (no probe file is written)', async () => {
       await refused(DEST, { config: { kind: 'folder', folder: '${PS_SEC_SECRET}' }, credentials: {} }, 400, /reads the environment/);
       assert.ok(!readdirSync(process.cwd()).includes(SECRETS.env), 'no folder was made');

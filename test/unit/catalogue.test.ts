@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROBLEM_KEYS } from '../../src/nodes/shared/errors';
+import { LIFECYCLE_KEYS } from '../../src/nodes/shared/lifecycle';
 import { previewKeys } from '../../src/nodes/shared/preview';
 
 const root = join(__dirname, '..', '..');
@@ -52,7 +53,10 @@ describe('message catalogues', () => {
         const foreign = [...ts.matchAll(/RED\._\(\s*['"`](photoshelter-[\w-]+)\./g)].map((m) => m[1]).filter((ns) => ns !== type);
         assert.deepEqual(foreign, []);
         const needed = [
-          ...(/clientProblem\(/.test(ts) ? PROBLEM_KEYS.map((k) => `problems.${k}`) : []),
+          // the common life of nodes with an input words client problems and aborts from the node's catalogue
+          ...(/clientProblem\(|inputNode</.test(ts) ? PROBLEM_KEYS.map((k) => `problems.${k}`) : []),
+          ...(/inputNode</.test(ts) ? LIFECYCLE_KEYS.map((k) => `errors.${k}`) : []),
+          ...(/configNote: true/.test(ts) ? ['errors.config'] : []),
           ...(/registerPreview\(/.test(ts) ? previewKeys(type) : []),
         ];
         assert.deepEqual(needed.filter((k) => typeof lookup(catalogue, `${type}.${k}`) !== 'string'), [], `keys missing from ${type}.json`);

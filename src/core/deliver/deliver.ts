@@ -3,17 +3,20 @@
  * the body hashed and counted on its way through, progress, retries of transient failures when the body
  * can be opened again, a concurrency cap per destination, dry-runs and sidecars. No Node-RED import.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
+import { backoffDelay, sleep } from '../../net';
+import { crashPoint } from '../../photoshelter/crashpoint';
 import { sameVersion, versionKeyParts } from '../asset';
+import { knownOriginal, Meter, openSource, reopenable, type BodySource, type Progress } from './body';
 import { ClaimedError, type DeliveryLedger, type FileEvidence, type LedgerKey, type LedgerRecord, type VersionStamp } from './ledger';
 import type { DestinationTemplates } from './registry';
 import { sidecarFor, type SidecarKind } from './sidecar';
 import { render, renderStrict } from './template';
 import { DeliverError, type Destination, type PutResult } from './types';
 import { compareEvidence, HeadSniffer, isNoEvidence, modifiedSince, sha256Of, type EvidenceReader } from './version';
+import type { Semaphore } from '../limit';
+
+export type { BodySource, Progress } from './body';
 
 export type DeliverAction = 'put' | 'remove';
 export type OverwritePolicy = 'overwrite' | 'skip' | 'fail';
@@ -35,21 +38,6 @@ export interface DeliverAsset {
  * metadata, `none` nothing could tell (skipped, as the version key says).
  */
 export type VersionCheck = 'key' | 'modified' | 'hash' | 'sha256' | 'metadata' | 'none';
-
-/** Where the bytes come from. Streams can be read once; the others can be opened again for a retry. */
-export type BodySource =
-  | { kind: 'stream'; stream: Readable; size?: number; contentType?: string }
-  | { kind: 'buffer'; data: Buffer; contentType?: string }
-  | { kind: 'file'; path: string; contentType?: string }
-  | { kind: 'fetch'; open: (signal: AbortSignal) => Promise<Readable & { contentLength?: number; contentType?: string }> };
-
-export interface Progress {
-  bytes: number;
-  total?: number;
-  percent?: number;
-  /** Megabytes (10^6 bytes) per second since the start of the attempt. */
-  mbps: number;
-}
 
 export interface Delivery {
   destination: string;
@@ -92,7 +80,7 @@ export interface DelivererOptions {
   semaphore?: Semaphore;
   /** Attempts after the first for retryable failures (default 3). */
   retries?: number;
-  /** First back-off (doubled each time, default 500 ms). */
+  /** The first back-off's ceiling (doubled each time, up to 30 s; the wait is half of it and a random part of the other half; default 500 ms). */
   backoffMs?: number;
 }
 
@@ -140,142 +128,11 @@ interface Verdict {
   read?: boolean;
 }
 
-/** A small counting semaphore. */
-export class Semaphore {
-  private active = 0;
-  private readonly queue: Array<() => void> = [];
-  constructor(public limit: number) {}
-
-  async acquire(signal?: AbortSignal): Promise<() => void> {
-    if (this.active >= this.limit) {
-      await new Promise<void>((resolve, reject) => {
-        const go = (): void => {
-          signal?.removeEventListener('abort', stop);
-          resolve();
-        };
-        const stop = (): void => {
-          const i = this.queue.indexOf(go);
-          if (i >= 0) this.queue.splice(i, 1);
-          reject(abortError(signal as AbortSignal));
-        };
-        if (signal?.aborted) return stop();
-        signal?.addEventListener('abort', stop, { once: true });
-        this.queue.push(go);
-      });
-    }
-    this.active++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.active--;
-      if (this.active < this.limit) this.queue.shift()?.();
-    };
-  }
-
-  get pending(): number {
-    return this.queue.length;
-  }
-}
-
 function abortError(signal: AbortSignal): Error {
   const r: unknown = signal.reason;
   return r instanceof Error ? r : new DeliverError('EABORTED', 'The delivery was aborted');
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', stop);
-      resolve();
-    }, ms);
-    const stop = (): void => {
-      clearTimeout(t);
-      reject(abortError(signal));
-    };
-    signal.addEventListener('abort', stop, { once: true });
-  });
-}
-
-/** Counts and hashes the bytes that pass; reports progress now and then. */
-export class Meter extends Transform {
-  private readonly hash = createHash('sha256');
-  bytes = 0;
-  private readonly started = Date.now();
-  private last = 0;
-
-  constructor(
-    private readonly total: number | undefined,
-    private readonly onProgress?: (p: Progress) => void,
-    private readonly intervalMs = 1000,
-    /** Sees every chunk as it passes (reads the head of the file). */
-    private readonly observe?: (chunk: Buffer) => void,
-  ) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    this.observe?.(chunk);
-    this.bytes += chunk.length;
-    if (this.onProgress) {
-      const now = Date.now();
-      if (now - this.last >= this.intervalMs) {
-        this.last = now;
-        this.onProgress(this.progress(now));
-      }
-    }
-    cb(null, chunk);
-  }
-
-  progress(now = Date.now()): Progress {
-    const secs = Math.max((now - this.started) / 1000, 0.001);
-    const p: Progress = { bytes: this.bytes, mbps: this.bytes / 1e6 / secs };
-    if (this.total) {
-      p.total = this.total;
-      p.percent = Math.min(100, Math.floor((this.bytes / this.total) * 100));
-    }
-    return p;
-  }
-
-  digest(): string {
-    return this.hash.digest('hex');
-  }
-}
-
-interface Opened {
-  body: Readable;
-  size?: number;
-  contentType?: string;
-}
-
-function reopenable(source: BodySource): boolean {
-  return source.kind !== 'stream';
-}
-
-async function openSource(source: BodySource, signal: AbortSignal, used: boolean): Promise<Opened> {
-  switch (source.kind) {
-    case 'stream':
-      if (used) throw new DeliverError('ESTREAMUSED', 'The stream was read already and cannot be read again');
-      return { body: source.stream, size: source.size, contentType: source.contentType };
-    case 'buffer':
-      return { body: Readable.from([source.data]), size: source.data.length, contentType: source.contentType };
-    case 'file': {
-      let size: number;
-      try {
-        size = (await stat(source.path)).size;
-      } catch (e) {
-        throw new DeliverError('ENOFILE', `The file ${source.path} cannot be read: ${(e as Error).message}`, false, { cause: e });
-      }
-      return { body: createReadStream(source.path), size, contentType: source.contentType };
-    }
-    case 'fetch': {
-      const s = await source.open(signal);
-      return { body: s, size: s.contentLength, contentType: s.contentType };
-    }
-  }
-}
 
 /** Appends `suffix` to a location (before the query of a URL). */
 export function withSuffix(location: string, suffix: string, context: DestinationTemplates['context']): string {
@@ -291,6 +148,9 @@ function responseSummary(r: PutResult['response']): unknown {
   const body = JSON.stringify(r.body ?? null);
   return body.length <= 4096 ? { status: r.status, body: r.body } : { status: r.status };
 }
+
+/** The largest ceiling of a back-off between attempts. */
+const MAX_BACKOFF_MS = 30_000;
 
 export class Deliverer {
   private readonly retries: number;
@@ -353,7 +213,8 @@ export class Deliverer {
             { cause: e },
           );
         }
-        await sleep(this.backoffMs * 2 ** attempt, signal);
+        // half the doubling delay and a random part of the other half: deliveries that failed together do not retry together
+        await sleep(backoffDelay(attempt, { baseDelayMs: this.backoffMs, maxDelayMs: MAX_BACKOFF_MS, jitter: 'equal' }), signal, abortError);
       }
     }
   }
@@ -463,7 +324,8 @@ export class Deliverer {
       const { value: result, attempts } = await this.withRetries(signal, reopenable(job.source), async () => {
         const opened = await openSource(job.source, signal, used);
         used = true;
-        const head = ledger ? new HeadSniffer() : undefined;
+        // only the original's own bytes may tell the version (a rendition's XMP is the rendition's)
+        const head = ledger && knownOriginal(job.source) ? new HeadSniffer() : undefined;
         sniffer = head;
         const m = new Meter(opened.size, job.onProgress, job.progressIntervalMs, head && ((chunk) => head.push(chunk)));
         meter = m;
@@ -522,6 +384,7 @@ export class Deliverer {
           }),
         );
       }
+      crashPoint('recorded');
       if (ledger) {
         // the bytes' own XMP InstanceID (a JPEG's) describes exactly what was sent: it wins over the one read before
         const own = result.skipped ? undefined : sniffer?.evidence();

@@ -16,6 +16,8 @@
  * first checks that the claim is still ours: a worker that stalled past its lease and lost the claim
  * records nothing over the new owner's record (LeaseLostError). The database's clock times the leases.
  */
+import { CoreError } from '../errors';
+import { sleep } from '../../net';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
@@ -59,20 +61,16 @@ export const DEFAULT_LEASE_SECONDS = 30;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** A configuration problem of the PostgreSQL ledger (a message for the user, no secret). */
-export class LedgerConfigError extends Error {
-  readonly code = 'ECONFIG';
+export class LedgerConfigError extends CoreError {
   constructor(message: string) {
-    super(message);
-    this.name = 'LedgerConfigError';
+    super('ECONFIG', message);
   }
 }
 
 /** The database failed a ledger operation (unreachable, restarted, refused): the delivery did not happen. */
-export class LedgerUnavailableError extends Error {
-  readonly code = 'ELEDGER';
+export class LedgerUnavailableError extends CoreError {
   constructor(cause: unknown) {
-    super(`The shared delivery ledger (PostgreSQL) failed: ${(cause as Error)?.message || String(cause)}`, { cause });
-    this.name = 'LedgerUnavailableError';
+    super('ELEDGER', `The shared delivery ledger (PostgreSQL) failed: ${(cause as Error)?.message || String(cause)}`, { cause });
   }
 }
 
@@ -219,20 +217,6 @@ function recordOf(r: Row): LedgerRecord {
   return out;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', stop);
-      resolve();
-    }, ms);
-    const stop = (): void => {
-      clearTimeout(t);
-      reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-    };
-    signal?.addEventListener('abort', stop, { once: true });
-  });
-}
 
 /** What a connection test reports. */
 export interface PostgresReport {

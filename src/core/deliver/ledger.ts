@@ -38,8 +38,10 @@
  * then. A compaction writes aside, syncs, renames over the old file and syncs the folder: a crash at any
  * point leaves either the old file or the new one whole.
  */
+import { CoreError } from '../errors';
 import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { crashPoint } from '../../photoshelter/crashpoint';
 
 export type LedgerState = 'intent' | 'done' | 'removed' | 'refused' | 'failed';
 
@@ -107,23 +109,19 @@ export interface ExclusiveOptions {
 }
 
 /** Another process holds a live claim on the delivery, and it did not end within the wait. */
-export class ClaimedError extends Error {
-  readonly code = 'ECLAIMED';
+export class ClaimedError extends CoreError {
   constructor(
     /** Who holds the claim (a worker's name), when known. */
     readonly holder?: string,
   ) {
-    super(`Another worker${holder ? ` (${holder})` : ''} is delivering this file`);
-    this.name = 'ClaimedError';
+    super('ECLAIMED', `Another worker${holder ? ` (${holder})` : ''} is delivering this file`);
   }
 }
 
 /** The claim of a delivery was lost (its lease ran out and another worker took it over) before it was recorded. */
-export class LeaseLostError extends Error {
-  readonly code = 'ELEASELOST';
+export class LeaseLostError extends CoreError {
   constructor() {
-    super('The claim on this delivery ran out and another worker took it over before it was recorded; that worker delivers it');
-    this.name = 'LeaseLostError';
+    super('ELEASELOST', 'The claim on this delivery ran out and another worker took it over before it was recorded; that worker delivers it');
   }
 }
 
@@ -425,6 +423,7 @@ export class FileLedger implements DeliveryLedger {
     } finally {
       await h.close();
     }
+    crashPoint('compact');
     await rename(tmp, this.file);
     await syncFolder(dirname(this.file));
     const old = this.handle;

@@ -4,12 +4,8 @@
  * the destination's rules), and where that is (the folder, the server, the bucket). Nothing is written or
  * connected to; no credentials are needed.
  */
-import { join as joinPosix } from 'node:path/posix';
-import { resolve as resolvePath, join } from 'node:path';
 import { summarize, type Asset } from '../asset';
 import { Deliverer, type DeliverAsset } from './deliver';
-import { checkRelativePath } from './folder';
-import { HttpDestination } from './http';
 import { destinationTemplates, kindOf, type DestinationConfig } from './registry';
 import { viewOf } from './template';
 import { DeliverError, type Destination } from './types';
@@ -53,27 +49,7 @@ function resolverFor(config: DestinationConfig): Destination {
   const never = (): never => {
     throw new DeliverError('ECONFIG', 'A preview delivers nothing');
   };
-  // an HTTP destination without authentication only checks URLs here; it connects to nothing
-  if (kind === 'http') return new HttpDestination({});
-  const resolve = kind === 's3' ? (r: string) => `${String(config.keyPrefix ?? '')}${checkRelativePath(r)}` : (r: string) => checkRelativePath(r);
-  return { kind, resolve, put: never, remove: never, close: async () => undefined };
-}
-
-function whereOf(config: DestinationConfig, location: string): string {
-  switch (kindOf(config)) {
-    case 'folder':
-      if (!config.folder) throw new DeliverError('ECONFIG', 'The folder destination has no base folder');
-      return join(resolvePath(String(config.folder)), location);
-    case 'sftp': {
-      const host = String(config.host || '?');
-      const port = config.port && String(config.port) !== '22' ? `:${String(config.port)}` : '';
-      return `sftp://${host}${port}${joinPosix('/', String(config.basePath || '.'), location).replace(/^\/\.\//, '/')}`;
-    }
-    case 's3':
-      return `s3://${String(config.bucket || '?')}/${location}`;
-    case 'http':
-      return location;
-  }
+  return { kind: kind.kind, resolve: (rendered) => kind.preview.resolve(config, rendered), put: never, remove: never, close: async () => undefined };
 }
 
 /**
@@ -87,7 +63,7 @@ export async function previewLocation(config: DestinationConfig, nodeTemplate: s
     const deliverer = new Deliverer({ destination, templates: destinationTemplates(config), name: 'preview' });
     const msg = { topic: 'approved', payload: summarize(asset), asset, event: { type: 'approved' } };
     const location = deliverer.location({ template: nodeTemplate, view: viewOf(msg, { asset: asset as unknown as DeliverAsset }) });
-    return { location, where: whereOf(config, location) };
+    return { location, where: kindOf(config).preview.where(config, location) };
   } finally {
     await destination.close();
   }

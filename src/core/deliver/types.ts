@@ -4,19 +4,12 @@
  * place and removes them; it knows nothing of assets or ledgers.
  */
 import type { Readable } from 'node:stream';
-
-export type DestinationKind = 'folder' | 'http' | 'sftp' | 's3';
+import { CoreError } from '../errors';
 
 /** Errors a destination throws. `retryable` says whether trying again may help (network, 5xx, 429). */
-export class DeliverError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly retryable = false,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'DeliverError';
+export class DeliverError extends CoreError {
+  constructor(code: string, message: string, retryable = false, options?: { cause?: unknown }) {
+    super(code, message, { retryable, cause: options?.cause });
   }
 }
 
@@ -60,7 +53,8 @@ export interface ProbeResult {
 export type LocationSource = 'template' | 'message';
 
 export interface Destination {
-  readonly kind: DestinationKind;
+  /** The kind's name (see kind.ts). */
+  readonly kind: string;
   /**
    * Validate and normalize a rendered location template. Throws DeliverError('EBADPATH') for `..`, absolute
    * paths, NUL, reserved names… A location given by a message is held to the destination's own place (HTTP:

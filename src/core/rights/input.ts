@@ -3,48 +3,27 @@
  * time and the channel and region of the use. Input problems are `RightsInputError`s naming a catalogue
  * entry; they are found before any request is made.
  */
-import { FetchInputError, pickMediaId } from '../fetch';
+import { InputError } from '../errors';
+import { assetSource as messageAsset, holdsParts } from '../message';
 import { parseApiDate } from '../../photoshelter/dates';
 import { partsNeeded, type RightsPolicy } from './policy';
-import { own, textOf } from './text';
+import { textOf } from './text';
 
-export class RightsInputError extends Error {
-  readonly code = 'EVALIDATION';
-  constructor(
-    readonly key: string,
-    readonly values: Record<string, string | number> = {},
-  ) {
-    super(`${key} ${JSON.stringify(values)}`);
-    this.name = 'RightsInputError';
-  }
-}
-
-export type AssetSource = { asset: Record<string, unknown> } | { fetchId: string };
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
+export class RightsInputError extends InputError {}
 
 /** True when an asset holds every part the policy reads (`custom`, `iptc` as objects). */
 export function hasParts(asset: Record<string, unknown>, policy: RightsPolicy): boolean {
-  return partsNeeded(policy).every((part) => isRecord(own(asset, part)));
+  return holdsParts(asset, partsNeeded(policy));
 }
 
 /**
- * The asset to evaluate: `msg.asset` when it carries the parts the policy reads; otherwise the media id
- * to fetch, from `msg.asset.id`, `msg.payload` or `msg.payload.id` (checked before any request).
+ * The asset to evaluate, by the message rule (../message.ts): `msg.asset` when it carries the parts the
+ * policy reads; otherwise the media id to fetch, from `msg.asset.id` or `msg.payload` (checked before any
+ * request; InputError `noId` or `badId`).
  */
-export function assetSource(msg: { asset?: unknown; payload?: unknown }, policy: RightsPolicy): AssetSource {
-  const given = msg.asset;
-  if (isRecord(given) && hasParts(given, policy)) return { asset: given };
-  const candidates = isRecord(given) ? [own(given, 'id'), msg.payload] : [msg.payload];
-  try {
-    return { fetchId: pickMediaId(candidates) };
-  } catch (e) {
-    // the same id rules as every node; the message comes from this node's catalogue
-    if (e instanceof FetchInputError) throw new RightsInputError(e.key, e.values);
-    throw e;
-  }
+export function assetSource(msg: { asset?: unknown; payload?: unknown }, policy: RightsPolicy): { asset: Record<string, unknown> } | { fetchId: string } {
+  const source = messageAsset(msg, { parts: partsNeeded(policy) });
+  return 'asset' in source ? source : { fetchId: source.load };
 }
 
 /**

@@ -3,6 +3,7 @@
  * the rules that turn terms into allowed channels and regions, and the policy for missing or odd data.
  * `resolveRights` checks a node's configuration once, so evaluating an asset never meets a bad setting.
  */
+import { InputError } from '../errors';
 import { BooleanSettingError, strictBool } from '../bool';
 import { isValidTimeZone } from '../../photoshelter/dates';
 import { fold, parseList, textOf } from './text';
@@ -90,16 +91,7 @@ export interface RightsConfig {
 }
 
 /** A configuration problem; `key` names the catalogue entry, `values` fill it in. */
-export class RightsConfigError extends Error {
-  readonly code = 'EVALIDATION';
-  constructor(
-    readonly key: string,
-    readonly values: Record<string, string | number> = {},
-  ) {
-    super(`${key} ${JSON.stringify(values)}`);
-    this.name = 'RightsConfigError';
-  }
-}
+export class RightsConfigError extends InputError {}
 
 export const DAY_MS = 86_400_000;
 export const DEFAULT_WINDOW_DAYS = 30;

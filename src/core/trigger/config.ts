@@ -2,14 +2,17 @@
  * The trigger's settings as a user writes them (editor fields, all strings or booleans), validated into
  * what the poller and the walker take. Every problem is an Error that names the field and what to do.
  */
+import { CoreError } from '../errors';
 import { isId } from '../../photoshelter';
 import { strictBool } from '../bool';
 import { parseApiDate } from '../../photoshelter/dates';
 import type { AssetPart } from '../load';
-import type { ContainerScope, StartFrom, TriggerMode } from './poller';
+import { TRIGGER_MODES } from './modes';
+import type { ContainerScope, StartFrom } from './poller';
 import { validateRule, type ApprovalRule, type RuleOperator, type RuleSource } from './rules';
 
-export type TriggerModeSetting = TriggerMode | 'walk';
+/** A mode's name (modes/index.ts lists them). */
+export type TriggerModeSetting = string;
 
 export interface TriggerSettings {
   mode?: string;
@@ -19,6 +22,8 @@ export interface TriggerSettings {
   ruleField?: string;
   ruleOp?: string;
   ruleValue?: string;
+  /** Approved mode: also fire when an approved asset's file or metadata changes (default false). */
+  approvedChanges?: boolean | string;
   /** Seconds between polls. */
   interval?: string | number;
   start?: string;
@@ -38,6 +43,8 @@ export interface ResolvedTrigger {
   mode: TriggerModeSetting;
   scopes: ContainerScope[];
   rule?: ApprovalRule;
+  /** Approved mode: also report changes of assets that stay approved. */
+  approvedChanges: boolean;
   intervalMs: number;
   start: StartFrom;
   maxEvents: number;
@@ -48,13 +55,12 @@ export interface ResolvedTrigger {
   ackTimeoutMs: number;
 }
 
-export class TriggerConfigError extends Error {
+export class TriggerConfigError extends CoreError {
   constructor(
     readonly field: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'TriggerConfigError';
+    super('ECONFIG', message);
   }
 }
 
@@ -82,7 +88,7 @@ export function parseScopes(text: unknown): ContainerScope[] {
 
 export function resolveTrigger(s: TriggerSettings): ResolvedTrigger {
   const mode = (s.mode || 'changed') as TriggerModeSetting;
-  if (!['changed', 'approved', 'added', 'walk'].includes(mode)) throw new TriggerConfigError('mode', `Unknown mode "${String(s.mode)}"`);
+  if (!TRIGGER_MODES.includes(mode)) throw new TriggerConfigError('mode', `Unknown mode "${String(s.mode)}"`);
   const scopes = parseScopes(s.scope);
   if (mode === 'added' && scopes.length === 0) throw new TriggerConfigError('scope', 'Choose at least one gallery or collection to watch for added media');
   let rule: ApprovalRule | undefined;
@@ -129,6 +135,7 @@ export function resolveTrigger(s: TriggerSettings): ResolvedTrigger {
     mode,
     scopes,
     rule,
+    approvedChanges: mode === 'approved' && flag(s.approvedChanges, 'approvedChanges', false),
     intervalMs: Math.round(num(s.interval, 'interval', 5, 86_400, 60) * 1000),
     start,
     maxEvents: Math.floor(num(s.maxEvents, 'maxEvents', 1, 100_000, 100)),

@@ -3,6 +3,7 @@
  * PhotoShelter asks us to back off; "poll now" joins the running poll or starts one.
  */
 import { RateLimitError } from '../../photoshelter';
+import { crashPoint } from '../../photoshelter/crashpoint';
 import type { PollResult, TriggerPoller } from './poller';
 
 export interface LoopHooks {
@@ -76,6 +77,7 @@ export class PollLoop {
         this.hooks.polling(await this.poller.needsBaseline());
         const result = await this.poller.poll(ac.signal, limit);
         if (ac.signal.aborted) return;
+        if (result.events.length) crashPoint('poll');
         await this.hooks.emit(result);
         await this.poller.commit(result);
         this.failures = 0;

@@ -10,10 +10,13 @@ import { changeKey, type ChangeScope, type PhotoShelterClient } from '../../phot
 import { parseApiDate } from '../../photoshelter/dates';
 import type { Asset, RawResource } from '../asset';
 import { ahead, assetFromMedia, PathCache, type AssetPart } from '../load';
-import { describeRule, evaluateRule, ruleKey, ruleNeeds, type ApprovalRule } from './rules';
+import { GONE, scopeKeyOf, type PollMode, type PollRun } from './modes/mode';
+import { pollModeOf } from './modes';
+import type { ApprovalRule } from './rules';
 import { asState, type Position, type StateStore, type TriggerState } from './state';
 
-export type TriggerMode = 'changed' | 'approved' | 'added';
+/** The name of a poll mode (modes/index.ts lists them). */
+export type TriggerMode = string;
 
 export interface ContainerScope {
   kind: 'gallery' | 'collection';
@@ -24,6 +27,8 @@ export type StartFrom = { from: 'now' } | { from: 'beginning' } | { from: 'date'
 
 export interface PollerOptions {
   mode: TriggerMode;
+  /** Approved mode: also report an asset that stays approved when its file or its metadata changes. */
+  approvedChanges?: boolean;
   /** Empty: the whole library (not for `added`). */
   scopes: ContainerScope[];
   rule?: ApprovalRule;
@@ -55,6 +60,8 @@ export interface TriggerEvent {
     value?: unknown;
     previous?: unknown;
     previousKnown?: boolean;
+    /** Approved mode with `approvedChanges`: an asset that stays approved changed (its file, its metadata). */
+    changed?: Array<'file' | 'metadata'>;
   };
 }
 
@@ -67,25 +74,17 @@ export interface PollResult {
   next: TriggerState;
 }
 
-type TriggerClient = Pick<
+export type TriggerClient = Pick<
   PhotoShelterClient,
   'changes' | 'galleryChildren' | 'collectionChildren' | 'path' | 'getIptc' | 'getCustomMetadata' | 'getMediaGalleries'
 >;
 
 const BEGINNING = Date.UTC(1990, 0, 1);
-const RECENT_MAX = 5000;
-const GALLERY_REFRESH_POLLS = 10;
-const LIBRARY = '*';
 /** Assets whose parts are read ahead of the one being handled. */
 const READ_AHEAD = 8;
-/** Gallery children read per page by the added mode (its quiet poll is one page). */
-const ADDED_PER_PAGE = 50;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const SECOND = 1000;
-
-/** A medium deleted between the listing and the reading of its parts: nothing to report, handled. */
-const GONE = Symbol('gone');
 
 async function unlessGone<T>(p: Promise<T>): Promise<T | typeof GONE> {
   try {
@@ -103,33 +102,36 @@ function keyTime(key: string): number {
   const at = key.indexOf('@');
   return at < 0 ? NaN : (parseApiDate(key.slice(at + 1))?.epochMs ?? NaN);
 }
-const scopeKeyOf = (s?: ContainerScope): string => (s ? `${s.kind}:${s.id}` : LIBRARY);
-
+/** What a stored state was made under (mode, scopes, and the mode's own part: a rule); another one starts afresh. */
 export function configKeyOf(o: Pick<PollerOptions, 'mode' | 'scopes' | 'rule'>): string {
   const scopes = o.scopes.map(scopeKeyOf).sort().join(',');
-  return JSON.stringify([o.mode, scopes, o.mode === 'approved' && o.rule ? ruleKey(o.rule) : '']);
+  return JSON.stringify([o.mode, scopes, pollModeOf(o.mode)?.key?.(o as PollerOptions) ?? '']);
 }
 
 export class TriggerPoller {
   private state?: TriggerState;
   private readonly configKey: string;
   private readonly settleMs: number;
+  private readonly mode: PollMode;
 
   constructor(
     private readonly client: TriggerClient,
     private readonly o: PollerOptions,
     private readonly store: StateStore,
   ) {
-    if (o.mode === 'approved' && !o.rule) throw new Error('The approved mode needs a rule');
-    if (o.mode === 'added' && o.scopes.length === 0) throw new Error('The added mode needs at least one gallery or collection');
+    const mode = pollModeOf(o.mode);
+    if (!mode) throw new Error(`Unknown mode "${String(o.mode).slice(0, 20)}"`);
+    mode.check(o);
+    this.mode = mode;
     this.configKey = configKeyOf(o);
     this.settleMs = o.settleMs ?? 2000;
   }
 
-  /** True until an approval trigger started "now" has recorded which assets already match. */
+  /** True until a trigger that records what already is (approved, started "now") has done so. */
   async needsBaseline(): Promise<boolean> {
-    const s = await this.current();
-    return this.o.mode === 'approved' && this.o.start.from === 'now' && !s.baselineDone;
+    // the state is read in any case: one that cannot be read fails here, before a poll
+    const state = await this.current();
+    return this.mode.needsBaseline?.(this.o, state) ?? false;
   }
 
   private startMs(): number {
@@ -162,45 +164,48 @@ export class TriggerPoller {
     const base = await this.current();
     const next: TriggerState = structuredClone(base);
     const o = limit !== undefined && limit < this.o.maxEvents ? { ...this.o, maxEvents: Math.max(1, limit) } : this.o;
-    const run = new PollRun(this.client, o, next, signal);
-    if (this.o.mode === 'added') await run.added();
-    else await run.changes(this.settleMs, this.startMs.bind(this), await this.needsBaseline());
+    const run = new Run(this.client, o, this.mode, next, { settleMs: this.settleMs, startMs: () => this.startMs() }, signal);
+    await this.mode.poll(run, await this.needsBaseline());
     return { events: run.events, more: run.more, examined: run.examined, next };
   }
 }
 
-/** One poll's work on a copy of the state. */
-class PollRun {
+/** One poll's work on a copy of the state: what every mode shares (see modes/mode.ts). */
+class Run implements PollRun {
   readonly events: TriggerEvent[] = [];
   more = false;
   examined = 0;
-  private readonly detectedAt = new Date().toISOString();
-  private readonly emittedKeys = new Set<string>();
+  readonly detectedAt = new Date().toISOString();
+  readonly emitted = new Set<string>();
   private readonly paths = new PathCache();
+  private readonly include: AssetPart[];
 
   constructor(
-    private readonly client: TriggerClient,
-    private readonly o: PollerOptions,
-    private readonly state: TriggerState,
-    private readonly signal?: AbortSignal,
-  ) {}
-
-  private get include(): AssetPart[] {
-    const parts = new Set(this.o.include);
-    const need = this.o.rule && this.o.mode === 'approved' ? ruleNeeds(this.o.rule) : undefined;
-    if (need) parts.add(need);
-    return [...parts];
+    readonly client: TriggerClient,
+    readonly o: PollerOptions,
+    mode: PollMode,
+    readonly state: TriggerState,
+    private readonly timing: { settleMs: number; startMs: () => number },
+    readonly signal?: AbortSignal,
+  ) {
+    this.include = [...new Set([...o.include, ...(mode.needs?.(o) ?? [])])];
   }
 
-  private asset(media: RawResource): Promise<Asset> {
-    return assetFromMedia(this.client, media, { include: this.include, timeZone: this.o.timeZone, signal: this.signal, paths: this.paths });
-  }
-
-  private full(): boolean {
+  full(): boolean {
     return this.events.length >= this.o.maxEvents;
   }
 
-  async changes(settleMs: number, startMs: () => number, baseline: boolean): Promise<void> {
+  /** A listed medium as an asset with the parts wanted; gallery paths are read once per poll. */
+  private read(media: RawResource): Promise<Asset | typeof GONE> {
+    return unlessGone(assetFromMedia(this.client, media, { include: this.include, timeZone: this.o.timeZone, signal: this.signal, paths: this.paths }));
+  }
+
+  assets<T>(items: Iterable<T> | AsyncIterable<T>, media: (item: T) => RawResource): AsyncGenerator<{ item: T; value: Asset | typeof GONE }> {
+    return ahead(items, (item) => this.read(media(item)), READ_AHEAD);
+  }
+
+  async scanChanges(baseline: boolean, each: (asset: Asset, scope: string, sinceMs: number) => void): Promise<void> {
+    const { settleMs, startMs } = this.timing;
     const now = this.o.now();
     const until = Math.floor((now - settleMs) / 1000) * 1000;
     // The baseline ("start from now") reads up to now: what matches then was approved before the start,
@@ -209,8 +214,6 @@ class PollRun {
     // PhotoShelter's clock is known to the second (Date headers), so "now" reaches a second further.
     const scanUntil = baseline ? (Math.ceil(now / 1000) + 1) * 1000 : until;
     const scopes: Array<ContainerScope | undefined> = this.o.scopes.length ? this.o.scopes : [undefined];
-    const matching = new Set(this.state.matching ?? []);
-    const recent = new Map(this.state.recent ?? []);
     for (const scope of scopes) {
       const key = scopeKeyOf(scope);
       const pos: Position = this.state.positions[key] ?? { at: iso(Math.floor((baseline ? BEGINNING : Math.min(startMs(), until)) / SECOND) * SECOND), seen: [] };
@@ -234,7 +237,7 @@ class PollRun {
       let boundary = pos.seen.slice();
       let stopped = false;
       const beyond: string[] = [];
-      const reads = ahead(feed, async (rec) => (handledBefore(changeKey(rec.media), rec) ? undefined : unlessGone(this.asset(rec.media as RawResource))), READ_AHEAD);
+      const reads = ahead(feed, async (rec) => (handledBefore(changeKey(rec.media), rec) ? undefined : this.read(rec.media as RawResource)), READ_AHEAD);
       for await (const { item: rec, value: asset } of reads) {
         const k = changeKey(rec.media);
         if (asset !== undefined && asset !== GONE) {
@@ -244,8 +247,7 @@ class PollRun {
             break;
           }
           this.examined++;
-          if (this.o.mode === 'approved') this.approval(asset, key, matching, recent, baseline);
-          else this.change(asset, key, atMs);
+          each(asset, key, atMs);
         }
         // handled now or before: the position moves past it (its second, with the keys handled in it)
         if (rec.position !== at) {
@@ -262,137 +264,6 @@ class PollRun {
         const later = new Set([...(baseline ? beyond : []), ...pos.seen.filter((k) => keyTime(k) >= until)]);
         this.state.positions[key] = { at: iso(until), seen: [...later] };
       }
-    }
-    if (this.o.mode === 'approved') {
-      this.state.matching = [...matching].sort();
-      this.state.recent = [...recent].slice(-RECENT_MAX);
-      if (baseline) this.state.baselineDone = true;
-    }
-  }
-
-  private change(asset: Asset, scope: string, sinceMs: number): void {
-    const k = `${asset.id}@${asset.metadataKey}`;
-    if (this.emittedKeys.has(k)) return;
-    this.emittedKeys.add(k);
-    const created = asset.createdAt ? Date.parse(asset.createdAt) >= sinceMs : false;
-    const topic = created ? 'created' : 'updated';
-    this.events.push({ topic, asset, event: { type: topic, at: asset.modifiedAt, detectedAt: this.detectedAt, scope } });
-  }
-
-  private approval(asset: Asset, scope: string, matching: Set<string>, recent: Map<string, unknown>, baseline: boolean): void {
-    const rule = this.o.rule as ApprovalRule;
-    const r = evaluateRule(rule, asset);
-    const was = matching.has(asset.id);
-    const previousKnown = recent.has(asset.id);
-    const previous = recent.get(asset.id) ?? null;
-    if (r.matches && !was && !baseline && !this.emittedKeys.has(asset.id)) {
-      this.emittedKeys.add(asset.id);
-      this.events.push({
-        topic: 'approved',
-        asset,
-        event: { type: 'approved', at: asset.modifiedAt, detectedAt: this.detectedAt, scope, rule: describeRule(rule), value: r.value, previous, previousKnown },
-      });
-    }
-    if (r.matches) matching.add(asset.id);
-    else matching.delete(asset.id);
-    recent.delete(asset.id);
-    recent.set(asset.id, r.value);
-  }
-
-  /** Galleries of the chosen scopes; collections are expanded (and re-read every few polls). */
-  private async galleries(): Promise<string[]> {
-    const direct = this.o.scopes.filter((s) => s.kind === 'gallery').map((s) => s.id);
-    const collections = this.o.scopes.filter((s) => s.kind === 'collection').map((s) => s.id);
-    if (!collections.length) return direct;
-    const cached = this.state.galleries;
-    if (cached && cached.pollsSinceRefresh < GALLERY_REFRESH_POLLS) {
-      cached.pollsSinceRefresh++;
-      return cached.ids;
-    }
-    const found = new Set(direct);
-    const queue = [...collections];
-    const visited = new Set<string>();
-    while (queue.length) {
-      const c = queue.shift() as string;
-      if (visited.has(c)) continue;
-      visited.add(c);
-      for await (const child of this.client.collectionChildren(c, { signal: this.signal })) {
-        if (child.type === 'gallery') found.add(child.id);
-        else queue.push(child.id);
-      }
-    }
-    this.state.galleries = { ids: [...found], pollsSinceRefresh: 0, refreshedAt: iso(this.o.now()) };
-    return this.state.galleries.ids;
-  }
-
-  /**
-   * Media added to a gallery at or after `since` (not in `skip`), oldest first by (added_at, id). The listing
-   * is asked newest first [draft] and read only until it passes `since`, a page at a time; when the answer
-   * turns out not to be in that order (a sort the server ignores), the whole gallery is read instead.
-   */
-  private async addedSince(gid: string, since: number, skip: Set<string>): Promise<Array<{ media: RawResource; added: number; raw: string }>> {
-    const found: Array<{ media: RawResource; added: number; raw: string; id: string }> = [];
-    let ordered = true;
-    let prev = Infinity;
-    let reachedOlder = false;
-    let n = 0;
-    const listing = this.client.galleryChildren(gid, { sortBy: 'added_at', sortDirection: 'descending', perPage: ADDED_PER_PAGE, prefetch: false, signal: this.signal });
-    for await (const m of listing) {
-      n++;
-      const raw = String(m.attributes?.added_at ?? '');
-      const added = parseApiDate(raw, this.o.timeZone)?.epochMs ?? -Infinity;
-      if (added > prev) ordered = false;
-      prev = added;
-      if (added < since) reachedOlder = true;
-      else if (!skip.has(`${m.id}@${raw}`)) found.push({ media: m as RawResource, added, raw, id: m.id });
-      // in order, a page that reached older media ends the search (at a page boundary: the rest of the page
-      // is checked for order too)
-      if (ordered && reachedOlder && n % ADDED_PER_PAGE === 0) break;
-    }
-    found.sort((a, b) => a.added - b.added || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return found;
-  }
-
-  async added(): Promise<void> {
-    const fresh = iso(this.o.now());
-    const start = this.o.start.from === 'now' ? fresh : this.o.start.from === 'beginning' ? iso(BEGINNING) : undefined;
-    const startAt = start ?? iso(parseApiDate((this.o.start as { date: string }).date, this.o.timeZone)?.epochMs ?? BEGINNING);
-    const firstPoll = Object.keys(this.state.positions).length === 0;
-    const previousRefresh = this.state.galleries?.refreshedAt;
-    for (const gid of await this.galleries()) {
-      const key = `gallery:${gid}`;
-      // a gallery that appears later under a chosen collection counts from the refresh before it was seen
-      const pos: Position = this.state.positions[key] ?? { at: firstPoll ? startAt : previousRefresh ?? fresh, seen: [] };
-      if (this.full()) {
-        this.more = true;
-        this.state.positions[key] = pos;
-        continue;
-      }
-      const since = Date.parse(pos.at);
-      const skip = new Set(pos.seen);
-      const found = await this.addedSince(gid, since, skip);
-      let at = pos.at;
-      let boundary = pos.seen.slice();
-      const reads = ahead(found, (f) => unlessGone(this.asset(f.media)), READ_AHEAD);
-      for await (const { item: f, value: asset } of reads) {
-        if (this.full()) {
-          this.more = true;
-          break;
-        }
-        this.examined++;
-        if (asset !== GONE) this.events.push({
-          topic: 'added',
-          asset,
-          event: { type: 'added', at: parseApiDate(f.raw, this.o.timeZone)?.iso ?? null, detectedAt: this.detectedAt, scope: key, galleryId: gid },
-        });
-        const fAt = iso(f.added);
-        if (fAt !== at) {
-          at = fAt;
-          boundary = [];
-        }
-        boundary.push(`${f.media.id}@${f.raw}`);
-      }
-      this.state.positions[key] = { at, seen: boundary };
     }
   }
 }

@@ -2,6 +2,7 @@
  * What a trigger remembers between polls and across restarts. Kept small: positions, the ids at each
  * position's boundary, and — for approval rules — the ids that currently match.
  */
+import { CoreError } from '../errors';
 
 export interface Position {
   /** ISO 8601 UTC instant; resuming reads from here (inclusive). */
@@ -20,6 +21,11 @@ export interface TriggerState {
   matching?: string[];
   /** Approval rules: the last value seen of recently changed assets, newest last. */
   recent?: Array<[string, unknown]>;
+  /**
+   * Approval rules that also report changes of approved assets: for each matching asset, `id`, then
+   * fingerprints of its version key (and file hash, `-` for none) and its metadata key, space-separated.
+   */
+  approvedKeys?: string[];
   /** Approval rules started "now": the baseline of matching assets is complete. */
   baselineDone?: boolean;
   /** Added mode: galleries under the chosen collections, refreshed now and then. */
@@ -65,16 +71,15 @@ export class MemoryStore implements StateStore {
  * setting ("now" by default) and silently skip every change since the last good position, so the poll
  * fails instead, saying what is wrong and how to start again; the stored value is left as it is.
  */
-export class TriggerStateError extends Error {
-  readonly code = 'ESTATE';
+export class TriggerStateError extends CoreError {
   constructor(detail: string) {
     super(
+      'ESTATE',
       `The stored position of this trigger is damaged (${detail}). Nothing was read from it, so that no change is ` +
         'skipped unnoticed. To start again, delete the key "photoshelter-trigger" of this node in the Context ' +
         'sidebar (or in its context store): the trigger then starts as its "Start from" says; choose a date there to ' +
         're-read what may have changed since the last delivery.',
     );
-    this.name = 'TriggerStateError';
   }
 }
 
@@ -102,6 +107,9 @@ export function asState(raw: unknown, configKey: string): TriggerState | undefin
   if (s.matching !== undefined && !isStringArray(s.matching)) throw new TriggerStateError('the matching assets are not a list of ids');
   if (s.recent !== undefined && !(Array.isArray(s.recent) && s.recent.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string'))) {
     throw new TriggerStateError('the last values seen are not a list of [id, value]');
+  }
+  if (s.approvedKeys !== undefined && !(isStringArray(s.approvedKeys) && s.approvedKeys.every((k) => /^\S+ [0-9a-f]{8} (?:[0-9a-f]{8}|-) [0-9a-f]{8}$/.test(k)))) {
+    throw new TriggerStateError('the keys of the approved assets are not readable');
   }
   if (s.baselineDone !== undefined && typeof s.baselineDone !== 'boolean') throw new TriggerStateError('the baseline flag is not true or false');
   const g = s.galleries as TriggerState['galleries'] | undefined;

@@ -11,8 +11,10 @@
  * before the cursor again. Listings carry no parts (no include is evidenced there): the parts a flow
  * wants are read per asset, a few assets ahead.
  */
+import { CoreError } from '../errors';
 import { randomUUID } from 'node:crypto';
 import type { PhotoShelterClient } from '../../photoshelter';
+import { crashPoint } from '../../photoshelter/crashpoint';
 import { normalizeAsset, type Asset, type RawResource } from '../asset';
 import { ahead, assetFromMedia, type AssetPart } from '../load';
 import { IdSet } from './idset';
@@ -98,8 +100,10 @@ async function* present<T, U>(src: AsyncGenerator<{ item: T; value: U | undefine
   }
 }
 
-export class WalkBusyError extends Error {
-  readonly code = 'EWALKBUSY';
+export class WalkBusyError extends CoreError {
+  constructor(message: string) {
+    super('EWALKBUSY', message);
+  }
 }
 
 export class Walker {
@@ -301,6 +305,7 @@ export class Walker {
         this.scheduleSave();
       }
       this.emit(item);
+      crashPoint('walk');
       // progress (a status text) at most a few times a second
       const now = Date.now();
       if (now - this.lastProgress >= PROGRESS_EVERY_MS || following.done) {

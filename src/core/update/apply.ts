@@ -12,12 +12,12 @@
  * skipped).
  */
 import type { PhotoShelterClient } from '../../photoshelter';
-import { isId } from '../../photoshelter/ids';
 import { normalizeAsset, type Asset, type RawResource } from '../asset';
 import { readMedia, type AssetReader } from '../load';
 import { compareDates, parseApiDate } from '../../photoshelter/dates';
 import { computeDiff, report, writesOf, type FieldValue } from './diff';
 import { UpdateError } from './errors';
+import { pickMediaId } from '../message';
 import { catalogOf, prepare, resolveTarget, type Change, type CustomFieldDef, type FieldCatalog, type Prepared } from './mapping';
 
 export type UpdateClient = AssetReader & Pick<PhotoShelterClient, 'updateIptc' | 'updateCustomMetadata'>;
@@ -91,9 +91,7 @@ export function prepareAll(changes: readonly Change[], catalog: FieldCatalog, ti
 
 /** Checks a media id before any request. */
 export function checkId(id: unknown): string {
-  if (id === undefined || id === null || id === '') throw new UpdateError('noId');
-  if (!isId('media', id)) throw new UpdateError('badId', { value: typeof id === 'string' ? id.slice(0, 40) : typeof id });
-  return id;
+  return pickMediaId([id]);
 }
 
 /** Updates one asset; never throws: failures are in `error` (with what was written before them in `fields`). */

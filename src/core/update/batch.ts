@@ -10,7 +10,7 @@
 import { checkId, updateAsset, type UpdateClient, type UpdateOptions, type UpdateOutcome } from './apply';
 import { UpdateError } from './errors';
 import type { Change } from './mapping';
-import { idOf } from '../fetch';
+import { firstId, idOf, messageIds } from '../message';
 
 export interface WorkItem {
   id: unknown;
@@ -50,8 +50,8 @@ export function requestOf(msg: { asset?: unknown; payload?: unknown }, rows: rea
     });
     return { batch: true, items };
   }
-  const fromAsset = isPlainObject(msg.asset) ? idOf(msg.asset.id) : undefined;
-  const id = fromAsset !== undefined && fromAsset !== '' && fromAsset !== null ? fromAsset : idOf(payload);
+  // the message rule's id (../message.ts): msg.asset.id, else msg.payload; checked per item before any request
+  const id = firstId(messageIds(msg));
   const extra = isPlainObject(payload) && payload.fields !== undefined ? fieldChanges(payload.fields, 'msg.payload.fields') : [];
   return { batch: false, items: [{ id, changes: [...rows, ...extra] }] };
 }

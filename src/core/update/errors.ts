@@ -1,19 +1,16 @@
 /**
- * Errors of the update logic: a catalogue key (under `errors.`) with its values, and a stable code.
+ * Errors of the update logic: a catalogue key (under `errors.`) with its values, and a stable code (see
+ * ../errors.ts).
  * Nodes turn the key into text in the user's language; `message` is an English fallback for logs and tests.
  */
+import { InputError, type ErrorValues } from '../errors';
+
 export type UpdateErrorCode = 'EVALIDATION' | 'ECONFLICT' | 'ECONFIG' | 'EABORTED';
 
-export class UpdateError extends Error {
-  readonly code: UpdateErrorCode;
-  constructor(
-    readonly key: string,
-    readonly values: Record<string, string | number> = {},
-    code: UpdateErrorCode = 'EVALIDATION',
-  ) {
-    super(`${key}: ${Object.entries(values).map(([k, v]) => `${k}=${v}`).join(', ')}`);
-    this.name = 'UpdateError';
-    this.code = code;
+export class UpdateError extends InputError {
+  declare readonly code: UpdateErrorCode;
+  constructor(key: string, values: ErrorValues = {}, code: UpdateErrorCode = 'EVALIDATION') {
+    super(key, values, code);
   }
 }
 

@@ -15,7 +15,7 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Node, NodeAPI } from 'node-red';
-import { scrubberOf } from '../../core/scrub';
+import { scrubberOf } from '../../net/scrub';
 
 const SECRET_PLACEHOLDER = '__PWRD__';
 /** A whole-value environment reference, as Node-RED reads it in node settings and credentials. */
@@ -226,15 +226,4 @@ export function dialogValues<C, K>(RED: NodeAPI, spec: DialogSpec, body: { id?: 
     }
   }
   return { config: config as C, credentials: credentials as K, scrub: scrubberOf([...lent, ...typed]) };
-}
-
-/** A URL as a place: scheme, host, port (defaults dropped) and path, without query, fragment or trailing slash. */
-export function placeOf(v: unknown): string {
-  const t = String(v ?? '').trim();
-  try {
-    const u = new URL(t);
-    return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
-  } catch {
-    return `not a URL: ${t}`;
-  }
 }

@@ -16,13 +16,14 @@ import type { NodeAPI } from 'node-red';
 import { sampleAsset } from '../../core/account';
 import type { Asset } from '../../core/asset';
 import { previewLocation, SAMPLE_ASSET } from '../../core/deliver/preview';
+import { KINDS } from '../../core/deliver/kinds';
 import type { DestinationConfig } from '../../core/deliver/registry';
 import { clientProblem, describeError } from './errors';
 import { AdminError, adminGuards, answerError, dialogValues, type DialogSpec } from './form';
 import type { AccountNode } from './types';
 
-/** The destination settings a preview uses; none of them is a secret. */
-const SETTINGS = ['kind', 'template', 'folder', 'url', 'method', 'host', 'port', 'basePath', 'bucket', 'keyPrefix'] as const;
+/** The destination settings a preview uses (each kind names its own); none of them is a secret. */
+const SETTINGS = ['kind', ...new Set(KINDS.flatMap((k) => k.preview.settings))];
 const SAMPLE_TTL_MS = 5 * 60_000;
 
 /**

@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { Deliverer, Semaphore, type DeliverAsset } from '../../../src/core/deliver/deliver';
+import { Deliverer, type DeliverAsset } from '../../../src/core/deliver/deliver';
+import { Semaphore } from '../../../src/core/limit';
 import { checkRelativePath, FolderDestination } from '../../../src/core/deliver/folder';
 import { FileLedger } from '../../../src/core/deliver/ledger';
 import { createDestination, destinationTemplates } from '../../../src/core/deliver/registry';

@@ -3,8 +3,9 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { createS3Destination, s3Url, type S3Destination, type S3DestinationConfig } from '../../../src/core/deliver/s3';
+import { createS3Destination, s3Url, type S3Destination, type S3DestinationConfig } from '../../../src/core/deliver/s3/destination';
 import { DeliverError } from '../../../src/core/deliver/types';
+import { createDestination } from '../../../src/core/deliver/registry';
 
 /*
  * An S3-compatible server on loopback, written for these tests: path-style addressing, PutObject,
@@ -28,6 +29,8 @@ interface StoredObject {
 
 interface Upload {
   key: string;
+  /** When it was started (ms). */
+  initiated?: number;
   parts: Map<number, { etag: string; body: Buffer }>;
   contentType?: string;
   meta: Record<string, string>;
@@ -176,7 +179,7 @@ class FakeS3 {
     }
     if (method === 'POST' && query.uploads !== undefined) {
       const id = `up${this.nextUpload++}/x+y=`;
-      this.uploads.set(id, { key, parts: new Map(), contentType, meta: meta(), storageClass });
+      this.uploads.set(id, { key, initiated: Date.now(), parts: new Map(), contentType, meta: meta(), storageClass });
       const xml = `<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${key}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`;
       res.writeHead(200, { 'content-type': 'application/xml' });
       return void res.end(xml);
@@ -214,6 +217,16 @@ class FakeS3 {
       this.objects.delete(key);
       res.writeHead(204);
       return void res.end();
+    }
+    if (method === 'GET' && key === '' && query.uploads !== undefined) {
+      // ListMultipartUploads, one page, as S3 answers it (with its Date header)
+      const prefix = query.prefix ?? '';
+      const items = [...this.uploads].filter(([, u]) => u.key.startsWith(prefix));
+      const xml = `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${bucket}</Bucket><Prefix>${prefix}</Prefix><IsTruncated>false</IsTruncated>` +
+        items.map(([id, u]) => `<Upload><Key>${u.key}</Key><UploadId>${id}</UploadId><Initiated>${new Date(u.initiated ?? 0).toISOString()}</Initiated></Upload>`).join('') +
+        '</ListMultipartUploadsResult>';
+      res.writeHead(200, { 'content-type': 'application/xml', date: new Date().toUTCString() });
+      return void res.end(xml);
     }
     if (method === 'HEAD' || method === 'GET') {
       const obj = this.objects.get(key);
@@ -631,6 +644,29 @@ describe('S3 destination', function () {
     });
   });
 
+  describe('cleanup', () => {
+    it('aborts the multipart uploads a killed run left open under the key prefix, and only those', async () => {
+      const hourAgo = Date.now() - 3_600_000;
+      const leftover = { key: 'deliveries/I0000A/clip.mp4', initiated: hourAgo, parts: new Map(), meta: {} };
+      s3.uploads.set('old1', leftover);
+      s3.uploads.set('other', { key: 'someone-else/big.iso', initiated: hourAgo, parts: new Map(), meta: {} });
+      const d = dest({ keyPrefix: 'deliveries/' });
+      // an upload of this run, started after the destination was made, is never taken for a leftover
+      s3.uploads.set('new1', { key: 'deliveries/I0000B/new.mp4', initiated: Date.now() + 5000, parts: new Map(), meta: {} });
+      assert.equal(typeof d.cleanup, 'function', 'the S3 destination cleans up after a crash');
+      assert.equal(await d.cleanup?.(), 1);
+      assert.deepEqual([...s3.uploads.keys()].sort(), ['new1', 'other']);
+    });
+
+    it('touches nothing without a key prefix (the bucket\'s uploads may be another application\'s)', async () => {
+      s3.uploads.set('old1', { key: 'I0000A/clip.mp4', initiated: Date.now() - 3_600_000, parts: new Map(), meta: {} });
+      const d = dest();
+      assert.equal(await d.cleanup?.(), 0);
+      assert.deepEqual([...s3.uploads.keys()], ['old1']);
+      assert.equal(s3.log.length, 0, 'no request');
+    });
+  });
+
   describe('errors', () => {
     it('maps a wrong secret to EAUTH without echoing the secret', async () => {
       const wrongSecret = 'WRONG/secret+value/that-must-not-leak-0000';
@@ -694,6 +730,44 @@ describe('S3 destination', function () {
       await new Promise<void>((resolve) => probe.close(() => resolve()));
       const d = dest({ endpoint: `http://127.0.0.1:${port}` });
       await rejectsWith(d.remove('x', signal()), 'ENETWORK', true);
+    });
+  });
+
+  describe('the editor\'s settings, through the destination node\'s registry (settings and credentials apart)', () => {
+    const settings = (extra: Record<string, unknown> = {}) => ({ kind: 's3', endpoint: s3.endpoint, region: REGION, bucket: BUCKET, forcePathStyle: 'true', ...extra });
+    const creds = (extra: Record<string, unknown> = {}) => ({ accessKeyId: ACCESS_KEY, secretAccessKey: SECRET, ...extra });
+    const made = (config: Record<string, unknown>, credentials: Record<string, unknown> = creds()) => {
+      const d = createDestination(config, credentials) as S3Destination;
+      opened.push(d);
+      return d;
+    };
+
+    it('a session token kept in credentials is sent and signed', async () => {
+      s3.sessionToken = 'STORED-SESSION/token+=';
+      await rejectsWith(made(settings()).put({ location: 'x', body: Readable.from([Buffer.from('a')]), size: 1, signal: signal() }), 'EAUTH', false);
+      await made(settings(), creds({ sessionToken: 'STORED-SESSION/token+=' })).put({ location: 'y', body: Readable.from([Buffer.from('b')]), size: 1, signal: signal() });
+      assert.equal(s3.objects.get('y')?.body.toString(), 'b');
+    });
+
+    it('the part size (text, as the editor stores it) and the storage class are used', async () => {
+      const d = made(settings({ partSizeMb: '6', storageClass: 'STANDARD_IA' }));
+      assert.equal(d.partSize, 6 * MB);
+      const data = randomBytes(13 * MB);
+      await d.put({ location: 'big.bin', body: Readable.from([data]), signal: signal() });
+      assert.equal(s3.objects.get('big.bin')?.storageClass, 'STANDARD_IA');
+      assert.equal(s3.log.filter((r) => r.method === 'PUT' && r.query.partNumber).length, 3, 'three parts of 6 MB');
+      assert.equal(made(settings({ partSizeMb: '' })).partSize, 8 * MB, 'empty: the default');
+      assert.equal(made(settings({})).partSize, 8 * MB, 'a destination saved before the setting existed');
+    });
+
+    it('a part size or a storage class that is not one is a clear configuration error, before any request', () => {
+      for (const partSizeMb of ['big', '4', '513', '-8']) {
+        assert.throws(() => made(settings({ partSizeMb })), (e: unknown) => e instanceof DeliverError && e.code === 'ECONFIG' && /part size/.test(e.message), partSizeMb);
+      }
+      for (const storageClass of ['STANDARD\r\nX-Evil: 1', 'two words']) {
+        assert.throws(() => made(settings({ storageClass })), (e: unknown) => e instanceof DeliverError && e.code === 'ECONFIG' && /storage class/.test(e.message), storageClass);
+      }
+      assert.deepEqual(s3.log, []);
     });
   });
 

@@ -12,7 +12,7 @@ import {
   normalizeRemotePath,
   parseHostKeySetting,
   type SftpDestinationConfig,
-} from '../../../src/core/deliver/sftp';
+} from '../../../src/core/deliver/sftp/destination';
 import { DeliverError, type Destination } from '../../../src/core/deliver/types';
 import { startSftpTarget, type SftpTarget, type WriteHook, generateEd25519 } from '../../../src/simulator/sftp';
 
@@ -174,7 +174,7 @@ function waitFor(check: () => boolean, ms = 3000): Promise<void> {
   });
 }
 
-describe('core/deliver/sftp', function () {
+describe('core/deliver/sftp/destination', function () {
   this.timeout(15000);
   let server: TestSftpServer;
   let dest: Destination | undefined;
@@ -426,6 +426,35 @@ describe('core/deliver/sftp', function () {
       assert.deepEqual(await d.remove('r/x.txt', signal), { removed: false });
       assert.deepEqual(await d.remove('nowhere/x.txt', signal), { removed: false });
       assert.deepEqual(server.files(), []);
+    });
+  });
+
+  describe('cleanup', () => {
+    it('removes the temporary files a crashed run left under the base folder, and only those', async () => {
+      // what a process killed mid-upload leaves: a hidden temporary file beside where the file was going
+      const hour = Date.now() / 1000 - 3600;
+      const stale = server.local('out/I0000A/.photo.jpg.0123456789ab.part');
+      const deep = server.local('out/a/b/.clip.mp4.ba9876543210.part');
+      const fresh = server.local('out/I0000B/.new.jpg.aaaaaaaaaaaa.part');
+      const kept = [server.local('out/I0000A/photo.jpg'), server.local('out/I0000A/.notes.part'), server.local('elsewhere/.x.jpg.0123456789ab.part')];
+      for (const f of [stale, deep, fresh, ...kept]) {
+        fs.mkdirSync(path.dirname(f), { recursive: true });
+        fs.writeFileSync(f, 'x');
+      }
+      for (const f of [stale, deep, ...kept]) fs.utimesSync(f, hour, hour);
+      const d = open();
+      // an upload of this run, started after the destination was made, is never taken for a leftover
+      fs.utimesSync(fresh, Date.now() / 1000 + 5, Date.now() / 1000 + 5);
+      assert.equal(typeof d.cleanup, 'function', 'the SFTP destination cleans up after a crash');
+      assert.equal(await d.cleanup?.(), 2);
+      assert.equal(fs.existsSync(stale), false);
+      assert.equal(fs.existsSync(deep), false);
+      for (const f of [fresh, ...kept]) assert.equal(fs.existsSync(f), true, `${f} is kept`);
+    });
+
+    it('finds nothing to do when the base folder does not exist yet', async () => {
+      const d = open({ basePath: 'not-there-yet' });
+      assert.equal(await d.cleanup?.(), 0);
     });
   });
 

@@ -186,11 +186,14 @@ describe('core/deliver: the version and the target of a delivery', function () {
       assert.equal(reads, 2);
     });
 
-    it('the XMP InstanceID in a JPEG\'s own bytes is what the record keeps: a file replaced during the download is not taken for the one read before', async () => {
+    /** A download the deliverer opens itself, of the original or of a rendition. */
+    const download = (data: Buffer, original: boolean): BodySource => ({ kind: 'fetch', open: async () => Readable.from([data]), original });
+
+    it('the XMP InstanceID in the original\'s own bytes is what the record keeps: a file replaced during the download is not taken for the one read before', async () => {
       const { d, ledger, target } = await setup();
       // the metadata read before the download says version one; the bytes that come are already version two
       current = { instance: 'xmp.iid:one' };
-      await put(d, '', asset(), {}, { kind: 'buffer', data: jpeg('xmp.iid:two') });
+      await put(d, '', asset(), {}, download(jpeg('xmp.iid:two'), true));
       const rec = (await ledger.lookup({ target, asset: ID, location: 'retouched.tif' })) as LedgerRecord;
       assert.deepEqual(rec.f, { instance: 'xmp.iid:two' });
       // PhotoShelter now answers version two: the same as delivered, so a modification is a skip
@@ -198,6 +201,27 @@ describe('core/deliver: the version and the target of a delivery', function () {
       const r = await put(d, '', asset({ modifiedAt: T1 }), {}, { kind: 'stream', stream: Readable.from([jpeg('xmp.iid:two')]) });
       assert.equal(r.skipped, true);
       assert.equal(r.versionCheck, 'metadata');
+    });
+
+    it('a rendition\'s bytes tell nothing of the original\'s version: the record keeps the evidence read before, and a later check sees no new version', async () => {
+      const { d, ledger, target } = await setup();
+      // a JPEG rendition made from version one carries an InstanceID of its own
+      current = { instance: 'xmp.iid:one' };
+      await put(d, '', asset(), {}, download(jpeg('xmp.iid:rendition'), false));
+      const rec = (await ledger.lookup({ target, asset: ID, location: 'retouched.tif' })) as LedgerRecord;
+      assert.deepEqual(rec.f, { instance: 'xmp.iid:one' }, 'the original\'s evidence, read through the API');
+      // modified (a metadata edit), the original unchanged: the check against the API finds the same version
+      const r = await put(d, '', asset({ modifiedAt: T1 }), {}, download(jpeg('xmp.iid:rendition'), false));
+      assert.equal(r.skipped, true, 'not taken for a new version');
+      assert.equal(r.versionCheck, 'metadata');
+    });
+
+    it('bytes handed in (a buffer, a stream) are not known to be the original: their InstanceID is not the record\'s', async () => {
+      const { d, ledger, target } = await setup();
+      current = { instance: 'xmp.iid:one' };
+      await put(d, '', asset(), {}, { kind: 'buffer', data: jpeg('xmp.iid:edited-copy') });
+      const rec = (await ledger.lookup({ target, asset: ID, location: 'retouched.tif' })) as LedgerRecord;
+      assert.equal(rec.f?.instance, 'xmp.iid:one');
     });
 
     it('modified but not replaced (a metadata edit): one read, skipped, then free again', async () => {

@@ -4,21 +4,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { DownloadStream } from '../../../src/photoshelter/download';
-import {
-  FetchInputError,
-  FileTooLargeError,
-  TempFileRegistry,
-  fetchSettings,
-  linkSize,
-  pickMediaId,
-  readCapped,
-  renditionSettings,
-  renditionText,
-  safeFileName,
-  writeTempFile,
-  type FileStream,
-  type TempFile,
-} from '../../../src/core/fetch';
+import { InputError } from '../../../src/core/errors';
+import { pickMediaId } from '../../../src/core/message';
+import { linkSize, renditionSettings, renditionText } from '../../../src/core/rendition';
+import { fetchSettings } from '../../../src/core/fetch/settings';
+import { FileTooLargeError, readCapped, safeFileName, writeTempFile, type FileStream, type TempFile } from '../../../src/core/fetch/files';
+import { TempFileRegistry } from '../../../src/core/fetch/temp-files';
 
 const ID = 'I0000abcdefghijk';
 
@@ -102,7 +93,7 @@ describe('core/fetch', () => {
         try {
           fetchSettings(c);
         } catch (e) {
-          assert.ok(e instanceof FetchInputError);
+          assert.ok(e instanceof InputError);
           return e.key;
         }
         return 'accepted';
@@ -139,10 +130,10 @@ describe('core/fetch', () => {
       assert.equal(pickMediaId([undefined, { id: ID }]), ID);
       assert.equal(pickMediaId([` ${ID} `]), ID);
       assert.equal(pickMediaId([{ id: ID }, 'ignored']), ID);
-      assert.throws(() => pickMediaId([undefined, '', null]), (e: FetchInputError) => e.key === 'noId');
-      assert.throws(() => pickMediaId(['I0000short']), (e: FetchInputError) => e.key === 'badId' && e.values.value === 'I0000short');
-      assert.throws(() => pickMediaId([42]), (e: FetchInputError) => e.key === 'badId');
-      assert.throws(() => pickMediaId(['G0000abcdefghijk']), (e: FetchInputError) => e.key === 'badId');
+      assert.throws(() => pickMediaId([undefined, '', null]), (e: InputError) => e.key === 'noId');
+      assert.throws(() => pickMediaId(['I0000short']), (e: InputError) => e.key === 'badId' && e.values.value === 'I0000short');
+      assert.throws(() => pickMediaId([42]), (e: InputError) => e.key === 'badId');
+      assert.throws(() => pickMediaId(['G0000abcdefghijk']), (e: InputError) => e.key === 'badId');
     });
 
     it('makes file names safe as one path element', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { evaluateRights, readDate, REASON_CODES, type RightsResult, type RightsUse } from '../../../src/core/rights/evaluate';
 import { assetSource, evaluationTime, hasParts, RightsInputError, useValue } from '../../../src/core/rights/input';
+import { InputError } from '../../../src/core/errors';
 import { DAY_MS, DEFAULT_RULES, partsNeeded, resolveRights, RightsConfigError, type RightsConfig } from '../../../src/core/rights/policy';
 import { fold, parseList, textOf } from '../../../src/core/rights/text';
 
@@ -383,7 +384,7 @@ describe('core/rights', () => {
         try {
           f();
         } catch (e) {
-          return e instanceof RightsInputError ? `${e.key}:${e.values.value ?? ''}` : 'other';
+          return e instanceof InputError ? `${e.key}:${e.values.value ?? ''}` : 'other';
         }
         return 'none';
       };

@@ -8,7 +8,7 @@ import {
   signRequest,
   signingKey,
   uriEncode,
-} from '../../../src/core/deliver/sigv4';
+} from '../../../src/core/deliver/s3/sigv4';
 
 // Published AWS examples. The SigV4 test suite uses AKIDEXAMPLE and the "+" secret; the S3 documentation
 // ("Signature Calculations for the Authorization Header: Transferring Payload in a Single Chunk") uses

@@ -3,6 +3,7 @@
  * compares; then each source in an approval trigger against the simulator, where the rule's data must be
  * read for the rule to fire (IPTC, custom fields, rating, galleries).
  */
+import { changesBetween } from '../../../src/core/trigger/modes/approved';
 import assert from 'node:assert/strict';
 import { PhotoShelterClient } from '../../../src/photoshelter';
 import type { Asset } from '../../../src/core/asset';
@@ -216,5 +217,16 @@ describe('core/trigger: approval rules', () => {
       assert.deepEqual([...(r.events[0].event.value as string[])].sort(), [...outside.galleries, target.id].sort());
       assert.ok(r.events[0].asset.galleries?.some((g) => g.id === target.id), 'the galleries were read for the rule');
     });
+  });
+});
+
+describe('core/trigger/modes/approved: what changed of an asset that stays approved', () => {
+  it('the version key says file, the metadata key says metadata; a hash only one side has does not count', () => {
+    const entry = (b: string, h: string, m: string) => `I0000abcdefghijk ${b} ${h} ${m}`;
+    assert.deepEqual(changesBetween(entry('aaaaaaaa', '-', '11111111'), entry('aaaaaaaa', '-', '22222222')), ['metadata']);
+    assert.deepEqual(changesBetween(entry('aaaaaaaa', '-', '11111111'), entry('bbbbbbbb', '-', '22222222')), ['file', 'metadata']);
+    assert.deepEqual(changesBetween(entry('aaaaaaaa', 'cccccccc', '11111111'), entry('aaaaaaaa', 'dddddddd', '11111111')), ['file']);
+    assert.deepEqual(changesBetween(entry('aaaaaaaa', '-', '11111111'), entry('aaaaaaaa', 'dddddddd', '11111111')), [], 'a hash the API began to give is no new file');
+    assert.deepEqual(changesBetween(entry('aaaaaaaa', '-', '11111111'), entry('aaaaaaaa', '-', '11111111')), []);
   });
 });

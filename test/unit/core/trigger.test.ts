@@ -161,6 +161,52 @@ describe('core/trigger: polling against the simulator', function () {
       assert.deepEqual(again.events.map((e) => [e.asset.id, e.event.previous]), [[pending.id, 'Rejected']]);
     });
 
+    it('with "also when an approved asset changes": a metadata edit or a new file of an approved asset fires, saying what changed', async () => {
+      const store = new MemoryStore();
+      const p = new TriggerPoller(client, options({ mode: 'approved', rule, approvedChanges: true }), store);
+      assert.equal((await pollAndCommit(p)).events.length, 0, 'the baseline emits nothing');
+      const truths = await Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
+      const [approved, other] = truths.filter((t) => t.custom['Approval Status'] === 'Approved');
+      const pending = truths.find((t) => t.custom['Approval Status'] === 'Pending');
+      assert.ok(approved && other && pending);
+      // entering the rule: as without the option, no `changed`
+      await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Approved' } });
+      const entered = await pollAndCommit(p);
+      assert.deepEqual(entered.events.map((e) => [e.asset.id, e.event.changed]), [[pending.id, undefined]]);
+      // staying approved: a metadata edit, then a new file (another size: a new version key; its modification time moves too)
+      await sim.control.patchMedia(approved.id, { iptc: { caption: 'approved, and edited' } });
+      await sim.control.patchMedia(other.id, { size: other.file_size + 1000 });
+      const edited = await pollAndCommit(p);
+      const byId = new Map(edited.events.map((e) => [e.asset.id, e]));
+      assert.equal(edited.events.length, 2);
+      assert.deepEqual(byId.get(approved.id)?.event.changed, ['metadata']);
+      assert.equal(byId.get(approved.id)?.topic, 'approved');
+      assert.equal(byId.get(approved.id)?.asset.iptc?.caption, 'approved, and edited');
+      assert.deepEqual(byId.get(other.id)?.event.changed, ['file', 'metadata']);
+      // the asset that entered the rule is known from then on: its next edit is a change
+      await sim.control.patchMedia(pending.id, { iptc: { caption: 'published, then corrected' } });
+      assert.deepEqual((await pollAndCommit(p)).events.map((e) => [e.asset.id, e.event.changed]), [[pending.id, ['metadata']]]);
+      // nothing more: nothing repeated; leaving the rule fires nothing, and forgets the asset's keys
+      assert.equal((await pollAndCommit(p)).events.length, 0);
+      await sim.control.patchMedia(approved.id, { custom: { 'Approval Status': 'Rejected' } });
+      assert.equal((await pollAndCommit(p)).events.length, 0);
+      const saved = await store.load();
+      assert.ok(saved?.approvedKeys?.some((k) => k.startsWith(`${other.id} `)));
+      assert.ok(!saved?.approvedKeys?.some((k) => k.startsWith(`${approved.id} `)), 'a rejected asset is not kept');
+      assert.equal(saved?.approvedKeys?.length, saved?.matching?.length, 'one entry per matching asset');
+    });
+
+    it('without the option, a changed approved asset fires nothing, and the state keeps no keys', async () => {
+      const store = new MemoryStore();
+      const p = new TriggerPoller(client, options({ mode: 'approved', rule }), store);
+      await pollAndCommit(p);
+      const approved = (await Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)))).find((t) => t.custom['Approval Status'] === 'Approved');
+      assert.ok(approved);
+      await sim.control.patchMedia(approved.id, { size: approved.file_size + 1 });
+      assert.equal((await pollAndCommit(p)).events.length, 0);
+      assert.equal((await store.load())?.approvedKeys, undefined);
+    });
+
     it('started now: an asset approved before the start but edited in its last seconds fires nothing; one approved after fires once', async () => {
       const truths = await Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
       const approved = truths.filter((t) => t.custom['Approval Status'] === 'Approved').slice(0, 3);

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { Client, type SFTPWrapper } from 'ssh2';
-import { createSftpDestination, fetchHostKeyFingerprint, parseHostKeySetting } from '../../../src/core/deliver/sftp';
+import { createSftpDestination, fetchHostKeyFingerprint, parseHostKeySetting } from '../../../src/core/deliver/sftp/destination';
 import { DeliverError } from '../../../src/core/deliver/types';
 import { startSftpTarget, type SftpTarget, generateEd25519 } from '../../../src/simulator/sftp';
 

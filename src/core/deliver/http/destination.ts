@@ -7,8 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
-import { scrubberOf, scrubDeep } from '../scrub';
-import { DeliverError, type Destination, type LocationSource, type PutRequest, type PutResult } from './types';
+import { RETRYABLE_NETWORK_CODES } from '../../../net';
+import { scrubberOf, scrubDeep } from '../../../net/scrub';
+import { DeliverError, type Destination, type LocationSource, type PutRequest, type PutResult } from '../types';
 
 export type HttpAuth = 'none' | 'basic' | 'bearer' | 'header';
 
@@ -47,10 +48,6 @@ export interface HttpResponseSummary {
   body: unknown;
 }
 
-const RETRYABLE_NET = new Set([
-  'ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
-]);
 
 const quote = (s: string): string => s.replace(/[\r\n]+/g, ' ').replace(/"/g, '%22');
 
@@ -170,6 +167,27 @@ function shown(url: string): string {
   }
 }
 
+/**
+ * A rendered URL template checked as a location: http or https, no credentials in it, and, when a message
+ * gave it (`msg.location`), on one of the destination's own `origins` (a message could otherwise send the
+ * destination's credentials anywhere).
+ */
+export function resolveUrl(rendered: string, source: LocationSource, origins: readonly string[]): string {
+  let u: URL;
+  try {
+    u = new URL(rendered.trim());
+  } catch {
+    throw new DeliverError('EBADPATH', `"${rendered.slice(0, 80)}" is not a URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DeliverError('EBADPATH', `"${u.protocol}" URLs are not supported: use http or https`);
+  if (u.username || u.password) throw new DeliverError('EBADPATH', 'Put credentials in the destination\'s authentication, not in the URL');
+  if (source === 'message' && !origins.includes(u.origin)) {
+    const own = origins.join(', ') || 'none (its URL starts with a template)';
+    throw new DeliverError('EBADPATH', `msg.location ${shown(u.toString())} is not on the destination's own origin (${own}); nothing was sent`);
+  }
+  return u.toString();
+}
+
 export class HttpDestination implements Destination {
   readonly kind = 'http' as const;
   private readonly agent: Agent;
@@ -197,20 +215,7 @@ export class HttpDestination implements Destination {
   }
 
   resolve(rendered: string, source: LocationSource = 'template'): string {
-    let u: URL;
-    try {
-      u = new URL(rendered.trim());
-    } catch {
-      throw new DeliverError('EBADPATH', `"${rendered.slice(0, 80)}" is not a URL`);
-    }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DeliverError('EBADPATH', `"${u.protocol}" URLs are not supported: use http or https`);
-    if (u.username || u.password) throw new DeliverError('EBADPATH', 'Put credentials in the destination\'s authentication, not in the URL');
-    if (source === 'message' && !(this.opts.origins ?? []).includes(u.origin)) {
-      // a message could otherwise send the destination's credentials anywhere
-      const own = (this.opts.origins ?? []).join(', ') || 'none (its URL starts with a template)';
-      throw new DeliverError('EBADPATH', `msg.location ${shown(u.toString())} is not on the destination's own origin (${own}); nothing was sent`);
-    }
-    return u.toString();
+    return resolveUrl(rendered, source, this.opts.origins ?? []);
   }
 
   check(location: string): void {
@@ -247,7 +252,7 @@ export class HttpDestination implements Destination {
       if (e instanceof DeliverError) throw e;
       const code = (e as { code?: string })?.code ?? (e as { cause?: { code?: string } })?.cause?.code;
       if (signal.aborted || (e as Error)?.name === 'AbortError') throw new DeliverError('EABORTED', `The request to ${shown(url)} was aborted`, false, { cause: e });
-      if (code && RETRYABLE_NET.has(code)) {
+      if (code && RETRYABLE_NETWORK_CODES.has(code)) {
         throw new DeliverError('ENETWORK', `The connection to ${shown(url)} failed (${code})`, true, { cause: e });
       }
       const cert = /certificate|self[- ]signed|CERT_|UNABLE_TO/i.test(`${code ?? ''} ${(e as Error)?.message ?? ''}`);

@@ -10,7 +10,7 @@ import { createWriteStream, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, opendir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from './types';
+import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from '../types';
 
 export interface FolderOptions {
   /** The base folder (absolute, or relative to the working directory). */

@@ -1,16 +1,15 @@
 /**
  * Removing secrets from text that leaves the runtime (an error message, an HTTP answer copied into a
- * message, an admin answer): each secret is replaced by `***` in the forms it can take on the way, as it
- * is, URL-encoded, JSON-escaped and base64-encoded.
+ * message, an admin answer, a log line of the client): each secret is replaced by a mask (`***` unless
+ * said) in the forms it can take on the way, as it is, URL-encoded, JSON-escaped and base64-encoded.
+ * The client's redactor and the destinations share it.
  */
 
-const MASK = '***';
-
-/** Secrets shorter than this are not masked: they would garble the text and protect nothing. */
+/** Secrets shorter than this are not masked (unless said): they would garble the text and protect nothing. */
 const MIN_LENGTH = 3;
 
 /** The forms a secret can take in a text: raw, URL-encoded (both spellings of spaces), JSON-escaped, base64. */
-function formsOf(secret: string): string[] {
+function formsOf(secret: string, minLength: number): string[] {
   const forms = new Set<string>([secret]);
   try {
     forms.add(encodeURIComponent(secret));
@@ -22,21 +21,23 @@ function formsOf(secret: string): string[] {
   const b64 = Buffer.from(secret, 'utf8').toString('base64');
   forms.add(b64);
   forms.add(b64.replace(/=+$/, ''));
-  return [...forms].filter((f) => f.length >= MIN_LENGTH);
+  return [...forms].filter((f) => f.length >= minLength);
 }
 
 /** A function that masks every form of every secret in a text (longest first, so no part survives). */
-export function scrubberOf(secrets: Iterable<unknown>): (text: string) => string {
+export function scrubberOf(secrets: Iterable<unknown>, opts: { mask?: string; minLength?: number } = {}): (text: string) => string {
+  const mask = opts.mask ?? '***';
+  const minLength = opts.minLength ?? MIN_LENGTH;
   const forms = new Set<string>();
   for (const s of secrets) {
-    if (typeof s !== 'string' || s.length < MIN_LENGTH) continue;
-    for (const f of formsOf(s)) forms.add(f);
+    if (typeof s !== 'string' || s.length < minLength) continue;
+    for (const f of formsOf(s, minLength)) forms.add(f);
   }
   const list = [...forms].sort((a, b) => b.length - a.length);
   if (list.length === 0) return (text) => text;
   return (text) => {
     let out = text;
-    for (const f of list) if (out.includes(f)) out = out.split(f).join(MASK);
+    for (const f of list) if (out.includes(f)) out = out.split(f).join(mask);
     return out;
   };
 }

@@ -33,6 +33,9 @@
  * EUNAVAILABLE (5xx, 429, SlowDown, RequestTimeout…: retryable), ES3 (any other S3 error), ECONFIG.
  * With policy `skip` and an existing object, the body is left unread for its owner to dispose of.
  *
+ * Crashes: a multipart upload that a killed process left open is aborted by `cleanup()` when the destination
+ * opens next (those under the key prefix started before it was made; without a prefix, none).
+ *
  * Failures: a part that fails with a retryable error (5xx, 429, SlowDown, connection reset) is sent once
  * more from its buffer; if that fails too, or on any other error or an abort through the signal, the
  * in-flight parts are settled, AbortMultipartUpload is sent, and the put rejects with a DeliverError
@@ -40,8 +43,9 @@
  */
 import type { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
-import { networkCode } from '../../photoshelter/transport';
-import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from './types';
+import { networkCode, sleep } from '../../../net';
+import { xmlEscape } from '../sidecar';
+import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from '../types';
 import { EMPTY_SHA256, UNSIGNED_PAYLOAD, sha256Hex, signRequest, uriEncode } from './sigv4';
 
 export interface S3DestinationConfig {
@@ -178,9 +182,6 @@ function decodeXml(s: string): string {
     .replace(/&amp;/g, '&');
 }
 
-function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 /** Header-safe metadata value: ASCII kept, anything else as an RFC 2047 encoded word (what S3 itself returns). */
 function metaValue(value: string): string {
@@ -197,20 +198,6 @@ function metaName(name: string): string {
   return 'x-amz-meta-' + n;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(abortError(signal));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 function abortError(signal: AbortSignal): DeliverError {
   return new DeliverError('EABORTED', 'S3 upload aborted', false, { cause: signal.reason });
@@ -244,6 +231,8 @@ class S3DestinationImpl implements S3Destination {
   private readonly agent: Agent;
   private readonly region: string;
   private readonly keyPrefix: string;
+  /** When this destination was made: multipart uploads started before that are an earlier run's. */
+  private readonly createdAt = Date.now();
 
   constructor(private readonly config: S3DestinationConfig) {
     for (const field of ['bucket', 'accessKeyId', 'secretAccessKey'] as const) {
@@ -299,6 +288,38 @@ class S3DestinationImpl implements S3Destination {
     const res = await this.send({ method: 'DELETE', key, payloadHash: EMPTY_SHA256, signal });
     if (res.status !== 204 && res.status !== 200) throw this.error('DeleteObject', key, res);
     return { removed: true };
+  }
+
+  /**
+   * Aborts the multipart uploads that an earlier run left open under the key prefix (a Node-RED killed
+   * mid-upload): those S3 says were started before this destination was made (S3's clock, set against ours
+   * by its Date header). Without a key prefix nothing is touched: the bucket's
+   * uploads may be another application's. Resolves with the number aborted.
+   */
+  async cleanup(): Promise<number> {
+    if (!this.keyPrefix) return 0;
+    const signal = AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
+    let aborted = 0;
+    let markers: Record<string, string> = {};
+    for (let page = 0; page < 1000; page++) {
+      const res = await this.send({ method: 'GET', key: '', query: { uploads: '', prefix: this.keyPrefix, ...markers }, payloadHash: EMPTY_SHA256, signal });
+      if (res.status !== 200 || /<Error>/.test(res.text)) throw this.error('ListMultipartUploads', this.keyPrefix, res);
+      // S3's clock less ours, rounded down (its Date header is to the second): an upload of ours, started
+      // after this destination was made, always shows a later time than createdAt + skew
+      const date = Date.parse(header(res, 'date') ?? '');
+      const skew = Number.isFinite(date) ? date - Date.now() : 0;
+      for (const block of res.text.match(/<Upload>[\s\S]*?<\/Upload>/g) ?? []) {
+        const key = xmlText(block, 'Key');
+        const id = xmlText(block, 'UploadId');
+        const initiated = Date.parse(xmlText(block, 'Initiated') ?? '');
+        if (!key?.startsWith(this.keyPrefix) || !id || !(initiated < this.createdAt + skew)) continue;
+        if (await this.abortUpload(key, id)) aborted++;
+      }
+      const next = xmlText(res.text, 'NextKeyMarker');
+      if (xmlText(res.text, 'IsTruncated') !== 'true' || !next) break;
+      markers = { 'key-marker': next, 'upload-id-marker': xmlText(res.text, 'NextUploadIdMarker') ?? '' };
+    }
+    return aborted;
   }
 
   /** HeadBucket, signed: the endpoint answers, the bucket exists, and the keys are accepted. */
@@ -543,7 +564,7 @@ class S3DestinationImpl implements S3Destination {
     } catch (err) {
       if (!(err instanceof DeliverError) || !err.retryable || signal.aborted) throw err;
       this.stats.partRetries += 1;
-      await sleep(PART_RETRY_DELAY_MS, signal);
+      await sleep(PART_RETRY_DELAY_MS, signal, abortError);
       return attempt();
     }
   }
@@ -551,7 +572,7 @@ class S3DestinationImpl implements S3Destination {
   private async completeUpload(key: string, uploadId: string, etags: string[], signal: AbortSignal): Promise<void> {
     const xml =
       '<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
-      etags.map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${escapeXml(etag)}</ETag></Part>`).join('') +
+      etags.map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${xmlEscape(etag)}</ETag></Part>`).join('') +
       '</CompleteMultipartUpload>';
     const body = Buffer.from(xml, 'utf8');
     const res = await this.send({
@@ -568,18 +589,20 @@ class S3DestinationImpl implements S3Destination {
     if (res.status !== 200 || /<Error>/.test(res.text)) throw this.error('CompleteMultipartUpload', key, res);
   }
 
-  /** Best effort: a failure here leaves an incomplete upload for the bucket's lifecycle rules. */
-  private async abortUpload(key: string, uploadId: string): Promise<void> {
+  /** Best effort: a failure here leaves an incomplete upload for the bucket's lifecycle rules (or the next `cleanup`). */
+  private async abortUpload(key: string, uploadId: string): Promise<boolean> {
     try {
-      await this.send({
+      const res = await this.send({
         method: 'DELETE',
         key,
         query: { uploadId },
         payloadHash: EMPTY_SHA256,
         signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS),
       });
+      return res.status === 204 || res.status === 200;
     } catch {
       // nothing more to do; the original error is what the caller needs
+      return false;
     }
   }
 

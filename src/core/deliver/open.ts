@@ -1,0 +1,53 @@
+/**
+ * What a destination node opens on first use and every deliver node using it shares: the destination
+ * (its connections), its templates, its target identity and its delivery ledger (a file of this Node-RED,
+ * or a store shared by several).
+ */
+import { DEFAULT_REMOVED_RETENTION_DAYS, FileLedger, type DeliveryLedger } from './ledger';
+import { createDestination, destinationTarget, destinationTemplates, type DestinationConfig, type DestinationTemplates } from './registry';
+import type { Destination } from './types';
+
+export interface OpenedDestination {
+  destination: Destination;
+  templates: DestinationTemplates;
+  ledger: DeliveryLedger;
+  /** Where the bytes really go (kind and resolved base): part of every ledger key. */
+  target: string;
+}
+
+export interface OpenOptions {
+  /** A shared ledger's store for a target; none: the file `ledgerFile`. */
+  shared?: (target: string) => Promise<DeliveryLedger>;
+  ledgerFile: string;
+  /** A crash's leftovers were removed (how many), or could not be. */
+  cleaned?: (count: number) => void;
+  cleanupFailed?: (error: unknown) => void;
+}
+
+/** Days `removed` records stay in the ledger: a number ≥ 0, else the default. */
+export function retentionDays(v: unknown): number {
+  const n = v === undefined || v === null || v === '' ? NaN : Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : DEFAULT_REMOVED_RETENTION_DAYS;
+}
+
+/** Makes the destination of `config` (credentials apart) and opens its ledger; on failure, nothing stays open. */
+export async function openDestination(config: DestinationConfig, credentials: Record<string, unknown>, opts: OpenOptions): Promise<OpenedDestination> {
+  const destination = createDestination(config, credentials);
+  const templates = destinationTemplates(config);
+  // what a crash left behind (temporary files of interrupted writes) goes, in the background
+  destination.cleanup?.().then(
+    (n) => n > 0 && opts.cleaned?.(n),
+    (e: unknown) => opts.cleanupFailed?.(e),
+  );
+  const target = destinationTarget(config);
+  try {
+    // records from before targets were kept are this destination's as it is configured now
+    const ledger = opts.shared
+      ? await opts.shared(target)
+      : await FileLedger.open(opts.ledgerFile, { target, removedRetentionMs: retentionDays(config.retentionDays) * 86_400_000 });
+    return { destination, templates, ledger, target };
+  } catch (e) {
+    await destination.close().catch(() => undefined);
+    throw e;
+  }
+}
