@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import jsonata from 'jsonata';
-import { createS3Destination, type S3Destination, type S3DestinationConfig } from '../../src/core/deliver/s3';
+import { createS3Destination, type S3Destination, type S3DestinationConfig } from '../../src/core/deliver/s3/destination';
 import { DeliverError } from '../../src/core/deliver/types';
 import { loadExample } from '../helpers/examples';
 import { filesUnder } from '../helpers/files';
