@@ -46,7 +46,6 @@ const CONFIG_TYPES = TYPES.filter((t) => {
   return existsSync(html) && /category:\s*['"]config['"]/.test(readFileSync(html, 'utf8'));
 });
 /** Config nodes of Node-RED's core that examples use (the editor lists config nodes apart from flow nodes). */
-const CORE_CONFIG_TYPES = ['mqtt-broker'];
 const FLOW_TYPES = TYPES.filter((t) => !CONFIG_TYPES.includes(t));
 
 /** The editor files are copied into dist/ by the build: rebuild when dist is missing or older than them. */
@@ -687,10 +686,15 @@ describe('e2e: the editor in a real browser (chromium)', function () {
         (window as unknown as { RED: { nodes: { eachNode(cb: (n: { id: string }) => void): void } } }).RED.nodes.eachNode((n) => void ids.push(n.id));
         return ids;
       })));
-      await importExample(page, PKG.name, example);
       const file = JSON.parse(readFileSync(join(ROOT, 'examples', `${example}.json`), 'utf8')) as Array<{ id: string; type: string }>;
-      // the editor lists groups apart from nodes
-      const expected = file.filter((n) => n.type !== 'tab' && n.type !== 'group' && !CONFIG_TYPES.includes(n.type) && !CORE_CONFIG_TYPES.includes(n.type)).length;
+      await importExample(page, PKG.name, example, { conflicts: file.some((n) => before.has(n.id)) });
+      // the editor lists groups, subflow definitions and config nodes (ours and core ones such as mqtt-broker)
+      // apart from nodes; a subflow an earlier example brought is not imported again
+      const configTypes = await page.evaluate(
+        (types) => types.filter((t) => (window as unknown as { RED: { nodes: { getType(t: string): { category?: string } | undefined } } }).RED.nodes.getType(t)?.category === 'config'),
+        [...new Set(file.map((n) => n.type))],
+      );
+      const expected = file.filter((n) => !['tab', 'group', 'subflow'].includes(n.type) && !configTypes.includes(n.type) && !before.has(n.id)).length;
       await page.waitForFunction(
         ({ known, count }) => {
           let added = 0;
