@@ -27,6 +27,8 @@ interface TriggerNode extends Node {
 
 export = function register(RED: NodeAPI): void {
   const t = (key: string, vars?: Record<string, string | number>) => RED._(`${NS}.${key}`, vars);
+  /** An error in the user's words: a core error with a key from the catalogue, others as they read. */
+  const word = (e: unknown): string => (e instanceof CoreError && e.key ? t(`errors.${e.key}`, e.values) : describeError(e));
 
   function contextStore<T = TriggerState>(node: Node, name: string | undefined, key = KEY): { load(): Promise<T | undefined>; save(s: T): Promise<void> } {
     const ctx = node.context();
@@ -65,7 +67,7 @@ export = function register(RED: NodeAPI): void {
         node.status(status.waiting(t('status.nothingVisible')));
       },
       pollFailed: (e, retryMs) => {
-        const text = describeError(e);
+        const text = word(e);
         const seconds = Math.ceil(retryMs / 1000);
         node.status(status.error(t('status.failed', { error: shortError(text, 44), seconds })));
         // the msg a Catch node gets: the error code lets a flow branch on it

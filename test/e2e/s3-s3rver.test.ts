@@ -8,7 +8,7 @@
 // signature); here an unknown access key is.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -244,6 +244,25 @@ describe('e2e: the S3 destination against s3rver', function () {
       const want = sha256(await original(newer));
       await waitFor(async () => sha256((await object('apac-library', `campaign-library/apac/${t.id} ${t.file_name}`)).body) === want, 'the new version in the bucket', 60_000);
       assert.equal((await keys('apac-library')).length, apac.length, 'still one object per asset');
+    });
+
+    it('an asset that moves between the bucket and a folder library leaves no copy behind, either way', async () => {
+      const [t] = apac.filter((a) => a.file_size < 5_000_000);
+      const key = `campaign-library/apac/${t.id} ${t.file_name}`;
+      const folderFile = join(out, 'campaign-library', 'emea', `${t.id} ${t.file_name}`);
+      // out of APAC: into the EMEA folder, and out of the bucket
+      await sim.control.patchMedia(t.id, { custom: { Region: 'EMEA' } });
+      await pollAfterChange(sim, red, ['job6.changed', 'job6.added']);
+      await waitFor(async () => existsSync(folderFile) && !(await keys('apac-library')).includes(key), 'the asset in the EMEA folder and gone from the bucket', 60_000);
+      assert.equal((await keys('apac-library')).length, apac.length - 1);
+      // back into APAC: into the bucket, and out of the folder
+      await sim.control.patchMedia(t.id, { custom: { Region: 'APAC' } });
+      await pollAfterChange(sim, red, ['job6.changed', 'job6.added']);
+      await waitFor(async () => !existsSync(folderFile) && (await keys('apac-library')).includes(key), 'the asset back in the bucket and gone from the folder', 60_000);
+      const now = await sim.control.media(t.id);
+      assert.equal(sha256((await object('apac-library', key)).body), sha256(await original(now)));
+      assert.equal(filesUnder(join(out, 'campaign-library')).length, scope.length - apac.length, 'the folders hold the other regions only');
+      assert.doesNotMatch(red.output(), /\[error\]/, red.output().slice(-2000));
     });
   });
 });

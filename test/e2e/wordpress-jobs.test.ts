@@ -3,7 +3,8 @@
 // media items it holds, their slugs, titles, captions, alt text, MIME types and bytes; and the sweep's
 // notifications as the notified server received them.
 //   job 1: an approval publishes the original (a video or a PDF as it is) with its description and slug; a
-//          repeat changes nothing; a new version replaces the item;
+//          repeat changes nothing; a new version replaces the item; a metadata edit of an asset that stays
+//          approved updates the item's title, caption and alt text without uploading again;
 //   job 5: the rights sweep removes the items of assets whose licence expired or whose terms exclude the
 //          web, keeps the rest, and says so in one notification; an empty sweep says nothing.
 import assert from 'node:assert/strict';
@@ -323,6 +324,33 @@ describe('e2e: a real WordPress', function () {
       assert.deepEqual((await allMedia()).filter((x) => x.slug.startsWith(slugOf(kept))).map((x) => x.id), [m.id], 'one item for the asset');
       wordpressIds.set(kept.id, m.id);
       kept = newer;
+    });
+
+    it('job 1: a metadata edit of an asset that stays approved reaches the item\'s title, caption and alt text, with no new upload', async () => {
+      const itemId = wordpressIds.get(kept.id) as number;
+      const before = (await rest.get(itemId)).json;
+      const media = (await allMedia()).map((m) => m.id).sort();
+      const downloads = (await sim.control.requests()).filter((r) => r.path.startsWith(`/media/${kept.id}/download`)).length;
+      // edited in PhotoShelter, still approved: no re-approval
+      const edited = await sim.control.patchMedia(kept.id, { iptc: { headline: 'Quay in the fog', caption: 'Mooring lines at low tide, "wet" & cold' } });
+      assert.equal(edited.custom['Approval Status'], 'Approved');
+      assert.equal(edited.version, kept.version, 'the same file version');
+      await settleAndPoll();
+      let item: Media | undefined;
+      await waitFor(async () => {
+        item = await described(edited, 'Quay in the fog');
+        return item !== undefined;
+      }, `the new title in WordPress (runtime log:\n${log()})`, 90_000);
+      const m = item as Media;
+      assert.equal(m.id, itemId, 'the same media item');
+      assert.equal(m.caption.raw, 'Mooring lines at low tide, "wet" & cold');
+      assert.equal(m.alt_text, 'Mooring lines at low tide, "wet" & cold');
+      assert.equal(m.source_url, before.source_url, 'the same file');
+      assert.deepEqual((await allMedia()).map((x) => x.id).sort(), media, 'no media item added or removed: nothing uploaded');
+      const after = (await sim.control.requests()).filter((r) => r.path.startsWith(`/media/${kept.id}/download`)).length;
+      assert.equal(after, downloads, 'nothing downloaded from PhotoShelter');
+      assert.equal(sha(await rest.download(m.source_url)), sha(await original(kept.id)), 'the bytes of the version delivered before');
+      kept = edited;
     });
 
     it('job 1: a video and a PDF go to WordPress as they are (MP4, MOV, PDF), described like photos', async () => {

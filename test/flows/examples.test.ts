@@ -315,6 +315,54 @@ describe('the example flows, as shipped, in a real Node-RED runtime', function (
     kept = newer;
   });
 
+  const downloadsOf = async (id: string) => (await sim.control.requests()).filter((r) => r.path.startsWith(`/media/${id}/download`)).length;
+  const allItems = async () => (await (await fetch(`${cms}/wp/v2/media`, { headers: auth })).json()) as Item[];
+
+  it('1 → WordPress: a metadata edit of an asset that stays approved updates title, caption and alt text in place, without an upload', async () => {
+    const slug = `ps-${kept.id.toLowerCase()}`;
+    const [before] = await cmsBySlug(slug);
+    assert.ok(before, 'the item of the asset');
+    const items = (await allItems()).length;
+    const downloads = await downloadsOf(kept.id);
+    const described = tap.from('job1.published').length;
+    await sim.control.patchMedia(kept.id, { iptc: { headline: 'Quay in fog', caption: 'Mooring lines, "wet"' } });
+    await settleAndPoll('job1.approved');
+    await waitFor(async () => (await cmsBySlug(slug))[0]?.title.raw === 'Quay in fog', 'the new title in WordPress', 30_000);
+    const [after] = await cmsBySlug(slug);
+    assert.equal(after.id, before.id, 'the same media item');
+    assert.equal(after.caption.raw, 'Mooring lines, "wet"');
+    assert.equal(after.alt_text, 'Mooring lines, "wet"');
+    assert.equal(after.source_url, before.source_url, 'the same file');
+    assert.equal((await allItems()).length, items, 'nothing uploaded');
+    assert.equal(await downloadsOf(kept.id), downloads, 'nothing downloaded from PhotoShelter');
+    await waitFor(() => tap.from('job1.published').length > described, 'the flow says it described the item');
+    // an edit that changes none of the three (a custom field) writes nothing to WordPress
+    const unchanged = tap.from('job1.unchanged').length;
+    await sim.control.patchMedia(kept.id, { custom: { Campaign: 'Harbour week' } });
+    await settleAndPoll('job1.approved');
+    await waitFor(() => tap.from('job1.unchanged').length > unchanged, '"description unchanged"', 30_000);
+    assert.ok(tap.from('job1.unchanged').at(-1)?.includes(kept.id));
+    assert.deepEqual(await cmsBySlug(slug), [after], 'the item as it was');
+    assert.equal(await downloadsOf(kept.id), downloads);
+  });
+
+  it('1 → WordPress: a new file version of an asset that stays approved replaces its media item', async () => {
+    const slug = `ps-${kept.id.toLowerCase()}`;
+    const [before] = await cmsBySlug(slug);
+    const newer = await sim.control.patchMedia(kept.id, { size: kept.file_size + 777 });
+    assert.equal(newer.custom['Approval Status'], 'Approved', 'it stays approved');
+    await settleAndPoll('job1.approved');
+    await waitFor(async () => {
+      const now = await cmsBySlug(slug);
+      return now.length === 1 && now[0].id !== before.id && now[0].title.raw === 'Quay in fog';
+    }, 'the new version in place of the old item, described', 30_000);
+    const [item] = await cmsBySlug(slug);
+    assert.equal(Buffer.from(await (await fetch(item.source_url)).arrayBuffer()).length, newer.file_size, 'the new version\'s bytes');
+    assert.equal((await fetch(`${cms}/wp/v2/media/${before.id}`, { headers: auth })).status, 404, 'the old item is gone');
+    assert.equal((await allItems()).filter((i) => i.slug.startsWith(stored(slug))).length, 1, 'one item per asset');
+    kept = newer;
+  });
+
   it('5 rights sweep: an expired licence removes the WordPress item and sends one notification; valid ones stay', async () => {
     await sim.control.patchMedia(published.id, { custom: { 'License Expiration Date': '2020-01-31' } });
     const before = (await (await fetch(`${cms}/notifications`)).json()) as unknown[];

@@ -65,6 +65,11 @@ export interface Delivery {
   attempts?: number;
   response?: PutResult['response'];
   sidecar?: string;
+  /**
+   * Copies of the asset this destination's ledger had at other locations (an earlier region or file name),
+   * removed after this delivery was recorded (`removeEarlier`), or by a removal of every copy.
+   */
+  removedCopies?: string[];
 }
 
 export interface DelivererOptions {
@@ -110,6 +115,12 @@ export interface PutJob extends JobBase {
    * then the delivery is skipped as `"in-progress"`.
    */
   claimWaitMs?: number;
+  /**
+   * Once this version is at its location and recorded (delivered now, or found there already), remove the
+   * copies of the asset that the ledger has at other locations of this destination (an earlier region or
+   * file name), each recorded as removed.
+   */
+  removeEarlier?: boolean;
 }
 
 export interface RemoveJob extends JobBase {
@@ -229,14 +240,69 @@ export class Deliverer {
     const location = this.location(job);
     const ledger = this.opts.ledger;
     if (!ledger || job.dryRun) return this.putAt(job, location, started);
+    let out: Delivery;
     try {
-      return await ledger.exclusive(this.key(job.asset.id, location), () => this.putAt(job, location, started), { waitMs: job.claimWaitMs ?? 0, signal: job.signal });
+      out = await ledger.exclusive(this.key(job.asset.id, location), () => this.putAt(job, location, started), { waitMs: job.claimWaitMs ?? 0, signal: job.signal });
     } catch (e) {
       if (!(e instanceof ClaimedError)) throw e;
       // another worker holds the claim: its delivery, or a later re-issue once its lease ends, does it
       if (job.source.kind === 'stream') job.source.stream.destroy();
       return { ...this.base('put', location, started), skipped: 'in-progress' };
     }
+    // the new copy is written and recorded: only now do the earlier ones go (also after a skip, which finishes
+    // a removal that failed before)
+    if (job.removeEarlier) {
+      out.removedCopies = await this.removeCopies(job, location);
+      out.durationMs = Date.now() - started;
+    }
+    return out;
+  }
+
+  /**
+   * Removes every copy of the asset that this destination's ledger knows (done, or an upload begun: intent,
+   * failed), except the one at `keep`, each with its sidecar of the job's kind, and records each removed.
+   * No request when the ledger has none. A destination that cannot remove by location (HTTP POST without a
+   * Remove URL) keeps its copies. Resolves with the locations removed.
+   */
+  private async removeCopies(job: JobBase, keep?: string): Promise<string[]> {
+    const ledger = this.opts.ledger;
+    const t = this.opts.templates;
+    if (!ledger || (t.context === 'url' && !t.remove && !t.removeAtLocation)) return [];
+    const { asset, signal } = job;
+    const copies = (await ledger.placesOf(this.opts.target ?? '', asset.id)).filter((r) => r.l !== keep && (r.t === 'done' || r.t === 'intent' || r.t === 'failed'));
+    const sidecar = sidecarFor(job.sidecar ?? 'none', asset as never);
+    const removed: string[] = [];
+    for (const r of copies) {
+      const key = this.key(asset.id, r.l);
+      await ledger.exclusive(key, async () => {
+        // looked up again under the key's lock: a delivery to that place may have ended meanwhile
+        const now = await ledger.lookup(key);
+        if (!now || now.t === 'removed' || now.t === 'refused') return;
+        const where = t.context === 'url' && t.remove ? this.opts.destination.resolve(renderStrict(t.remove, { ...job.view, delivery: { location: now.l, bytes: now.b, sha256: now.h, response: now.r } }, 'url', 'remove URL template')) : now.l;
+        const release = await (this.opts.semaphore?.acquire(signal) ?? Promise.resolve(() => undefined));
+        try {
+          await this.withRetries(signal, true, () => this.opts.destination.remove(where, signal));
+          if (sidecar && t.context !== 'url') await this.withRetries(signal, true, () => this.opts.destination.remove(withSuffix(now.l, sidecar.suffix, t.context), signal));
+        } finally {
+          release();
+        }
+        await ledger.removed(key, { v: now.v, m: now.m, f: now.f });
+        removed.push(now.l);
+      });
+    }
+    return removed;
+  }
+
+  /** Removes every copy of the asset that this destination's ledger knows (see removeCopies). */
+  async removeAll(job: JobBase): Promise<Delivery> {
+    const started = Date.now();
+    const out = this.base('remove', '', started);
+    if (job.dryRun) {
+      const copies = this.opts.ledger ? await this.opts.ledger.placesOf(this.opts.target ?? '', job.asset.id) : [];
+      return { ...out, dryRun: true, removedCopies: copies.filter((r) => r.t === 'done' || r.t === 'intent' || r.t === 'failed').map((r) => r.l) };
+    }
+    const removedCopies = await this.removeCopies(job);
+    return { ...out, removed: removedCopies.length > 0, removedCopies, durationMs: Date.now() - started };
   }
 
   /** Evidence of the asset's current file, or undefined when there is none to be had. */

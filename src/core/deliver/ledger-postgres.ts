@@ -531,6 +531,12 @@ export class PostgresLedger implements DeliveryLedger {
     }
   }
 
+  async placesOf(target: string, asset: string): Promise<LedgerRecord[]> {
+    // the primary key (target, asset, location) serves this
+    const { rows }: { rows: Row[] } = await this.store.query<Row>(`SELECT * FROM ${this.s}.delivery WHERE target = $1 AND asset = $2 ORDER BY location`, [target, asset]);
+    return rows.map(recordOf);
+  }
+
   /** The store (its connections) belongs to the ledger config node, which closes it. */
   async close(): Promise<void> {
     // nothing of its own to close

@@ -158,6 +158,11 @@ export interface DeliveryLedger {
   failed(key: LedgerKey, version: VersionStamp, failure: DeliveryFailure): Promise<void>;
   /** The live records (the last one per target, asset and location), for audits. */
   records(): AsyncIterable<LedgerRecord>;
+  /**
+   * The live records of one asset at one target, at every location it was delivered to (or removed from):
+   * the earlier places of an asset whose location changed (another region, another file name).
+   */
+  placesOf(target: string, asset: string): Promise<LedgerRecord[]>;
   close(): Promise<void>;
 }
 
@@ -179,6 +184,7 @@ const DAY_MS = 86_400_000;
 const STATES: readonly string[] = ['intent', 'done', 'removed', 'refused', 'failed'];
 
 const keyOf = (target: string, asset: string, location: string): string => `${target}\u0000${asset}\u0000${location}`;
+const assetKeyOf = (target: string, asset: string): string => `${target}\u0000${asset}`;
 
 interface Pending {
   record: LedgerRecord;
@@ -212,6 +218,8 @@ function parseLine(line: string, target: string): LedgerRecord | undefined {
 
 export class FileLedger implements DeliveryLedger {
   private readonly map = new Map<string, LedgerRecord>();
+  /** The keys of the live records of each asset at each target (placesOf without a scan). */
+  private readonly places = new Map<string, Set<string>>();
   private handle: FileHandle | undefined;
   private closed = false;
   private readonly busy = new Map<string, Promise<void>>();
@@ -256,7 +264,7 @@ export class FileLedger implements DeliveryLedger {
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       const r = parseLine(line, ledger.target);
-      if (r) ledger.map.set(keyOf(r.d, r.a, r.l), r);
+      if (r) ledger.put(r);
     }
     await ledger.compact();
     return ledger;
@@ -264,6 +272,29 @@ export class FileLedger implements DeliveryLedger {
 
   async lookup(key: LedgerKey): Promise<LedgerRecord | undefined> {
     return this.map.get(keyOf(key.target, key.asset, key.location));
+  }
+
+  async placesOf(target: string, asset: string): Promise<LedgerRecord[]> {
+    const keys = this.places.get(assetKeyOf(target, asset));
+    return keys ? [...keys].map((k) => this.map.get(k) as LedgerRecord) : [];
+  }
+
+  /** The live record of its key, indexed by asset. */
+  private put(r: LedgerRecord): void {
+    const k = keyOf(r.d, r.a, r.l);
+    this.map.set(k, r);
+    const ak = assetKeyOf(r.d, r.a);
+    let keys = this.places.get(ak);
+    if (!keys) this.places.set(ak, (keys = new Set()));
+    keys.add(k);
+  }
+
+  private drop(k: string, r: LedgerRecord): void {
+    this.map.delete(k);
+    const ak = assetKeyOf(r.d, r.a);
+    const keys = this.places.get(ak);
+    keys?.delete(k);
+    if (keys?.size === 0) this.places.delete(ak);
   }
 
   /** The same as lookup, without a promise (tests, tools). */
@@ -378,7 +409,7 @@ export class FileLedger implements DeliveryLedger {
       this.stats.syncs++;
       this.stats.records += batch.length;
       // visible to lookups only once on disk
-      for (const p of batch) this.map.set(keyOf(p.record.d, p.record.a, p.record.l), p.record);
+      for (const p of batch) this.put(p.record);
       for (const p of batch) p.resolve();
       if (this.bytes >= 2 * Math.max(this.compactedBytes, this.minCompactBytes)) {
         try {
@@ -396,7 +427,7 @@ export class FileLedger implements DeliveryLedger {
   private async compact(): Promise<void> {
     const cutoff = this.now() - this.retentionMs;
     for (const [k, r] of this.map) {
-      if (r.t === 'removed' && !(Date.parse(r.at) > cutoff)) this.map.delete(k);
+      if (r.t === 'removed' && !(Date.parse(r.at) > cutoff)) this.drop(k, r);
     }
     const tmp = `${this.file}.compact`;
     const h = await open(tmp, 'w');

@@ -103,6 +103,11 @@ describe('core/deliver/ledger-postgres: the PostgreSQL store', function () {
     const all = [];
     for await (const r of l.records()) all.push(`${r.a}:${r.t}`);
     assert.deepEqual(all, ['I1:removed', 'I2:failed']);
+    // every place of one asset at one target (earlier copies of an asset that moved)
+    await l.done(key('I1', 'apac/I1.jpg'), { v: 'v1' }, { b: 3 });
+    await l.done(key('I1', 'x.jpg', 'folder:/srv/elsewhere'), { v: 'v1' }, { b: 3 });
+    assert.deepEqual((await l.placesOf('folder:/srv/out', 'I1')).map((r) => `${r.l}:${r.t}`).sort(), ['I1.jpg:removed', 'apac/I1.jpg:done']);
+    assert.deepEqual((await l.placesOf('folder:/srv/out', 'I9')), []);
   });
 
   it('the audit: a done row once per target, location, asset and version (repeats count uploads), failures and removals, and their views', async () => {
