@@ -55,7 +55,7 @@ export async function smallBench(o: SmallOptions, log: (l: string) => void): Pro
     );
     const info = { url: sim.url, baseUrl: sim.baseUrl, credentials: sim.credentials };
     const downloads = async (): Promise<number> => (await control<{ requests: LogEntry[] }>(sim, 'GET', 'requests')).requests.filter((r) => r.path.endsWith('/download')).length;
-    const apiRequests = async (): Promise<number> => (await control<{ requests: LogEntry[] }>(sim, 'GET', 'requests')).requests.filter((r) => !r.path.startsWith('/authenticate') && !r.path.startsWith('/organization')).length;
+    const apiRequests = async (): Promise<number> => (await control<{ requests: LogEntry[] }>(sim, 'GET', 'requests')).requests.filter((r) => !r.path.startsWith('/authenticate') && !r.path.startsWith('/organization') && !r.path.startsWith('/user/session')).length;
 
     const rows: string[][] = [];
     const verdicts: boolean[] = [];
