@@ -100,7 +100,7 @@ export = function register(RED: NodeAPI): void {
         try {
           const dl = (msg.delivery = await handle(msg, settings as DeliverSettings, signal));
           const key = dl.dryRun ? 'dryRun' : dl.skipped === 'in-progress' ? 'inProgress' : dl.skipped ? 'skipped' : dl.action === 'remove' ? 'removed' : 'delivered';
-          return { send: msg, status: status.ok(RED._(`${NS}.status.${key}`)) };
+          return { send: msg, status: status.ok(life.text(`status.${key}`)) };
         } catch (e) {
           // a stream that was never read would hold its download open (a body that downloads when read holds nothing)
           if (msg.payload instanceof Readable && !isLazyBody(msg.payload) && !msg.payload.readableEnded) msg.payload.destroy();

@@ -153,6 +153,15 @@ export function withSuffix(location: string, suffix: string, context: Destinatio
   return u.toString();
 }
 
+/**
+ * A body opened ahead of its use: an error it meets before the delivery listens is kept in its `errored`
+ * (read when it is used) instead of being thrown as an unhandled 'error' event.
+ */
+function holdErrors<T extends { body: Readable }>(opened: T): T {
+  opened.body.on('error', () => undefined);
+  return opened;
+}
+
 /** The ledger keeps a small summary of an HTTP answer (for remove templates), not whole bodies. */
 function responseSummary(r: PutResult['response']): unknown {
   if (!r) return undefined;
@@ -379,16 +388,32 @@ export class Deliverer {
     // the evidence of the version is read before the file, so it never describes a newer file than the bytes sent
     if (ledger && !evidenceRead && !versionKeyParts(asset.versionKey)?.hash) evidence = await this.readEvidence(asset.id, signal);
     const stamp = this.stamp(asset, evidence);
-    const release = await (this.opts.semaphore?.acquire(signal) ?? Promise.resolve(() => undefined));
+    const acquired = await (this.opts.semaphore?.acquire(signal) ?? Promise.resolve(() => undefined));
+    let released = false;
+    const release = (): void => {
+      if (!released) acquired();
+      released = true;
+    };
     let claimed = false;
     try {
-      if (ledger) await ledger.intent(key, stamp);
+      // a download is opened while the intent is synced: its bytes wait in it, and none reaches the
+      // destination before the intent is on disk
+      let early = ledger && job.source.kind === 'fetch' ? openSource(job.source, signal, false).then(holdErrors) : undefined;
+      early?.catch(() => undefined);
+      try {
+        if (ledger) await ledger.intent(key, stamp);
+      } catch (e) {
+        void early?.then((o) => o.body.destroy(), () => undefined);
+        throw e;
+      }
       claimed = true;
       let used = false;
       let meter: Meter | undefined;
       let sniffer: HeadSniffer | undefined;
       const { value: result, attempts } = await this.withRetries(signal, reopenable(job.source), async () => {
-        const opened = await openSource(job.source, signal, used);
+        const first = early;
+        early = undefined;
+        const opened = await (first ?? openSource(job.source, signal, used));
         used = true;
         // only the original's own bytes may tell the version (a rendition's XMP is the rendition's)
         const head = ledger && knownOriginal(job.source) ? new HeadSniffer() : undefined;
@@ -400,6 +425,11 @@ export class Deliverer {
           sourceError = e;
           m.destroy(e);
         });
+        // a download opened while the intent was synced may have failed already
+        if (first && opened.body.errored) {
+          sourceError = opened.body.errored;
+          m.destroy(opened.body.errored);
+        }
         // the destination may not be reading yet when the source fails: the error is reported below
         m.on('error', () => undefined);
         m.on('close', () => {
@@ -450,6 +480,8 @@ export class Deliverer {
           }),
         );
       }
+      // the upload is over: the destination's slot goes to the next delivery while this one's record is synced
+      release();
       crashPoint('recorded');
       if (ledger) {
         // the bytes' own XMP InstanceID (a JPEG's) describes exactly what was sent: it wins over the one read before
