@@ -35,7 +35,8 @@ interface LogEntry { method: string; path: string }
 export async function smallBench(o: SmallOptions, log: (l: string) => void): Promise<void> {
   const kinds = (o.to ?? ['folder', 'http']).filter((k) => k === 'folder' || k === 'http') as Array<'folder' | 'http'>;
   log(`small: starting a simulator and adding ${int(o.assets)} originals of 0.5–5 MB`);
-  const sim = await startSimProcess({ seed: 7, assets: 0 });
+  // a request log that lists every request of a pass (a few per asset), so that the counts are whole
+  const sim = await startSimProcess({ seed: 7, assets: 0, requestLogSize: o.assets * 8 + 1_000 });
   const sink = kinds.includes('http') ? await startServerProcess<HttpSinkInfo>('http-sink') : undefined;
   const tmp = mkdtempSync(join(tmpdir(), 'ps-bench-small-'));
   const load0 = loadavg()[0];
