@@ -25,6 +25,9 @@ import {
   ClaimedError,
   failureOf,
   LeaseLostError,
+  placeOf,
+  type DeliveredAsset,
+  type DeliveredOptions,
   type DeliveryFailure,
   type DeliveryLedger,
   type DeliveryResult,
@@ -147,6 +150,11 @@ CREATE VIEW ${s}.delivery_removals AS
   SELECT at, target AS destination, asset, location, version, worker
   FROM ${s}.delivery_event WHERE state = 'removed';
 `,
+    },
+    {
+      version: 2,
+      description: 'an index of the delivered places by asset (listings of what was delivered)',
+      sql: `CREATE INDEX delivery_done_by_asset ON ${s}.delivery (asset, target, location) WHERE state = 'done';`,
     },
   ];
 }
@@ -535,6 +543,40 @@ export class PostgresLedger implements DeliveryLedger {
     // the primary key (target, asset, location) serves this
     const { rows }: { rows: Row[] } = await this.store.query<Row>(`SELECT * FROM ${this.s}.delivery WHERE target = $1 AND asset = $2 ORDER BY location`, [target, asset]);
     return rows.map(recordOf);
+  }
+
+  /**
+   * The assets whose live record at some place is done, with those places: every target of the store (the
+   * shared store holds what every destination and worker delivered), or one. Read in pages of 500 rows in
+   * the order of the primary key's columns, an asset's places together.
+   */
+  async *deliveredAssets(opts: DeliveredOptions = {}): AsyncIterable<DeliveredAsset> {
+    const one = opts.target !== undefined;
+    const order = one ? 'asset, location' : 'asset, target, location';
+    let after: string[] | undefined;
+    let current: DeliveredAsset | undefined;
+    for (;;) {
+      const params: unknown[] = one ? [opts.target] : [];
+      let where = `state = 'done'${one ? ' AND target = $1' : ''}`;
+      if (after) {
+        const cols = one ? ['asset', 'location'] : ['asset', 'target', 'location'];
+        const marks = after.map((v) => (params.push(v), `$${params.length}`));
+        where += ` AND (${cols.join(', ')}) > (${marks.join(', ')})`;
+      }
+      const { rows }: { rows: Row[] } = await this.store.query<Row>(`SELECT * FROM ${this.s}.delivery WHERE ${where} ORDER BY ${order} LIMIT 500`, params);
+      for (const row of rows) {
+        const place = placeOf(recordOf(row));
+        if (current && current.asset === row.asset) current.places.push(place);
+        else {
+          if (current) yield current;
+          current = { asset: row.asset, places: [place] };
+        }
+      }
+      if (rows.length < 500) break;
+      const last = rows[rows.length - 1];
+      after = one ? [last.asset, last.location] : [last.asset, last.target, last.location];
+    }
+    if (current) yield current;
   }
 
   /** The store (its connections) belongs to the ledger config node, which closes it. */
