@@ -432,12 +432,8 @@ describe('e2e: a real WordPress', function () {
       assert.deepEqual(await publishNew(['Ωμέγα-Αθήνα.jpg', 'قمر.jpg']), []);
     });
 
-    /** The walk of the sweep has started after `shown` statuses and has ended (its status turned green). */
-    const swept = (shown: number) => () => {
-      const mine = tap!.statuses('job5.walk').slice(shown);
-      const start = mine.findIndex((st) => st.fill !== 'green');
-      return start >= 0 && mine.slice(start).some((st) => st.fill === 'green');
-    };
+    /** A sweep has ended since `shown` sweeps had (the join of every checked asset has shown it). */
+    const swept = (shown: number) => () => tap!.from('job5.swept').length > shown;
 
     it('job 5: the sweep removes assets whose licence expired or whose terms exclude the web, keeps the rest, and notifies', async () => {
       await sim.control.patchMedia(expiring.id, { custom: { 'License Expiration Date': '2020-01-31' } });
@@ -479,8 +475,7 @@ describe('e2e: a real WordPress', function () {
       notifications.length = 0;
       const before = await allMedia();
       assert.ok(before.length > 0);
-      await waitFor(() => tap!.statuses('job5.walk').at(-1)?.fill === 'green', 'the end of the sweep before');
-      const shown = tap!.statuses('job5.walk').length;
+      const shown = tap!.from('job5.swept').length;
       const inject = await red!.admin('POST', '/inject/job5.schedule');
       assert.equal(inject.status, 200, inject.text);
       // the same expired and restricted assets are checked again; none of them is in WordPress any more
@@ -488,7 +483,7 @@ describe('e2e: a real WordPress', function () {
       const after = await allMedia();
       assert.deepEqual(after.map((m) => `${m.id} ${m.modified}`).sort(), before.map((m) => `${m.id} ${m.modified}`).sort(), 'WordPress holds the same items, unchanged');
       assert.equal((await rest.get(wordpressIds.get(kept.id)!)).status, 200, 'the asset within its licence still stays');
-      // the summary is sent once the walk's status is green: an empty sweep sends nothing
+      // the summary is sent when every asset is checked: an empty sweep sends nothing
       await sleep(1000);
       assert.equal(notifications.length, 0, `a notification although nothing was removed: ${JSON.stringify(notifications).slice(0, 1500)}`);
     });

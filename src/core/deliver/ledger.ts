@@ -163,7 +163,41 @@ export interface DeliveryLedger {
    * the earlier places of an asset whose location changed (another region, another file name).
    */
   placesOf(target: string, asset: string): Promise<LedgerRecord[]>;
+  /**
+   * What was delivered: each asset with at least one place whose latest record is `done`, with those
+   * places (at one target, or at every target the ledger holds). Read-only: a rights sweep starts here.
+   */
+  deliveredAssets(opts?: DeliveredOptions): AsyncIterable<DeliveredAsset>;
   close(): Promise<void>;
+}
+
+export interface DeliveredOptions {
+  /** Only places at this target (default: every target of the ledger). */
+  target?: string;
+}
+
+/** One place where a version of an asset is now (a done record), as a listing of deliveries shows it. */
+export interface DeliveredPlace {
+  target: string;
+  location: string;
+  /** The version key delivered. */
+  version: string;
+  /** When it was delivered. */
+  at: string;
+  bytes?: number;
+}
+
+/** An asset and the places it was delivered to (see `deliveredAssets`). */
+export interface DeliveredAsset {
+  asset: string;
+  places: DeliveredPlace[];
+}
+
+/** The place a done record stands for. */
+export function placeOf(r: LedgerRecord): DeliveredPlace {
+  const p: DeliveredPlace = { target: r.d, location: r.l, version: r.v, at: r.at };
+  if (typeof r.b === 'number') p.bytes = r.b;
+  return p;
 }
 
 export interface FileLedgerOptions {
@@ -277,6 +311,43 @@ export class FileLedger implements DeliveryLedger {
   async placesOf(target: string, asset: string): Promise<LedgerRecord[]> {
     const keys = this.places.get(assetKeyOf(target, asset));
     return keys ? [...keys].map((k) => this.map.get(k) as LedgerRecord) : [];
+  }
+
+  async *deliveredAssets(opts: DeliveredOptions = {}): AsyncIterable<DeliveredAsset> {
+    // from the index by target and asset: no scan of the file, and one pass over the live records' keys
+    const byAsset = new Map<string, DeliveredPlace[]>();
+    for (const keys of this.places.values()) {
+      for (const k of keys) {
+        const r = this.map.get(k);
+        if (!r || r.t !== 'done' || (opts.target !== undefined && r.d !== opts.target)) continue;
+        let list = byAsset.get(r.a);
+        if (!list) byAsset.set(r.a, (list = []));
+        list.push(placeOf(r));
+      }
+    }
+    for (const asset of [...byAsset.keys()].sort()) {
+      const places = (byAsset.get(asset) as DeliveredPlace[]).sort((x, y) => (x.target === y.target ? (x.location < y.location ? -1 : 1) : x.target < y.target ? -1 : 1));
+      yield { asset, places };
+    }
+  }
+
+  /**
+   * Takes over records of another ledger file (a destination's own file when it joins a named ledger): each
+   * record whose key this ledger does not hold is appended as it was (its time kept). Resolves with how many.
+   */
+  async adopt(records: Iterable<LedgerRecord>): Promise<number> {
+    const fresh = [...records].filter((r) => !this.map.has(keyOf(r.d, r.a, r.l)));
+    if (this.closed) throw new Error(`The delivery ledger ${this.file} is closed`);
+    await Promise.all(
+      fresh.map(
+        (record) =>
+          new Promise<void>((resolve, reject) => {
+            this.queue.push({ record, line: JSON.stringify(record) + '\n', resolve, reject });
+            this.kick();
+          }),
+      ),
+    );
+    return fresh.length;
   }
 
   /** The live record of its key, indexed by asset. */
