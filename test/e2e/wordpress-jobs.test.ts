@@ -312,9 +312,10 @@ describe('e2e: a real WordPress', function () {
       await settleAndPoll();
       const want = sha(await original(kept.id));
       let item: Media | undefined;
+      // WordPress may title a new upload from its embedded IPTC already: wait for the flow's own caption too
       await waitFor(async () => {
         item = await described(kept);
-        return item !== undefined && item.id !== oldId;
+        return item !== undefined && item.id !== oldId && item.caption.raw === kept.iptc.caption;
       }, `the new version in WordPress (runtime log:\n${log()})`, 90_000);
       const m = item as Media;
       assert.equal(sha(await rest.download(m.source_url)), want, 'the new version\'s bytes');
