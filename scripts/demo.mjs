@@ -130,10 +130,13 @@ red.stdout.on('data', (chunk) => {
 /** Deploy every example, one tab each, as the editor would; their credentials are references to the environment, not values. */
 async function deployDemo() {
   const examples = join(root, 'examples');
+  const seen = new Set();
   const flow = readdirSync(examples)
     .filter((f) => f.endsWith('.json'))
     .sort()
     .flatMap((f) => JSON.parse(readFileSync(join(examples, f), 'utf8')))
+    // a subflow two examples share (examples 1 and 5) is in both files, the same: deployed once
+    .filter((n) => !seen.has(n.id) && seen.add(n.id))
     // example 9's leader and worker need an MQTT broker and PostgreSQL: their tabs are there to read, disabled
     .map((n) => (n.type === 'tab' && n.id.startsWith('job9') ? { ...n, disabled: true } : n));
   const res = await fetch(`http://127.0.0.1:${uiPort}/flows`, {
@@ -168,6 +171,7 @@ PhotoShelter demo is running: every example flow is deployed, one tab each.
   Node-RED editor         ${red}/
   stand-in CMS            ${red}/demo-cms/   (plays WordPress for examples 1 and 5)
   stand-in review tool    ${red}/demo-review/#key=${keys.REVIEW_CALLBACK_KEY}   (example 4: a page with Approve and Reject)
+  delivery overview       ${red}/photoshelter/overview   (example 7: deliveries, failures, expiring licences)
   agency SFTP server      127.0.0.1:${sftp.port}, user agency / agency-password, files in ${sftpRoot}
   simulated PhotoShelter  ${sim.baseUrl}
      API key ${creds.apiKey}, login ${creds.email} / ${creds.password}, organization ${creds.orgId}

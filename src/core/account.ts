@@ -8,6 +8,8 @@ import {
   DEFAULT_BASE_URL,
   PhotoShelterClient,
   isId,
+  NotFoundError,
+  PermissionError,
   type AuthOptions,
   type ContainerResource,
   type OAuthTokens,
@@ -316,4 +318,27 @@ async function rootGalleries(client: PhotoShelterClient, signal?: AbortSignal, e
     level = next;
   }
   return found;
+}
+
+/** The name of a gallery or collection id, as the editor shows it beside the id; `missing` when the account cannot see it. */
+export type ScopeName = { id: string; kind: 'gallery' | 'collection'; name: string } | { id: string; missing: 'notFound' | 'noAccess' | 'notAnId' };
+
+/** Names of gallery and collection ids (at most 50), looked up one by one; an id the account cannot see is `notFound`. */
+export async function scopeNames(client: PhotoShelterClient, ids: readonly string[], signal?: AbortSignal): Promise<ScopeName[]> {
+  const list = [...new Set(ids)].slice(0, 50);
+  return Promise.all(
+    list.map(async (id): Promise<ScopeName> => {
+      const kind = isId('gallery', id) ? 'gallery' : isId('collection', id) ? 'collection' : undefined;
+      if (!kind) return { id, missing: 'notAnId' };
+      try {
+        const res = kind === 'gallery' ? await client.gallery(id, { signal }) : await client.collection(id, { signal });
+        const name = (res.attributes as { name?: unknown } | undefined)?.name;
+        return { id, kind, name: typeof name === 'string' && name ? name : id };
+      } catch (e) {
+        if (e instanceof NotFoundError) return { id, missing: 'notFound' };
+        if (e instanceof PermissionError) return { id, missing: 'noAccess' };
+        throw e;
+      }
+    }),
+  );
 }

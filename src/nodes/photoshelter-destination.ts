@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { DeliveryLedger } from '../core/deliver/ledger';
-import { openDestination, type OpenedDestination } from '../core/deliver/open';
+import { ledgerName, namedLedgerFile } from '../core/deliver/ledger-named';
+import { openDestination, openLedger, type OpenedDestination } from '../core/deliver/open';
 import { probeDestination } from '../core/deliver/probe';
 import { destinationSecrets, type DestinationConfig } from '../core/deliver/registry';
 import { DeliverError } from '../core/deliver/types';
@@ -19,7 +20,7 @@ import { AdminError, adminGuards, answerError, dialogValues, type DialogSpec } f
 import { destinationPlace } from './shared/places';
 import { registerPreview } from './shared/preview';
 
-type DestinationDef = NodeDef & DestinationConfig & { ledger?: string };
+type DestinationDef = NodeDef & DestinationConfig & { ledger?: string; ledgerName?: string };
 /** A photoshelter-ledger config node (a ledger shared by several Node-RED workers). */
 type SharedLedgerNode = Node & { open(target: string): Promise<DeliveryLedger> };
 type Credentials = Record<string, string | undefined>;
@@ -30,6 +31,8 @@ interface DestinationNode extends Node<Credentials> {
   kind: string;
   /** Destination, templates and ledger, made on first use; rejects with the configuration error. */
   open(): Promise<OpenedDestination>;
+  /** Its ledger alone (read by listings of what was delivered), without connecting to the destination. */
+  ledger(): Promise<DeliveryLedger>;
   /** The shared concurrency cap (the smallest any deliver node asked for). */
   semaphore(cap: number): Semaphore;
 }
@@ -52,19 +55,34 @@ export = function register(RED: NodeAPI): void {
     const userDir = (RED.settings as { userDir?: string }).userDir || join(homedir(), '.node-red');
     const ledgerFile = join(userDir, 'photoshelter', 'deliveries', `${node.id.replace(/[^A-Za-z0-9_-]/g, '_')}.jsonl`);
 
-    node.open = () => {
-      opened ??= (async () => {
-        // a shared ledger (several Node-RED workers), or this Node-RED's own file
+    let ledger: Promise<DeliveryLedger> | undefined;
+    node.ledger = () => {
+      ledger ??= (async () => {
+        // a shared ledger (several Node-RED workers), a named file shared in this Node-RED, or its own file
         const store = def.ledger ? (RED.nodes.getNode(def.ledger) as SharedLedgerNode | null) : undefined;
         if (store !== undefined && (!store || typeof store.open !== 'function')) throw new Error(RED._('photoshelter-destination.errors.noLedger'));
-        // settings and credentials, as one flat object, to the destination of the kind
-        return openDestination({ ...(def as unknown as DestinationConfig) }, { ...(node.credentials ?? {}) }, {
-          shared: store ? (target) => store.open(target) : undefined,
-          ledgerFile,
-          cleaned: (count) => node.log(RED._('photoshelter-destination.log.cleaned', { count })),
-          cleanupFailed: (e) => node.warn(RED._('photoshelter-destination.log.cleanupFailed', { detail: describeError(e) })),
-        });
+        let name: string | undefined;
+        try {
+          name = store ? undefined : ledgerName(def.ledgerName);
+        } catch {
+          throw new Error(RED._('photoshelter-destination.errors.ledgerName', { name: String(def.ledgerName).slice(0, 70) }));
+        }
+        const namedFile = name ? namedLedgerFile(join(userDir, 'photoshelter', 'deliveries'), name) : undefined;
+        return openLedger({ ...(def as unknown as DestinationConfig) }, { shared: store ? (target) => store.open(target) : undefined, ledgerFile, namedFile });
       })();
+      ledger.catch(() => (ledger = undefined));
+      return ledger;
+    };
+
+    node.open = () => {
+      // settings and credentials, as one flat object, to the destination of the kind
+      opened ??= openDestination({ ...(def as unknown as DestinationConfig) }, { ...(node.credentials ?? {}) }, {
+        ledger: node.ledger,
+        ledgerFile,
+        cleaned: (count) => node.log(RED._('photoshelter-destination.log.cleaned', { count })),
+        cleanupFailed: (e) => node.warn(RED._('photoshelter-destination.log.cleanupFailed', { detail: describeError(e) })),
+      });
+      opened.catch(() => (opened = undefined));
       return opened;
     };
 
@@ -77,11 +95,9 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       const o = opened;
-      opened = undefined;
-      if (!o) return done();
-      o.then((d) => Promise.allSettled([d.destination.close(), d.ledger.close()]))
-        .catch(() => undefined)
-        .then(() => done());
+      const l = ledger;
+      opened = ledger = undefined;
+      Promise.allSettled([o?.then((d) => d.destination.close()), l?.then((x) => x.close())]).then(() => done());
     });
   }
 

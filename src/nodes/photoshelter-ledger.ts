@@ -6,7 +6,7 @@
  */
 import type { Request, Response } from 'express';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { LedgerConfigError, PostgresStore, postgresSettings, type LedgerConfig } from '../core/deliver/ledger-postgres';
+import { LedgerConfigError, PostgresStore, postgresSettings, type LedgerConfig, type UpdateEvent } from '../core/deliver/ledger-postgres';
 import type { DeliveryLedger } from '../core/deliver/ledger';
 import { describeError } from './shared/errors';
 import { AdminError, adminGuards, answerError, dialogValues, type DialogSpec } from './shared/form';
@@ -23,6 +23,8 @@ interface LedgerCredentials {
 interface LedgerNode extends Node<LedgerCredentials> {
   /** The ledger of one target (a destination's real place); the connection is made on first use. */
   open(target: string): Promise<DeliveryLedger>;
+  /** Audited metadata updates (update nodes): rows of update_event; resolves with how many. */
+  recordUpdates(events: UpdateEvent[]): Promise<number>;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -33,7 +35,7 @@ export = function register(RED: NodeAPI): void {
 
   function setup(node: LedgerNode, def: NodeDef & LedgerConfig): void {
     let store: Promise<PostgresStore> | undefined;
-    node.open = async (target: string) => {
+    const opened = (): Promise<PostgresStore> => {
       store ??= (async () => {
         try {
           return await PostgresStore.open(postgresSettings(def, node.credentials ?? {}));
@@ -42,8 +44,10 @@ export = function register(RED: NodeAPI): void {
         }
       })();
       store.catch(() => (store = undefined));
-      return (await store).ledger(target);
+      return store;
     };
+    node.open = async (target: string) => (await opened()).ledger(target);
+    node.recordUpdates = async (events: UpdateEvent[]) => (await opened()).recordUpdates(events);
     node.on('close', (_removed: boolean, done: () => void) => {
       const s = store;
       store = undefined;

@@ -4,6 +4,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { msgBool } from '../core/bool';
+import type { UpdateEvent } from '../core/deliver/ledger-postgres';
 import type { UpdateOutcome } from '../core/update/apply';
 import { requestOf, runRequest } from '../core/update/batch';
 import { renderTemplate, updateSettings, type Change, type Row, type UpdateConfig, type UpdateSettings } from '../core/update/mapping';
@@ -14,7 +15,9 @@ import { status } from './shared/status';
 
 const NS = 'photoshelter-update';
 
-type UpdateDef = NodeDef & UpdateConfig & { account?: string };
+type UpdateDef = NodeDef & UpdateConfig & { account?: string; ledger?: string };
+/** A photoshelter-ledger config node: the shared store that keeps audited updates. */
+type LedgerNode = Node & { recordUpdates(events: UpdateEvent[]): Promise<number> };
 type Msg = NodeMessageInFlow & { asset?: unknown; dryRun?: unknown; update?: unknown };
 
 export = function register(RED: NodeAPI): void {
@@ -88,6 +91,18 @@ export = function register(RED: NodeAPI): void {
       return { send: msg, status: shown };
     }
 
+    /** The changes written, into the shared ledger's update_event (written already: an error says so). */
+    async function audit(written: UpdateOutcome[]): Promise<void> {
+      if (written.length === 0) return;
+      const store = RED.nodes.getNode(def.ledger as string) as LedgerNode | null;
+      try {
+        if (!store || typeof store.recordUpdates !== 'function') throw new Error(t('errors.noLedger'));
+        await store.recordUpdates(written.map((o) => ({ asset: o.id, fields: o.fields, reapplied: o.reapplied, source: node.name || undefined })));
+      } catch (e) {
+        throw life.worded(t('errors.audit', { count: written.length, detail: describeError(e) }), 'ELEDGER');
+      }
+    }
+
     const life = inputNode<Msg>(RED, node, {
       ns: NS,
       configError,
@@ -99,6 +114,7 @@ export = function register(RED: NodeAPI): void {
         const req = requestOf(msg, await rowChanges(s, msg));
         const account = accountOf(RED, def.account, NS, msg);
         const outcomes = await runRequest(account.getClient(), req, s.concurrency, { timeZone: account.timeZone, dryRun, signal });
+        if (def.ledger && !dryRun) await audit(outcomes.filter((o) => o.ok && o.changed));
         return finish(msg, req.batch, dryRun, outcomes);
       },
     });

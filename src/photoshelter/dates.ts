@@ -123,6 +123,11 @@ export function parseApiDate(value: unknown, zone = 'UTC'): ParsedDate | undefin
   const ms = Number(digits.slice(0, 3));
   const micros = Number(digits.slice(3, 6));
   const wall = Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+  const utc = tz === undefined ? zone === 'UTC' || zone === 'Etc/UTC' : /^(Z|GMT|UTC)$/i.test(tz);
+  // already a UTC wall time with four-digit year (Date.UTC reads 0–99 as 1900–1999): the text is the ISO form
+  if (utc && y >= 1000) {
+    return { epochMs: wall, iso: `${ys}-${mos}-${ds}T${hs ?? '00'}:${mis ?? '00'}:${ss ?? '00'}.${digits.slice(0, 3)}${micros ? digits.slice(3, 6) : ''}Z`, micros };
+  }
   let epochMs: number;
   if (tz === undefined) {
     if (!isValidTimeZone(zone)) return undefined;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Readable } from 'node:stream';
 import { abortReason, throwIfAborted, type Clock } from './clock';
 import { HEADERS } from './endpoints';
@@ -92,7 +93,10 @@ export class Pipeline {
   private readonly closing = new AbortController();
   private serverOffsetMs?: number;
 
-  constructor(private readonly o: PipelineOptions) {}
+  constructor(private readonly o: PipelineOptions) {
+    // every request in flight listens for the client's close: many at once are expected, not a leak
+    setMaxListeners(0, this.closing.signal);
+  }
 
   /**
    * The server's clock as of the last answer's `Date` header (whole seconds, so this errs early by under

@@ -18,6 +18,7 @@ const HELP = `Usage: photoshelter-sim [options]
   --strict           refuse (400) parameters and values the real API is not known to accept
   --cors-origins <l> origins browsers may call from, comma-separated, or * (default *)
   --max-depth <n>    results reachable by paging (page x per_page), 0 = no limit (default 0)
+  --request-log <n>  requests the log at /__sim/requests lists, the latest ones (default 10000)
   --demo             start with the defaults
   --help             this text
 `;
@@ -57,6 +58,7 @@ export function parseArgs(argv: readonly string[]): SimulatorOptions & { help?: 
         break;
       }
       case '--max-depth': out.maxDepth = num(flag, value()); break;
+      case '--request-log': out.requestLogSize = num(flag, value()); break;
       case '--demo': break;
       case '--help': case '-h': out.help = true; break;
       default: throw new Error(`unknown option ${argv[i]}`);

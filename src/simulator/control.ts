@@ -117,10 +117,10 @@ export function handleControl(method: string, path: string, query: URLSearchPara
       if (method === 'GET') return jsonReply(200, { faults: d.faults.list() });
     }
     if (path === '/__sim/requests') {
-      if (method === 'GET') return jsonReply(200, { requests: d.log.all() });
+      if (method === 'GET') return jsonReply(200, { requests: d.log.all(), ...d.log.counts() });
       if (method === 'DELETE') {
         d.log.clear();
-        return jsonReply(200, { requests: [] });
+        return jsonReply(200, { requests: [], total: 0, dropped: 0 });
       }
     }
     if (path === '/__sim/tokens/expire' && method === 'POST') {

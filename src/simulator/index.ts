@@ -35,6 +35,8 @@ export interface SimulatorOptions {
   corsOrigins?: readonly string[] | '*';
   /** Results reachable by paging (page × per_page); beyond, 400. Default 0 = no limit. */
   maxDepth?: number;
+  /** Entries the request log (`GET /__sim/requests`) lists: the latest ones. Default 10,000. */
+  requestLogSize?: number;
 }
 
 export interface SimulatorCredentials {
@@ -91,7 +93,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   const deps = {
     app: { store, auth, clock },
     faults: new Faults(),
-    log: new RequestLog(),
+    log: new RequestLog(opts.requestLogSize),
     limiter: new RateLimiter(opts.rateLimit ?? 0),
     defaults: { seed, assets },
     config: { strict: opts.strict === true, corsOrigins: opts.corsOrigins ?? '*', maxDepth },

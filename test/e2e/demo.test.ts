@@ -89,6 +89,24 @@ describe('npm start: the demo', function () {
     }, 'the approved original in .demo/out/local-folder, in the stand-in CMS and on the SFTP server with its sidecar', 90_000);
   });
 
+  it('the printed delivery overview (example 7) counts the approval of step 1 among today\'s deliveries', async () => {
+    const d = demo as Demo;
+    const url = /delivery overview\s+(\S+)/.exec(d.out())?.[1] as string;
+    assert.equal(url, `${d.editor}/photoshelter/overview`);
+    const audit = join(dir, 'out', 'audit', 'deliveries.csv');
+    await waitFor(async () => {
+      await fetch(`${d.editor}/photoshelter/trigger/job7.approved/poll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      await new Promise((r) => setTimeout(r, 1200));
+      return existsSync(audit) && readFileSync(audit, 'utf8').includes(`,${approved},`);
+    }, 'the approval of step 1 in the audit log', 60_000);
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    const today = new Date().toISOString().slice(0, 10);
+    assert.match(html, new RegExp(`data-day="${today}" data-destination="audited folder" data-count="[1-9]`), 'a bar for today\'s delivery');
+    assert.doesNotMatch(html, /(src|href)="https?:/, 'nothing loaded from elsewhere');
+  });
+
   it('step 2: the printed metadata call, with its key, writes what changed; without the key nothing is written', async () => {
     const d = demo as Demo;
     const cmd = /curl -s -X POST (\S+\/photoshelter\/metadata) -H 'authorization: Bearer ([0-9a-f]{64})' -H 'content-type: application\/json' \\\s*-d '([^']+)'/.exec(d.out());

@@ -1,9 +1,11 @@
 // The shared ledger's edit dialog in a real browser (Debian's chromium) against a real Node-RED and a real
 // PostgreSQL: it opens without a problem on the page, shows the CA field only for a checked TLS, Test
 // connection reports the server with the stored password, and pointing the dialog at another server
-// empties the stored password (it is typed again, never sent elsewhere). Takes the dialog's screenshot.
+// empties the stored password (it is typed again, never sent elsewhere). Takes the dialog's screenshot (into
+// docs/screenshots only with UPDATE_SCREENSHOTS=1, as the other editor tests).
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { postgresUnavailable, startPostgres, type PostgresServer } from '../helpers/postgres';
@@ -11,7 +13,7 @@ import { startRuntime, type Runtime } from '../flows/runtime';
 import { CHROMIUM, chromiumAvailable, launch, ProblemLog, type Browser } from './editor/browser';
 import { openEditor } from './editor/nodered';
 
-const SHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
+const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs', 'screenshots') : join(tmpdir(), 'ps-e2e-ledger-shots');
 declare const RED: { editor: { editConfig(name: string, type: string, id: string): void } };
 
 describe('e2e: the shared ledger\'s dialog in a real browser (chromium, PostgreSQL)', function () {

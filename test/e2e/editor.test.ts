@@ -46,7 +46,6 @@ const CONFIG_TYPES = TYPES.filter((t) => {
   return existsSync(html) && /category:\s*['"]config['"]/.test(readFileSync(html, 'utf8'));
 });
 /** Config nodes of Node-RED's core that examples use (the editor lists config nodes apart from flow nodes). */
-const CORE_CONFIG_TYPES = ['mqtt-broker'];
 const FLOW_TYPES = TYPES.filter((t) => !CONFIG_TYPES.includes(t));
 
 /** The editor files are copied into dist/ by the build: rebuild when dist is missing or older than them. */
@@ -447,6 +446,35 @@ describe('e2e: the editor in a real browser (chromium)', function () {
     noProblems();
   });
 
+  it('before deploy, the trigger picker browses with the account as the dialog holds it, and names the ids of the scope', async () => {
+    const id = made['photoshelter-trigger'];
+    assert.equal(await page.evaluate((acc) => Boolean((window as unknown as { RED: { nodes: { node(id: string): { changed?: boolean } } } }).RED.nodes.node(acc).changed), accountId), true, 'the account is not deployed yet');
+    await openNodeDialog(page, id);
+    await page.locator('#ps-trigger-browse').click();
+    const picker = page.locator('#ps-trigger-picker');
+    await picker.locator('.ps-picker-row').first().waitFor({ state: 'visible', timeout: 60_000 });
+    const state = await sim.control.state();
+    const top = state.collections.filter((x) => x.parent === null);
+    const names = await picker.locator('.ps-picker-row .ps-picker-name').allInnerTexts();
+    for (const c of top) assert.ok(names.some((n) => n.trim().startsWith(c.name)), `top-level collection ${c.name} listed in ${JSON.stringify(names)}`);
+    // a picked id shows its name beside it at once; a typed one is looked up; a mistyped one is pointed out
+    await picker.locator('.ps-picker-add').first().click();
+    const picked = (await page.locator('#node-input-scope').inputValue()).trim();
+    const pickedName = [...state.collections, ...state.galleries].find((x) => x.id === picked)?.name as string;
+    const beside = page.locator('#ps-trigger-scope-names');
+    await beside.getByText(pickedName, { exact: false }).waitFor({ timeout: 10_000 });
+    const gallery = state.galleries[0];
+    await page.locator('#node-input-scope').fill(`${picked}, ${gallery.id}, G0000zzzzzzzzzzz`);
+    await page.locator('#node-input-scope').dispatchEvent('change');
+    await beside.getByText(gallery.name, { exact: false }).waitFor({ timeout: 30_000 });
+    await beside.locator('.ps-scope-missing').first().waitFor({ timeout: 30_000 });
+    assert.match(await beside.locator('.ps-scope-missing').first().innerText(), /not found/);
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
+    assert.equal((await editorNode(page, id))?.scope, '');
+    noProblems();
+  });
+
   it('deploys; the trigger picker lists the top-level collections of the deployed account', async () => {
     await deploy(page);
     const id = made['photoshelter-trigger'];
@@ -658,10 +686,15 @@ describe('e2e: the editor in a real browser (chromium)', function () {
         (window as unknown as { RED: { nodes: { eachNode(cb: (n: { id: string }) => void): void } } }).RED.nodes.eachNode((n) => void ids.push(n.id));
         return ids;
       })));
-      await importExample(page, PKG.name, example);
       const file = JSON.parse(readFileSync(join(ROOT, 'examples', `${example}.json`), 'utf8')) as Array<{ id: string; type: string }>;
-      // the editor lists groups apart from nodes
-      const expected = file.filter((n) => n.type !== 'tab' && n.type !== 'group' && !CONFIG_TYPES.includes(n.type) && !CORE_CONFIG_TYPES.includes(n.type)).length;
+      await importExample(page, PKG.name, example, { conflicts: file.some((n) => before.has(n.id)) });
+      // the editor lists groups, subflow definitions and config nodes (ours and core ones such as mqtt-broker)
+      // apart from nodes; a subflow an earlier example brought is not imported again
+      const configTypes = await page.evaluate(
+        (types) => types.filter((t) => (window as unknown as { RED: { nodes: { getType(t: string): { category?: string } | undefined } } }).RED.nodes.getType(t)?.category === 'config'),
+        [...new Set(file.map((n) => n.type))],
+      );
+      const expected = file.filter((n) => !['tab', 'group', 'subflow'].includes(n.type) && !configTypes.includes(n.type) && !before.has(n.id)).length;
       await page.waitForFunction(
         ({ known, count }) => {
           let added = 0;

@@ -206,3 +206,39 @@ describe('example 3: approved gallery images to an agency over SFTP (runtime, si
     assert.ok(!existsSync(join(remoteDir(), `${b.file_name}.json`)), 'no sidecar without its file');
   });
 });
+
+describe('example 3 with a gallery that does not exist (runtime, simulator)', function () {
+  this.timeout(120_000);
+  const MISTYPED = 'G0000sKBQrAAAAAZ';
+  let sim: SimHandle;
+  let red: Runtime;
+  let tap: DebugTap;
+  let work: string;
+
+  before(async () => {
+    sim = await startSim({ strict: true, seed: 1, assets: 60 });
+    assert.ok(!(await sim.control.state()).galleries.some((g) => g.id === MISTYPED), 'the id is one letter off a gallery of the library, and none itself');
+    work = mkdtempSync(join(tmpdir(), 'ps-job3-missing-'));
+    red = await startRuntime({ env: { ...photoshelterEnv(sim), PHOTOSHELTER_OUT_DIR: join(work, 'out'), AGENCY_GALLERY: MISTYPED } });
+    tap = await debugTap(red.url);
+    await red.deploy(JSON.parse(readFileSync(FILE, 'utf8')) as unknown[]);
+  });
+  after(async () => {
+    tap?.close();
+    await red?.stop();
+    await sim?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('says so at the first poll: the trigger turns red naming the gallery, and the Catch node shows what to do', async () => {
+    // the tab's Catch node turns the error into a line in the debug sidebar and Node-RED's log
+    await waitFor(() => tap.from('job3.failed').some((t) => t.includes(MISTYPED)), 'the error in the debug sidebar', 30_000);
+    const line = tap.from('job3.failed').find((t) => t.includes(MISTYPED)) as string;
+    assert.match(line, /^Agency delivery of approved images failed in "approved in the agency gallery": The gallery G0000sKBQrAAAAAZ in the trigger's scope does not exist in this PhotoShelter library/);
+    assert.match(line, /correct the id in the trigger's scope/);
+    assert.ok(red.output().includes(`The gallery ${MISTYPED} in the trigger's scope does not exist`), 'in the log too');
+    const red_ = tap.statuses('job3.approved').filter((s) => s.fill === 'red');
+    assert.ok(red_.some((s) => String(s.text).includes(MISTYPED)), JSON.stringify(tap.statuses('job3.approved')));
+    assert.equal(tap.polls('job3.approved').length, 0, 'no poll ended as if all were well');
+  });
+});

@@ -51,6 +51,12 @@ describe('example 6, curated collection to regional campaign libraries, as shipp
       .map((l) => JSON.parse(l) as { t: string; a: string; v: string; l: string; c?: string })
       // a record with `c` is a delivered version checked again (the asset was modified since), not a delivery
       .filter((r) => r.t === 'done' && !r.c);
+  const ledgerRemoved = () =>
+    readdirSync(join(red.userDir, 'photoshelter', 'deliveries'))
+      .filter((f) => f.startsWith('job6_'))
+      .flatMap((f) => readFileSync(join(red.userDir, 'photoshelter', 'deliveries', f), 'utf8').split('\n').filter(Boolean))
+      .map((l) => JSON.parse(l) as { t: string; a: string; l: string })
+      .filter((r) => r.t === 'removed');
 
   /** Ids of the media under the collection and its sub-collections, from the simulator's truth. */
   async function collectionMedia(collection: string): Promise<MediaTruth[]> {
@@ -161,6 +167,29 @@ describe('example 6, curated collection to regional campaign libraries, as shipp
     assert.equal(sha256(readFileSync(path)), sha256(await original(t)));
     assert.equal(ledgerDone().filter((r) => r.a === id).length, 1, 'changed and added both saw it; delivered once');
     assert.ok(!existsSync(join(library, 'apac', `${id} new in the campaign.jpg`)), 'not by its country');
+    assert.doesNotMatch(red.output(), /\[error\]/, red.output().slice(-2000));
+    scope.push(t);
+  });
+
+  it('an asset that moves to another region, then gets another file name, leaves no copy at its earlier places', async () => {
+    const t = scope.find((m) => regionOf(m) !== 'North America' && m.file_size < 2_000_000) as MediaTruth;
+    assert.ok(t);
+    const before = expectedPath(t);
+    assert.ok(existsSync(before));
+    // another region (the curators' choice)
+    const moved = await sim.control.patchMedia(t.id, { custom: { Region: 'North America' } });
+    await settleAndPoll();
+    await waitFor(() => existsSync(expectedPath(moved)) && !existsSync(before), 'the asset in its new library, and gone from the old one', 30_000);
+    assert.equal(sha256(readFileSync(expectedPath(moved))), sha256(await original(moved)));
+    // another file name (a new version with it)
+    const renamed = await sim.control.patchMedia(t.id, { fileName: 'renamed for the campaign.jpg' });
+    await settleAndPoll();
+    await waitFor(() => existsSync(expectedPath(renamed)) && !existsSync(expectedPath(moved)), 'the asset under its new name only', 30_000);
+    // no stale copy anywhere: the libraries hold exactly the collection, each asset once, where it belongs now
+    const now = await Promise.all(scope.map((m) => sim.control.media(m.id)));
+    assert.deepEqual(files(library).sort(), now.map(expectedPath).sort());
+    const removed = ledgerRemoved().filter((r) => r.a === t.id).map((r) => r.l).sort();
+    assert.deepEqual(removed, [`campaign-library/${FOLDER[regionOf(t)]}/${t.id} ${t.file_name}`, `campaign-library/north-america/${t.id} ${t.file_name}`].sort(), 'the ledger has both earlier places as removed');
     assert.doesNotMatch(red.output(), /\[error\]/, red.output().slice(-2000));
   });
 });

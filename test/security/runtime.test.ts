@@ -20,6 +20,10 @@ function routes(): Array<{ method: 'GET' | 'POST'; path: string; body?: unknown 
     { method: 'POST', path: '/photoshelter/account/test', body: { id: 'acc', config: { baseUrl: 'https://example.invalid/psapi/v4.0' }, credentials: { apiKey: 'TYPEDKEY001', email: 'a@b.c', password: 'typed' } } },
     { method: 'GET', path: '/photoshelter/account/acc/tree' },
     { method: 'GET', path: '/photoshelter/account/acc/fields' },
+    { method: 'GET', path: '/photoshelter/account/acc/names?ids=G0000abcdefghijk' },
+    { method: 'POST', path: '/photoshelter/account/tree', body: { id: 'acc', config: { baseUrl: 'https://example.invalid/psapi/v4.0' }, credentials: { apiKey: 'TYPEDKEY001', email: 'a@b.c', password: 'typed' } } },
+    { method: 'POST', path: '/photoshelter/account/fields', body: { id: 'acc', config: { baseUrl: 'https://example.invalid/psapi/v4.0' }, credentials: { apiKey: 'TYPEDKEY001', email: 'a@b.c', password: 'typed' } } },
+    { method: 'POST', path: '/photoshelter/account/names', body: { id: 'acc', config: { baseUrl: 'https://example.invalid/psapi/v4.0' }, credentials: { apiKey: 'TYPEDKEY001', email: 'a@b.c', password: 'typed' }, ids: 'G0000abcdefghijk' } },
     { method: 'POST', path: '/photoshelter/trigger/trg/poll', body: {} },
     { method: 'POST', path: '/photoshelter/destination/test', body: { config: { kind: 'folder', folder: '/nonexistent/ps-security' } } },
     { method: 'POST', path: '/photoshelter/ledger/test', body: { config: { host: '127.0.0.1', port: 1, database: 'ps', user: 'ps' }, credentials: { password: 'typed' } } },
@@ -167,6 +171,15 @@ describe('security: the admin endpoints in a real Node-RED', function () {
       const res = await post('/photoshelter/account/test', JSON.stringify({ ...toEvil, config: { ...toEvil.config, baseUrl: `${evil.url}/psapi/v4.0` } }), { 'content-type': 'application/json' });
       assert.equal(res.status, 400);
       assert.match(((await res.json()) as { error: string }).error, /type .* again/);
+    });
+    it('the pickers from unsaved settings do not send the stored key and password to another host either', async () => {
+      for (const what of ['tree', 'fields', 'names']) {
+        const res = await post(`/photoshelter/account/${what}`, JSON.stringify({ ...toEvil, config: { ...toEvil.config, baseUrl: `${evil.url}/psapi/v4.0` }, ids: 'G0000abcdefghijk' }), { 'content-type': 'application/json' });
+        assert.equal(res.status, 400, what);
+        assert.match(((await res.json()) as { error: string }).error, /type .* again/, what);
+        const cross = await post(`/photoshelter/account/${what}`, JSON.stringify({ ...toEvil, config: { ...toEvil.config, baseUrl: `${stored.url}/psapi/v4.0` } }), { 'content-type': 'application/json', origin: 'http://evil.example' });
+        assert.equal(cross.status, 403, what);
+      }
     });
     it('the stored bearer token is not sent to another URL', async () => {
       const res = await post('/photoshelter/destination/test', JSON.stringify({ id: 'dhttp', config: { kind: 'http', method: 'PUT', url: `${evil.url}/upload/{{asset.id}}`, auth: 'bearer' }, credentials: { token: '__PWRD__' } }), { 'content-type': 'application/json' });

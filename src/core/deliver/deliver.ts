@@ -65,6 +65,11 @@ export interface Delivery {
   attempts?: number;
   response?: PutResult['response'];
   sidecar?: string;
+  /**
+   * Copies of the asset this destination's ledger had at other locations (an earlier region or file name),
+   * removed after this delivery was recorded (`removeEarlier`), or by a removal of every copy.
+   */
+  removedCopies?: string[];
 }
 
 export interface DelivererOptions {
@@ -110,6 +115,12 @@ export interface PutJob extends JobBase {
    * then the delivery is skipped as `"in-progress"`.
    */
   claimWaitMs?: number;
+  /**
+   * Once this version is at its location and recorded (delivered now, or found there already), remove the
+   * copies of the asset that the ledger has at other locations of this destination (an earlier region or
+   * file name), each recorded as removed.
+   */
+  removeEarlier?: boolean;
 }
 
 export interface RemoveJob extends JobBase {
@@ -140,6 +151,15 @@ export function withSuffix(location: string, suffix: string, context: Destinatio
   const u = new URL(location);
   u.pathname += suffix;
   return u.toString();
+}
+
+/**
+ * A body opened ahead of its use: an error it meets before the delivery listens is kept in its `errored`
+ * (read when it is used) instead of being thrown as an unhandled 'error' event.
+ */
+function holdErrors<T extends { body: Readable }>(opened: T): T {
+  opened.body.on('error', () => undefined);
+  return opened;
 }
 
 /** The ledger keeps a small summary of an HTTP answer (for remove templates), not whole bodies. */
@@ -229,14 +249,69 @@ export class Deliverer {
     const location = this.location(job);
     const ledger = this.opts.ledger;
     if (!ledger || job.dryRun) return this.putAt(job, location, started);
+    let out: Delivery;
     try {
-      return await ledger.exclusive(this.key(job.asset.id, location), () => this.putAt(job, location, started), { waitMs: job.claimWaitMs ?? 0, signal: job.signal });
+      out = await ledger.exclusive(this.key(job.asset.id, location), () => this.putAt(job, location, started), { waitMs: job.claimWaitMs ?? 0, signal: job.signal });
     } catch (e) {
       if (!(e instanceof ClaimedError)) throw e;
       // another worker holds the claim: its delivery, or a later re-issue once its lease ends, does it
       if (job.source.kind === 'stream') job.source.stream.destroy();
       return { ...this.base('put', location, started), skipped: 'in-progress' };
     }
+    // the new copy is written and recorded: only now do the earlier ones go (also after a skip, which finishes
+    // a removal that failed before)
+    if (job.removeEarlier) {
+      out.removedCopies = await this.removeCopies(job, location);
+      out.durationMs = Date.now() - started;
+    }
+    return out;
+  }
+
+  /**
+   * Removes every copy of the asset that this destination's ledger knows (done, or an upload begun: intent,
+   * failed), except the one at `keep`, each with its sidecar of the job's kind, and records each removed.
+   * No request when the ledger has none. A destination that cannot remove by location (HTTP POST without a
+   * Remove URL) keeps its copies. Resolves with the locations removed.
+   */
+  private async removeCopies(job: JobBase, keep?: string): Promise<string[]> {
+    const ledger = this.opts.ledger;
+    const t = this.opts.templates;
+    if (!ledger || (t.context === 'url' && !t.remove && !t.removeAtLocation)) return [];
+    const { asset, signal } = job;
+    const copies = (await ledger.placesOf(this.opts.target ?? '', asset.id)).filter((r) => r.l !== keep && (r.t === 'done' || r.t === 'intent' || r.t === 'failed'));
+    const sidecar = sidecarFor(job.sidecar ?? 'none', asset as never);
+    const removed: string[] = [];
+    for (const r of copies) {
+      const key = this.key(asset.id, r.l);
+      await ledger.exclusive(key, async () => {
+        // looked up again under the key's lock: a delivery to that place may have ended meanwhile
+        const now = await ledger.lookup(key);
+        if (!now || now.t === 'removed' || now.t === 'refused') return;
+        const where = t.context === 'url' && t.remove ? this.opts.destination.resolve(renderStrict(t.remove, { ...job.view, delivery: { location: now.l, bytes: now.b, sha256: now.h, response: now.r } }, 'url', 'remove URL template')) : now.l;
+        const release = await (this.opts.semaphore?.acquire(signal) ?? Promise.resolve(() => undefined));
+        try {
+          await this.withRetries(signal, true, () => this.opts.destination.remove(where, signal));
+          if (sidecar && t.context !== 'url') await this.withRetries(signal, true, () => this.opts.destination.remove(withSuffix(now.l, sidecar.suffix, t.context), signal));
+        } finally {
+          release();
+        }
+        await ledger.removed(key, { v: now.v, m: now.m, f: now.f });
+        removed.push(now.l);
+      });
+    }
+    return removed;
+  }
+
+  /** Removes every copy of the asset that this destination's ledger knows (see removeCopies). */
+  async removeAll(job: JobBase): Promise<Delivery> {
+    const started = Date.now();
+    const out = this.base('remove', '', started);
+    if (job.dryRun) {
+      const copies = this.opts.ledger ? await this.opts.ledger.placesOf(this.opts.target ?? '', job.asset.id) : [];
+      return { ...out, dryRun: true, removedCopies: copies.filter((r) => r.t === 'done' || r.t === 'intent' || r.t === 'failed').map((r) => r.l) };
+    }
+    const removedCopies = await this.removeCopies(job);
+    return { ...out, removed: removedCopies.length > 0, removedCopies, durationMs: Date.now() - started };
   }
 
   /** Evidence of the asset's current file, or undefined when there is none to be had. */
@@ -313,16 +388,32 @@ export class Deliverer {
     // the evidence of the version is read before the file, so it never describes a newer file than the bytes sent
     if (ledger && !evidenceRead && !versionKeyParts(asset.versionKey)?.hash) evidence = await this.readEvidence(asset.id, signal);
     const stamp = this.stamp(asset, evidence);
-    const release = await (this.opts.semaphore?.acquire(signal) ?? Promise.resolve(() => undefined));
+    const acquired = await (this.opts.semaphore?.acquire(signal) ?? Promise.resolve(() => undefined));
+    let released = false;
+    const release = (): void => {
+      if (!released) acquired();
+      released = true;
+    };
     let claimed = false;
     try {
-      if (ledger) await ledger.intent(key, stamp);
+      // a download is opened while the intent is synced: its bytes wait in it, and none reaches the
+      // destination before the intent is on disk
+      let early = ledger && job.source.kind === 'fetch' ? openSource(job.source, signal, false).then(holdErrors) : undefined;
+      early?.catch(() => undefined);
+      try {
+        if (ledger) await ledger.intent(key, stamp);
+      } catch (e) {
+        void early?.then((o) => o.body.destroy(), () => undefined);
+        throw e;
+      }
       claimed = true;
       let used = false;
       let meter: Meter | undefined;
       let sniffer: HeadSniffer | undefined;
       const { value: result, attempts } = await this.withRetries(signal, reopenable(job.source), async () => {
-        const opened = await openSource(job.source, signal, used);
+        const first = early;
+        early = undefined;
+        const opened = await (first ?? openSource(job.source, signal, used));
         used = true;
         // only the original's own bytes may tell the version (a rendition's XMP is the rendition's)
         const head = ledger && knownOriginal(job.source) ? new HeadSniffer() : undefined;
@@ -334,6 +425,11 @@ export class Deliverer {
           sourceError = e;
           m.destroy(e);
         });
+        // a download opened while the intent was synced may have failed already
+        if (first && opened.body.errored) {
+          sourceError = opened.body.errored;
+          m.destroy(opened.body.errored);
+        }
         // the destination may not be reading yet when the source fails: the error is reported below
         m.on('error', () => undefined);
         m.on('close', () => {
@@ -384,6 +480,8 @@ export class Deliverer {
           }),
         );
       }
+      // the upload is over: the destination's slot goes to the next delivery while this one's record is synced
+      release();
       crashPoint('recorded');
       if (ledger) {
         // the bytes' own XMP InstanceID (a JPEG's) describes exactly what was sent: it wins over the one read before

@@ -25,6 +25,9 @@ import {
   ClaimedError,
   failureOf,
   LeaseLostError,
+  placeOf,
+  type DeliveredAsset,
+  type DeliveredOptions,
   type DeliveryFailure,
   type DeliveryLedger,
   type DeliveryResult,
@@ -148,6 +151,36 @@ CREATE VIEW ${s}.delivery_removals AS
   FROM ${s}.delivery_event WHERE state = 'removed';
 `,
     },
+    {
+      version: 2,
+      description: 'an index of the delivered places by asset (listings of what was delivered)',
+      sql: `CREATE INDEX delivery_done_by_asset ON ${s}.delivery (asset, target, location) WHERE state = 'done';`,
+    },
+    {
+      version: 3,
+      description: 'update_event (audited metadata updates) and the metadata_updates view',
+      sql: `
+CREATE TABLE ${s}.update_event (
+  id        bigserial PRIMARY KEY,
+  asset     text NOT NULL,
+  field     text NOT NULL,
+  before    jsonb,
+  after     jsonb,
+  reapplied boolean NOT NULL DEFAULT false,
+  source    text,
+  worker    text,
+  at        timestamptz NOT NULL
+);
+CREATE INDEX update_event_at ON ${s}.update_event (at);
+CREATE INDEX update_event_asset ON ${s}.update_event (asset);
+CREATE VIEW ${s}.metadata_updates AS
+  SELECT at, asset, field,
+         CASE WHEN jsonb_typeof(before) = 'array' THEN (SELECT string_agg(v, '; ') FROM jsonb_array_elements_text(before) AS v) ELSE before #>> '{}' END AS before,
+         CASE WHEN jsonb_typeof(after) = 'array' THEN (SELECT string_agg(v, '; ') FROM jsonb_array_elements_text(after) AS v) ELSE after #>> '{}' END AS after,
+         reapplied, source, worker
+  FROM ${s}.update_event;
+`,
+    },
   ];
 }
 
@@ -217,6 +250,18 @@ function recordOf(r: Row): LedgerRecord {
   return out;
 }
 
+
+/** An audited metadata update of one asset: the fields it changed, before and after. */
+export interface UpdateEvent {
+  asset: string;
+  fields: Record<string, { before: unknown; after: unknown }>;
+  /** The asset changed while it was written, and the mapping was applied again. */
+  reapplied?: boolean;
+  /** Who asked (the update node's name, or what the flow sets); no secret. */
+  source?: string;
+  /** When (default now). */
+  at?: string;
+}
 
 /** What a connection test reports. */
 export interface PostgresReport {
@@ -327,6 +372,29 @@ export class PostgresStore {
     return this.pool.query<R>(sql, params).catch((e: unknown) => {
       throw ledgerError(e);
     });
+  }
+
+  /**
+   * Audited metadata updates: one `update_event` row per field an update changed, all of one call in one
+   * transaction (a failure writes none). Resolves with the rows written.
+   */
+  async recordUpdates(events: readonly UpdateEvent[]): Promise<number> {
+    const rows = events.flatMap((e) => Object.entries(e.fields).map(([field, v]) => ({ e, field, v })));
+    if (rows.length === 0) return 0;
+    const at = new Date((this.settings.now ?? Date.now)()).toISOString();
+    await this.tx(async (c) => {
+      for (let i = 0; i < rows.length; i += 200) {
+        const chunk = rows.slice(i, i + 200);
+        const params: unknown[] = [];
+        const values = chunk.map(({ e, field, v }) => {
+          params.push(e.asset, field, JSON.stringify(v.before ?? null), JSON.stringify(v.after ?? null), e.reapplied === true, e.source ?? null, this.worker, e.at ?? at);
+          const n = params.length - 8;
+          return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}, $${n + 8})`;
+        });
+        await c.query(`INSERT INTO ${this.s}.update_event (asset, field, before, after, reapplied, source, worker, at) VALUES ${values.join(', ')}`, params);
+      }
+    });
+    return rows.length;
   }
 
   /** The ledger of one target (a destination's real place). */
@@ -529,6 +597,46 @@ export class PostgresLedger implements DeliveryLedger {
       const last = rows[rows.length - 1];
       after = [last.asset, last.location];
     }
+  }
+
+  async placesOf(target: string, asset: string): Promise<LedgerRecord[]> {
+    // the primary key (target, asset, location) serves this
+    const { rows }: { rows: Row[] } = await this.store.query<Row>(`SELECT * FROM ${this.s}.delivery WHERE target = $1 AND asset = $2 ORDER BY location`, [target, asset]);
+    return rows.map(recordOf);
+  }
+
+  /**
+   * The assets whose live record at some place is done, with those places: every target of the store (the
+   * shared store holds what every destination and worker delivered), or one. Read in pages of 500 rows in
+   * the order of the primary key's columns, an asset's places together.
+   */
+  async *deliveredAssets(opts: DeliveredOptions = {}): AsyncIterable<DeliveredAsset> {
+    const one = opts.target !== undefined;
+    const order = one ? 'asset, location' : 'asset, target, location';
+    let after: string[] | undefined;
+    let current: DeliveredAsset | undefined;
+    for (;;) {
+      const params: unknown[] = one ? [opts.target] : [];
+      let where = `state = 'done'${one ? ' AND target = $1' : ''}`;
+      if (after) {
+        const cols = one ? ['asset', 'location'] : ['asset', 'target', 'location'];
+        const marks = after.map((v) => (params.push(v), `$${params.length}`));
+        where += ` AND (${cols.join(', ')}) > (${marks.join(', ')})`;
+      }
+      const { rows }: { rows: Row[] } = await this.store.query<Row>(`SELECT * FROM ${this.s}.delivery WHERE ${where} ORDER BY ${order} LIMIT 500`, params);
+      for (const row of rows) {
+        const place = placeOf(recordOf(row));
+        if (current && current.asset === row.asset) current.places.push(place);
+        else {
+          if (current) yield current;
+          current = { asset: row.asset, places: [place] };
+        }
+      }
+      if (rows.length < 500) break;
+      const last = rows[rows.length - 1];
+      after = one ? [last.asset, last.location] : [last.asset, last.target, last.location];
+    }
+    if (current) yield current;
   }
 
   /** The store (its connections) belongs to the ledger config node, which closes it. */

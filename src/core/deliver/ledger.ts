@@ -158,7 +158,46 @@ export interface DeliveryLedger {
   failed(key: LedgerKey, version: VersionStamp, failure: DeliveryFailure): Promise<void>;
   /** The live records (the last one per target, asset and location), for audits. */
   records(): AsyncIterable<LedgerRecord>;
+  /**
+   * The live records of one asset at one target, at every location it was delivered to (or removed from):
+   * the earlier places of an asset whose location changed (another region, another file name).
+   */
+  placesOf(target: string, asset: string): Promise<LedgerRecord[]>;
+  /**
+   * What was delivered: each asset with at least one place whose latest record is `done`, with those
+   * places (at one target, or at every target the ledger holds). Read-only: a rights sweep starts here.
+   */
+  deliveredAssets(opts?: DeliveredOptions): AsyncIterable<DeliveredAsset>;
   close(): Promise<void>;
+}
+
+export interface DeliveredOptions {
+  /** Only places at this target (default: every target of the ledger). */
+  target?: string;
+}
+
+/** One place where a version of an asset is now (a done record), as a listing of deliveries shows it. */
+export interface DeliveredPlace {
+  target: string;
+  location: string;
+  /** The version key delivered. */
+  version: string;
+  /** When it was delivered. */
+  at: string;
+  bytes?: number;
+}
+
+/** An asset and the places it was delivered to (see `deliveredAssets`). */
+export interface DeliveredAsset {
+  asset: string;
+  places: DeliveredPlace[];
+}
+
+/** The place a done record stands for. */
+export function placeOf(r: LedgerRecord): DeliveredPlace {
+  const p: DeliveredPlace = { target: r.d, location: r.l, version: r.v, at: r.at };
+  if (typeof r.b === 'number') p.bytes = r.b;
+  return p;
 }
 
 export interface FileLedgerOptions {
@@ -179,6 +218,7 @@ const DAY_MS = 86_400_000;
 const STATES: readonly string[] = ['intent', 'done', 'removed', 'refused', 'failed'];
 
 const keyOf = (target: string, asset: string, location: string): string => `${target}\u0000${asset}\u0000${location}`;
+const assetKeyOf = (target: string, asset: string): string => `${target}\u0000${asset}`;
 
 interface Pending {
   record: LedgerRecord;
@@ -212,6 +252,8 @@ function parseLine(line: string, target: string): LedgerRecord | undefined {
 
 export class FileLedger implements DeliveryLedger {
   private readonly map = new Map<string, LedgerRecord>();
+  /** The keys of the live records of each asset at each target (placesOf without a scan). */
+  private readonly places = new Map<string, Set<string>>();
   private handle: FileHandle | undefined;
   private closed = false;
   private readonly busy = new Map<string, Promise<void>>();
@@ -256,7 +298,7 @@ export class FileLedger implements DeliveryLedger {
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       const r = parseLine(line, ledger.target);
-      if (r) ledger.map.set(keyOf(r.d, r.a, r.l), r);
+      if (r) ledger.put(r);
     }
     await ledger.compact();
     return ledger;
@@ -264,6 +306,66 @@ export class FileLedger implements DeliveryLedger {
 
   async lookup(key: LedgerKey): Promise<LedgerRecord | undefined> {
     return this.map.get(keyOf(key.target, key.asset, key.location));
+  }
+
+  async placesOf(target: string, asset: string): Promise<LedgerRecord[]> {
+    const keys = this.places.get(assetKeyOf(target, asset));
+    return keys ? [...keys].map((k) => this.map.get(k) as LedgerRecord) : [];
+  }
+
+  async *deliveredAssets(opts: DeliveredOptions = {}): AsyncIterable<DeliveredAsset> {
+    // from the index by target and asset: no scan of the file, and one pass over the live records' keys
+    const byAsset = new Map<string, DeliveredPlace[]>();
+    for (const keys of this.places.values()) {
+      for (const k of keys) {
+        const r = this.map.get(k);
+        if (!r || r.t !== 'done' || (opts.target !== undefined && r.d !== opts.target)) continue;
+        let list = byAsset.get(r.a);
+        if (!list) byAsset.set(r.a, (list = []));
+        list.push(placeOf(r));
+      }
+    }
+    for (const asset of [...byAsset.keys()].sort()) {
+      const places = (byAsset.get(asset) as DeliveredPlace[]).sort((x, y) => (x.target === y.target ? (x.location < y.location ? -1 : 1) : x.target < y.target ? -1 : 1));
+      yield { asset, places };
+    }
+  }
+
+  /**
+   * Takes over records of another ledger file (a destination's own file when it joins a named ledger): each
+   * record whose key this ledger does not hold is appended as it was (its time kept). Resolves with how many.
+   */
+  async adopt(records: Iterable<LedgerRecord>): Promise<number> {
+    const fresh = [...records].filter((r) => !this.map.has(keyOf(r.d, r.a, r.l)));
+    if (this.closed) throw new Error(`The delivery ledger ${this.file} is closed`);
+    await Promise.all(
+      fresh.map(
+        (record) =>
+          new Promise<void>((resolve, reject) => {
+            this.queue.push({ record, line: JSON.stringify(record) + '\n', resolve, reject });
+            this.kick();
+          }),
+      ),
+    );
+    return fresh.length;
+  }
+
+  /** The live record of its key, indexed by asset. */
+  private put(r: LedgerRecord): void {
+    const k = keyOf(r.d, r.a, r.l);
+    this.map.set(k, r);
+    const ak = assetKeyOf(r.d, r.a);
+    let keys = this.places.get(ak);
+    if (!keys) this.places.set(ak, (keys = new Set()));
+    keys.add(k);
+  }
+
+  private drop(k: string, r: LedgerRecord): void {
+    this.map.delete(k);
+    const ak = assetKeyOf(r.d, r.a);
+    const keys = this.places.get(ak);
+    keys?.delete(k);
+    if (keys?.size === 0) this.places.delete(ak);
   }
 
   /** The same as lookup, without a promise (tests, tools). */
@@ -378,7 +480,7 @@ export class FileLedger implements DeliveryLedger {
       this.stats.syncs++;
       this.stats.records += batch.length;
       // visible to lookups only once on disk
-      for (const p of batch) this.map.set(keyOf(p.record.d, p.record.a, p.record.l), p.record);
+      for (const p of batch) this.put(p.record);
       for (const p of batch) p.resolve();
       if (this.bytes >= 2 * Math.max(this.compactedBytes, this.minCompactBytes)) {
         try {
@@ -396,7 +498,7 @@ export class FileLedger implements DeliveryLedger {
   private async compact(): Promise<void> {
     const cutoff = this.now() - this.retentionMs;
     for (const [k, r] of this.map) {
-      if (r.t === 'removed' && !(Date.parse(r.at) > cutoff)) this.map.delete(k);
+      if (r.t === 'removed' && !(Date.parse(r.at) > cutoff)) this.drop(k, r);
     }
     const tmp = `${this.file}.compact`;
     const h = await open(tmp, 'w');

@@ -4,6 +4,7 @@
  * or a store shared by several).
  */
 import { DEFAULT_REMOVED_RETENTION_DAYS, FileLedger, type DeliveryLedger } from './ledger';
+import { openNamedLedger } from './ledger-named';
 import { createDestination, destinationTarget, destinationTemplates, type DestinationConfig, type DestinationTemplates } from './registry';
 import type { Destination } from './types';
 
@@ -19,6 +20,10 @@ export interface OpenOptions {
   /** A shared ledger's store for a target; none: the file `ledgerFile`. */
   shared?: (target: string) => Promise<DeliveryLedger>;
   ledgerFile: string;
+  /** A named ledger (see ledger-named.ts): its file, shared with the destinations of the same name; `ledgerFile` is adopted. */
+  namedFile?: string;
+  /** The ledger, opened already (by `openLedger`): used instead of opening one. */
+  ledger?: () => Promise<DeliveryLedger>;
   /** A crash's leftovers were removed (how many), or could not be. */
   cleaned?: (count: number) => void;
   cleanupFailed?: (error: unknown) => void;
@@ -41,13 +46,22 @@ export async function openDestination(config: DestinationConfig, credentials: Re
   );
   const target = destinationTarget(config);
   try {
-    // records from before targets were kept are this destination's as it is configured now
-    const ledger = opts.shared
-      ? await opts.shared(target)
-      : await FileLedger.open(opts.ledgerFile, { target, removedRetentionMs: retentionDays(config.retentionDays) * 86_400_000 });
+    const ledger = opts.ledger ? await opts.ledger() : await openLedger(config, opts);
     return { destination, templates, ledger, target };
   } catch (e) {
     await destination.close().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * Opens the ledger of a destination alone (no connection to the destination): the shared store's, a named
+ * file shared with other destinations of this Node-RED, or the destination's own file.
+ */
+export async function openLedger(config: DestinationConfig, opts: Omit<OpenOptions, 'ledger'>): Promise<DeliveryLedger> {
+  const target = destinationTarget(config);
+  if (opts.shared) return opts.shared(target);
+  // records from before targets were kept are this destination's as it is configured now
+  const options = { target, removedRetentionMs: retentionDays(config.retentionDays) * 86_400_000 };
+  return opts.namedFile ? openNamedLedger(opts.namedFile, options, opts.ledgerFile) : FileLedger.open(opts.ledgerFile, options);
 }

@@ -19,6 +19,8 @@ export interface DeliverConfig extends RenditionConfig {
   dryRun?: boolean | string;
   retries?: number | string;
   redeliverOnModify?: boolean | string;
+  /** After a put, remove the copies of the asset the ledger has at other locations of the destination. */
+  removeEarlier?: boolean | string;
   /** Seconds to wait when another worker sharing the ledger delivers the same file (then skipped as "in-progress"). */
   claimWait?: number | string;
 }
@@ -27,6 +29,8 @@ export interface DeliverSettings {
   sidecar: SidecarKind;
   overwrite: OverwritePolicy;
   redeliverOnModify: boolean;
+  /** After a put, remove the asset's copies at other locations of the destination (an earlier region or name). */
+  removeEarlier: boolean;
   claimWaitMs: number;
   /** Attempts after the first for failures worth another one. */
   retries: number;
@@ -43,6 +47,7 @@ export function deliverSettings(def: DeliverConfig): DeliverSettings {
     sidecar: (SIDECAR_KINDS.includes(def.sidecar as SidecarKind) ? def.sidecar : 'none') as SidecarKind,
     overwrite: (['overwrite', 'skip', 'fail'].includes(String(def.overwrite)) ? def.overwrite : 'overwrite') as OverwritePolicy,
     redeliverOnModify: def.redeliverOnModify === true || def.redeliverOnModify === 'true',
+    removeEarlier: def.removeEarlier === true || def.removeEarlier === 'true',
     claimWaitMs: Number.isFinite(wait) && wait >= 0 ? Math.min(wait, 3600) * 1000 : 60_000,
     retries: def.retries === undefined || def.retries === '' ? 3 : Math.max(0, Number(def.retries) || 0),
     concurrency: Number(def.concurrency) || 2,

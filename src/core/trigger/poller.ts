@@ -12,6 +12,7 @@ import type { Asset, RawResource } from '../asset';
 import { ahead, assetFromMedia, PathCache, type AssetPart } from '../load';
 import { GONE, scopeKeyOf, type PollMode, type PollRun } from './modes/mode';
 import { pollModeOf } from './modes';
+import { checkScopes } from './scopes';
 import type { ApprovalRule } from './rules';
 import { asState, type Position, type StateStore, type TriggerState } from './state';
 
@@ -76,7 +77,7 @@ export interface PollResult {
 
 export type TriggerClient = Pick<
   PhotoShelterClient,
-  'changes' | 'galleryChildren' | 'collectionChildren' | 'path' | 'getIptc' | 'getCustomMetadata' | 'getMediaGalleries'
+  'changes' | 'galleryChildren' | 'collectionChildren' | 'path' | 'getIptc' | 'getCustomMetadata' | 'getMediaGalleries' | 'gallery' | 'collection'
 >;
 
 const BEGINNING = Date.UTC(1990, 0, 1);
@@ -113,6 +114,8 @@ export class TriggerPoller {
   private readonly configKey: string;
   private readonly settleMs: number;
   private readonly mode: PollMode;
+  /** The watched galleries and collections exist (checked by the first poll of each start, scopes.ts). */
+  private scopesChecked = false;
 
   constructor(
     private readonly client: TriggerClient,
@@ -161,6 +164,10 @@ export class TriggerPoller {
   /** One poll; `limit` lowers maxEvents for this poll (room left in a window of unacknowledged events). */
   async poll(signal?: AbortSignal, limit?: number): Promise<PollResult> {
     await this.o.syncClock?.();
+    if (!this.scopesChecked) {
+      await checkScopes(this.client, this.o.scopes, signal);
+      this.scopesChecked = true;
+    }
     const base = await this.current();
     const next: TriggerState = structuredClone(base);
     const o = limit !== undefined && limit < this.o.maxEvents ? { ...this.o, maxEvents: Math.max(1, limit) } : this.o;

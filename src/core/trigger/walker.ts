@@ -64,6 +64,12 @@ interface Candidate {
   offset: number;
 }
 
+/** A candidate with its parts read. */
+interface Read {
+  item: Candidate;
+  value: Asset;
+}
+
 interface InFlight {
   index: number;
   gallery: number;
@@ -86,10 +92,6 @@ async function unlessGone<T>(p: Promise<T>): Promise<T | undefined> {
     if (err?.code === 'ENOTFOUND' && typeof err.path === 'string' && err.path.startsWith('/media/')) return undefined;
     throw e;
   }
-}
-
-async function* bare(src: AsyncGenerator<Candidate>, timeZone: string): AsyncGenerator<{ item: Candidate; value: Asset }> {
-  for await (const item of src) yield { item, value: normalizeAsset({ media: item.media }, { timeZone }) };
 }
 
 async function* present<T, U>(src: AsyncGenerator<{ item: T; value: U | undefined }>): AsyncGenerator<{ item: T; value: U }> {
@@ -266,10 +268,12 @@ export class Walker {
     const perPage = this.o.perPage ?? PER_PAGE;
     const parts = this.o.include.filter((p) => p !== 'path');
     const listed = this.candidates(walk, perPage, signal);
-    // with parts to read, a few assets are read ahead; without, the listing is all there is
-    const candidates = parts.length
-      ? present(ahead(listed, (c) => unlessGone(assetFromMedia(this.client, c.media, { include: parts, timeZone: this.o.timeZone, signal })), READ_AHEAD))
-      : bare(listed, this.o.timeZone);
+    // with parts to read, a few assets are read ahead; without, the listing is all there is (each medium
+    // made an asset as it is emitted, with no generator of its own in between)
+    const timeZone = this.o.timeZone;
+    const candidates: AsyncGenerator<Candidate | Read> = parts.length
+      ? present(ahead(listed, (c) => unlessGone(assetFromMedia(this.client, c.media, { include: parts, timeZone, signal })), READ_AHEAD))
+      : listed;
     try {
       await this.emitAll(walk, candidates, index, signal);
     } finally {
@@ -277,13 +281,17 @@ export class Walker {
     }
   }
 
-  private async emitAll(walk: WalkState, candidates: AsyncGenerator<{ item: Candidate; value: Asset }>, first: number, signal: AbortSignal): Promise<void> {
+  private async emitAll(walk: WalkState, candidates: AsyncGenerator<Candidate | Read>, first: number, signal: AbortSignal): Promise<void> {
     let index = first;
+    /** The last gallery's path as text (the same for all its assets). */
+    let pathOf: { gallery: number; path: string } | undefined;
     let held = await candidates.next();
     while (!held.done) {
       if (signal.aborted) return;
       const following = await candidates.next();
-      const { item: c, value: asset } = held.value;
+      const x = held.value;
+      const c = 'item' in x ? x.item : x;
+      const asset = 'item' in x ? x.value : normalizeAsset({ media: x.media }, { timeZone: this.o.timeZone });
       if (this.o.acknowledge) {
         while (this.inFlight.size >= this.o.window && !signal.aborted) {
           await new Promise<void>((r) => (this.wake = r));
@@ -292,8 +300,9 @@ export class Walker {
         this.inFlight.set(index, { index, gallery: c.gallery, offset: c.offset });
       }
       const g = walk.galleries[c.gallery];
+      if (pathOf?.gallery !== c.gallery) pathOf = { gallery: c.gallery, path: g.names.join('/') };
       asset.paths = [{ galleryId: g.id, ids: g.path, names: g.names }];
-      asset.path = g.names.join('/');
+      asset.path = pathOf.path;
       const item: WalkEmit = { asset, walkId: walk.id, index, galleryId: g.id };
       if (following.done) item.count = index + 1;
       index++;

@@ -61,6 +61,8 @@ export interface InputNode {
   fail(key: string, values?: Record<string, string | number>, code?: string): CodedError;
   /** An error whose message the node has worded itself from its catalogue: passed on as it is. */
   worded(text: string, code?: string): CodedError;
+  /** The catalogue text of `key` (under the node's namespace) that takes no values: read once, then kept. */
+  text(key: string): string;
 }
 
 /** Sets up the node's input and close handlers as described above. */
@@ -112,6 +114,14 @@ export function inputNode<M extends NodeMessageInFlow>(RED: NodeAPI, node: Node,
     return clientProblem(RED, ns, e) ?? Object.assign(fail('failed', { detail: describeError(e) }, code), { status: httpStatus });
   }
 
+  // a text without values is the same for every message: the catalogue is asked once (per node)
+  const texts = new Map<string, string>();
+  const text = (key: string): string => {
+    let t = texts.get(key);
+    if (t === undefined) texts.set(key, (t = RED._(`${ns}.${key}`)));
+    return t;
+  };
+
   node.status(status.clear());
   logErrorsAsLines(node);
   const configError = spec.configError === undefined ? undefined : translate(spec.configError);
@@ -126,7 +136,7 @@ export function inputNode<M extends NodeMessageInFlow>(RED: NodeAPI, node: Node,
     if (life.signal.aborted) return done(aborted());
     const work = link();
     inFlight++;
-    if (spec.busy) node.status(status.working(RED._(`${ns}.status.${spec.busy}`)));
+    if (spec.busy) node.status(status.working(text(`status.${spec.busy}`)));
     const task = spec
       .handle(msg, work.signal)
       .then(
@@ -166,5 +176,5 @@ export function inputNode<M extends NodeMessageInFlow>(RED: NodeAPI, node: Node,
   });
 
   const worded = (text: string, code?: string): CodedError => mark(Object.assign(new Error(text), { code }));
-  return { lifetime: life.signal, link, busy: () => inFlight, translate, fail, worded };
+  return { lifetime: life.signal, link, busy: () => inFlight, translate, fail, worded, text };
 }

@@ -166,7 +166,7 @@ export async function statuses(page: Page, types: string[]): Promise<Record<stri
 }
 
 /** Opens Menu → Import → Examples and imports one example of the module. */
-export async function importExample(page: Page, moduleName: string, example: string): Promise<void> {
+export async function importExample(page: Page, moduleName: string, example: string, opts: { conflicts?: boolean } = {}): Promise<void> {
   await page.locator('#red-ui-header-button-sidemenu').click();
   await page.locator('#menu-item-import').click();
   const dialog = page.locator('#red-ui-clipboard-dialog');
@@ -183,6 +183,18 @@ export async function importExample(page: Page, moduleName: string, example: str
   await page.waitForFunction(() => !document.querySelector('#red-ui-clipboard-dialog-ok')?.classList.contains('ui-state-disabled'));
   await ok.click();
   await dialog.waitFor({ state: 'hidden' });
+  // examples that share a subflow (1 and 5) each carry it: importing the second, the editor says that some
+  // nodes exist already; as a user does, look at them and import what is new (the subflow stays as it is)
+  if (opts.conflicts) {
+    const conflict = page.locator('.red-ui-notification').filter({ hasText: /already exist/ });
+    await conflict.first().waitFor({ state: 'visible' });
+    await conflict.first().locator('button', { hasText: /^View nodes/ }).click();
+    await dialog.waitFor({ state: 'visible' });
+    await page.locator('#red-ui-clipboard-dialog-import-conflict').click();
+    await dialog.waitFor({ state: 'hidden' });
+    // the notice fades out: gone, it can no more be taken for a question of the next deploy
+    await conflict.first().waitFor({ state: 'detached' });
+  }
   // an import into the current flow follows the mouse until a click places it
   if (await page.evaluate(() => RED.view.state() !== 0)) await page.mouse.click(400, 400);
 }

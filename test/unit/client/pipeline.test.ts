@@ -27,6 +27,21 @@ describe('client/pipeline', () => {
   const ok: Handler = (_q, res) => json(res, 200, { data: media(MEDIA) });
   const apiCalls = (): number => (srv as TestServer).requests.filter((r) => !r.path.includes('authenticate')).length;
 
+  it('takes many requests at once without a listener warning (each listens for the close of the client)', async () => {
+    await sequence([ok]);
+    client = sessionClient(srv!.baseUrl, { maxConcurrency: 32 });
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      await Promise.all(Array.from({ length: 24 }, () => client!.getMedia(MEDIA)));
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings.filter((w) => /MaxListeners/.test(w)), []);
+  });
+
   it('retries 503 and 502 with backoff, then succeeds', async () => {
     await sequence([(_q, r) => apiError(r, 503, 'ServiceUnavailable'), (_q, r) => apiError(r, 502, 'BadGateway'), ok]);
     const clock = new InstantClock();

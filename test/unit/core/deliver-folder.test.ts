@@ -12,6 +12,7 @@ import { createDestination, destinationTemplates } from '../../../src/core/deliv
 import { xmpPacket } from '../../../src/core/deliver/sidecar';
 import { render, viewOf } from '../../../src/core/deliver/template';
 import { DeliverError } from '../../../src/core/deliver/types';
+import { removeEarlierScenario } from './remove-earlier';
 import { elsewhereUnlessPermissionsApply } from '../../helpers/permissions';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
@@ -80,6 +81,11 @@ describe('deliver: folder destination', function () {
   afterEach(async () => {
     for (const l of ledgers.splice(0)) await l.close();
     rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('a moved or renamed asset leaves no copy at its earlier place ("remove earlier copies"); other assets stay', async () => {
+    const config = { kind: 'folder', folder: base };
+    await removeEarlierScenario({ destination: createDestination(config), templates: destinationTemplates(config), list: async () => files() });
   });
 
   it('puts a file at the templated path, atomically, with sha256 and bytes, and removes it', async () => {

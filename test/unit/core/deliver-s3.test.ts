@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { createS3Destination, s3Url, type S3Destination, type S3DestinationConfig } from '../../../src/core/deliver/s3/destination';
 import { DeliverError } from '../../../src/core/deliver/types';
-import { createDestination } from '../../../src/core/deliver/registry';
+import { createDestination, destinationTemplates } from '../../../src/core/deliver/registry';
+import { removeEarlierScenario } from './remove-earlier';
 
 /*
  * An S3-compatible server on loopback, written for these tests: path-style addressing, PutObject,
@@ -641,6 +642,12 @@ describe('S3 destination', function () {
         s3.log.map((r) => r.method),
         ['HEAD'],
       );
+    });
+  });
+
+  describe('earlier copies of an asset (the deliver node\'s "remove earlier copies")', () => {
+    it('a moved or renamed asset leaves no object at its earlier key; other assets stay', async () => {
+      await removeEarlierScenario({ destination: dest(), templates: destinationTemplates({ kind: 's3' }), list: async () => [...s3.objects.keys()].sort() });
     });
   });
 

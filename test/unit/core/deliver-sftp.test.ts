@@ -14,6 +14,8 @@ import {
   type SftpDestinationConfig,
 } from '../../../src/core/deliver/sftp/destination';
 import { DeliverError, type Destination } from '../../../src/core/deliver/types';
+import { destinationTemplates } from '../../../src/core/deliver/registry';
+import { removeEarlierScenario } from './remove-earlier';
 import { startSftpTarget, type SftpTarget, type WriteHook, generateEd25519 } from '../../../src/simulator/sftp';
 
 function blobOf(publicKeyLine: string): Buffer {
@@ -426,6 +428,16 @@ describe('core/deliver/sftp/destination', function () {
       assert.deepEqual(await d.remove('r/x.txt', signal), { removed: false });
       assert.deepEqual(await d.remove('nowhere/x.txt', signal), { removed: false });
       assert.deepEqual(server.files(), []);
+    });
+  });
+
+  describe('earlier copies of an asset (the deliver node\'s "remove earlier copies")', () => {
+    it('a moved or renamed asset leaves no copy at its earlier place on the server; other assets stay', async () => {
+      await removeEarlierScenario({
+        destination: open(),
+        templates: destinationTemplates({ kind: 'sftp' }),
+        list: async () => server.files().map((f) => f.replace(/^out\//, '')),
+      });
     });
   });
 

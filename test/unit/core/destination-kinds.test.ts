@@ -55,7 +55,7 @@ describe('core/deliver: destination kinds describe themselves', () => {
       }
     }
     // and every field of the editor belongs to a kind, or to the node itself
-    const own = new Set(['name', 'kind', 'retentionDays', 'ledger']);
+    const own = new Set(['name', 'kind', 'retentionDays', 'ledger', 'ledgerName']);
     const described = new Set(KINDS.flatMap((k) => Object.keys(k.settings)));
     assert.deepEqual(Object.keys(defaults).filter((f) => !own.has(f) && !described.has(f)), []);
     assert.deepEqual(editorList('SETTINGS').filter((f) => !own.has(f) && !described.has(f)), []);

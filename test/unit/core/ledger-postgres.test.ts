@@ -61,11 +61,11 @@ describe('core/deliver/ledger-postgres: the PostgreSQL store', function () {
 
   it('makes its schema with a version table on first open, once, also when three processes open it at once', async () => {
     await Promise.all([openStore('a'), openStore('b'), openStore('c')]);
-    assert.equal(await pg.psql(`SELECT string_agg(version::text, ',') FROM ${schema}.schema_version`), '1\n');
+    assert.equal(await pg.psql(`SELECT string_agg(version::text, ',') FROM ${schema}.schema_version`), '1,2,3\n');
     const tables = (await pg.psql(`SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = '${schema}'`)).trim();
-    assert.equal(tables, 'deliveries_per_day,delivery,delivery_claim,delivery_event,delivery_failures,delivery_removals,schema_version');
+    assert.equal(tables, 'deliveries_per_day,delivery,delivery_claim,delivery_event,delivery_failures,delivery_removals,metadata_updates,schema_version,update_event');
     const report = await PostgresStore.probe(settings('x'));
-    assert.equal(report.schemaVersion, 1);
+    assert.equal(report.schemaVersion, 3);
     assert.match(report.server, /^\d+/);
   });
 
@@ -103,6 +103,52 @@ describe('core/deliver/ledger-postgres: the PostgreSQL store', function () {
     const all = [];
     for await (const r of l.records()) all.push(`${r.a}:${r.t}`);
     assert.deepEqual(all, ['I1:removed', 'I2:failed']);
+    // every place of one asset at one target (earlier copies of an asset that moved)
+    await l.done(key('I1', 'apac/I1.jpg'), { v: 'v1' }, { b: 3 });
+    await l.done(key('I1', 'x.jpg', 'folder:/srv/elsewhere'), { v: 'v1' }, { b: 3 });
+    assert.deepEqual((await l.placesOf('folder:/srv/out', 'I1')).map((r) => `${r.l}:${r.t}`).sort(), ['I1.jpg:removed', 'apac/I1.jpg:done']);
+    assert.deepEqual((await l.placesOf('folder:/srv/out', 'I9')), []);
+  });
+
+  it('lists what was delivered: the assets whose latest record at a place is done, with those places, across pages, at one target or all', async () => {
+    const l = (await openStore()).ledger('folder:/srv/out');
+    // 1,203 assets delivered (more than two pages), some at two places and at a second target
+    for (let i = 0; i < 1203; i++) await l.done(key(`I${String(i).padStart(5, '0')}`), { v: 'v1' }, { b: i });
+    await l.done(key('I00007', 'apac/I00007.jpg'), { v: 'v1' }, { b: 7 });
+    await l.done(key('I00008', 'I00008.jpg', 'sftp://a@h:22/out'), { v: 'v2' }, { b: 8 });
+    // no longer delivered: removed, failed after its intent, an intent only
+    await l.removed(key('I00001'), { v: 'v1' });
+    await l.intent(key('I00002'), { v: 'v2' });
+    await l.failed(key('I00003'), { v: 'v1' }, { message: 'x' });
+    await l.intent(key('I99999'), { v: 'v1' });
+    const all = [];
+    for await (const d of l.deliveredAssets()) all.push(d);
+    assert.equal(all.length, 1200);
+    assert.deepEqual(all.map((d) => d.asset), [...all.map((d) => d.asset)].sort(), 'in order of asset ids, each once');
+    assert.ok(!all.some((d) => ['I00001', 'I00002', 'I00003', 'I99999'].includes(d.asset)));
+    assert.deepEqual(all.find((d) => d.asset === 'I00007')?.places.map((p) => p.location), ['I00007.jpg', 'apac/I00007.jpg']);
+    assert.deepEqual(all.find((d) => d.asset === 'I00008')?.places.map((p) => `${p.target} ${p.location} ${p.version} ${p.bytes}`), ['folder:/srv/out I00008.jpg v1 8', 'sftp://a@h:22/out I00008.jpg v2 8']);
+    const there = [];
+    for await (const d of l.deliveredAssets({ target: 'sftp://a@h:22/out' })) there.push(d);
+    assert.deepEqual(there.map((d) => d.asset), ['I00008']);
+  });
+
+  it('audited metadata updates: one update_event row per field changed, in one transaction, and the metadata_updates view', async () => {
+    const store = await openStore('worker-u');
+    assert.equal(await store.recordUpdates([]), 0);
+    const n = await store.recordUpdates([
+      { asset: 'I1', fields: { Campaign: { before: null, after: 'Spring' }, keywords: { before: ['a'], after: ['a', 'b; c'] } }, source: 'audited update' },
+      { asset: 'I2', fields: { headline: { before: 'Old', after: '=cmd()' } }, reapplied: true, at: '2024-06-01T10:00:00.000Z' },
+      { asset: 'I3', fields: {} },
+    ]);
+    assert.equal(n, 3);
+    const rows = await pg.psql(`SELECT asset || '|' || field || '|' || coalesce(before, '') || '|' || coalesce(after, '') || '|' || reapplied || '|' || coalesce(source, '') || '|' || worker FROM ${schema}.metadata_updates ORDER BY asset, field`);
+    assert.deepEqual(rows.trim().split('\n'), ['I1|Campaign||Spring|false|audited update|worker-u', 'I1|keywords|a|a; b; c|false|audited update|worker-u', 'I2|headline|Old|=cmd()|true||worker-u']);
+    assert.equal((await pg.psql(`SELECT at FROM ${schema}.update_event WHERE asset = 'I2'`)).trim().slice(0, 10), '2024-06-01');
+    // a failure writes nothing of the call
+    await pg.psql(`ALTER TABLE ${schema}.update_event ADD CONSTRAINT short_field CHECK (length(field) < 20)`);
+    await assert.rejects(store.recordUpdates([{ asset: 'I4', fields: { ok: { before: 1, after: 2 }, ['x'.repeat(30)]: { before: 1, after: 2 } } }]), { code: 'ELEDGER' });
+    assert.equal((await pg.psql(`SELECT count(*) FROM ${schema}.update_event WHERE asset = 'I4'`)).trim(), '0');
   });
 
   it('the audit: a done row once per target, location, asset and version (repeats count uploads), failures and removals, and their views', async () => {

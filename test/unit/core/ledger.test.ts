@@ -167,6 +167,25 @@ describe('core/deliver/ledger: the file store', function () {
     assert.equal(lines(file).length, 3);
   });
 
+  it('placesOf: the live records of one asset at one target, every location, also after a reopen and a compaction', async () => {
+    let now = Date.parse('2025-01-01T00:00:00Z');
+    const l = await openLedger({ removedRetentionMs: 86_400_000, now: () => now });
+    await l.done(key('I1', 'emea/a.jpg'), { v: 'v1' }, { b: 1 });
+    await l.done(key('I1', 'apac/a.jpg'), { v: 'v1' }, { b: 1 });
+    await l.done(key('I1', 'other/a.jpg', 'folder:/srv/elsewhere'), { v: 'v1' }, { b: 1 });
+    await l.done(key('I2', 'emea/b.jpg'), { v: 'v1' }, { b: 1 });
+    await l.removed(key('I1', 'emea/a.jpg'), { v: 'v1' });
+    const places = async (x: FileLedger, asset: string, target = 'folder:/srv/out') => (await x.placesOf(target, asset)).map((r) => `${r.l}:${r.t}`).sort();
+    assert.deepEqual(await places(l, 'I1'), ['apac/a.jpg:done', 'emea/a.jpg:removed']);
+    assert.deepEqual(await places(l, 'I1', 'folder:/srv/elsewhere'), ['other/a.jpg:done']);
+    assert.deepEqual(await places(l, 'I3'), []);
+    await l.close();
+    now += 2 * 86_400_000; // the removal is past the retention: the compaction on open drops it
+    const again = await openLedger({ removedRetentionMs: 86_400_000, now: () => now });
+    assert.deepEqual(await places(again, 'I1'), ['apac/a.jpg:done']);
+    assert.deepEqual(await places(again, 'I2'), ['emea/b.jpg:done']);
+  });
+
   it('a refusal puts back the record that was there before the claim', async () => {
     const l = await openLedger();
     await l.done(key('I1'), { v: 'v1', m: '2024-01-01T00:00:00Z' }, { b: 5, h: 'aa', r: { status: 201 } });

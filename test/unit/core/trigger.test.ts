@@ -128,6 +128,39 @@ describe('core/trigger: polling against the simulator', function () {
     });
   });
 
+  describe('a watched gallery or collection that does not exist', () => {
+    const rule = { source: 'custom' as const, field: 'Approval Status', op: 'eq' as const, value: 'Approved' };
+    const missingGallery = 'G0000zzzzzzzzzzz';
+    const missingCollection = 'C0000zzzzzzzzzzz';
+
+    for (const mode of ['approved', 'changed', 'added'] as const) {
+      it(`${mode}: the first poll fails naming it (ENOSCOPE), keeps no position, and fails again at the next poll`, async () => {
+        const [real] = (await sim.control.state()).galleries.filter((g) => g.media > 0);
+        const store = new MemoryStore();
+        const p = new TriggerPoller(client, options({ mode, rule, scopes: [{ kind: 'gallery', id: real.id }, { kind: 'gallery', id: missingGallery }] }), store);
+        await settle();
+        const named = (e: Error & { code?: string; key?: string; values?: Record<string, string> }) =>
+          e.code === 'ENOSCOPE' && e.key === 'scopeMissing' && e.values?.id === missingGallery && e.values?.kind === 'gallery' && e.message.includes(missingGallery) && /check the trigger's scope/.test(e.message);
+        await assert.rejects(p.poll(), named);
+        assert.equal(await store.load(), undefined, 'nothing stored');
+        // a poll later: the same error, not silence
+        await assert.rejects(p.poll(), named);
+        const collection = new TriggerPoller(client, options({ mode, rule, scopes: [{ kind: 'collection', id: missingCollection }] }), new MemoryStore());
+        await assert.rejects(collection.poll(), (e: Error & { code?: string; values?: Record<string, string> }) => e.code === 'ENOSCOPE' && e.values?.kind === 'collection' && e.values?.id === missingCollection);
+      });
+    }
+
+    it('an existing scope is checked once per start: the polls that follow make no such request', async () => {
+      const [real] = (await sim.control.state()).galleries.filter((g) => g.media > 0);
+      const p = new TriggerPoller(client, options({ scopes: [{ kind: 'gallery', id: real.id }] }), new MemoryStore());
+      await sim.control.clearRequests();
+      await pollAndCommit(p);
+      await pollAndCommit(p);
+      const checks = (await sim.control.requests()).filter((r) => r.path === `/galleries/${real.id}`);
+      assert.equal(checks.length, 1);
+    });
+  });
+
   describe('approved', () => {
     const rule = { source: 'custom' as const, field: 'Approval Status', op: 'eq' as const, value: 'Approved' };
 

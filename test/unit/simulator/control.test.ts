@@ -141,6 +141,24 @@ describe('simulator: control API and request log', () => {
     await sim.control.clearRequests();
     assert.deepEqual(await sim.control.requests(), []);
   });
+
+  it('the request log lists the latest requests (--request-log N) and counts those it no longer lists', async () => {
+    assert.equal(parseArgs(['--request-log', '3']).requestLogSize, 3);
+    const small = await startSimulator({ port: 0, seed: 1, assets: 10, requestLogSize: 3 });
+    try {
+      const get = async () => (await (await fetch(`${small.url}/__sim/requests`)).json()) as { requests: Array<{ path: string }>; total: number; dropped: number };
+      for (let i = 0; i < 200; i++) await fetch(`${small.baseUrl}/nowhere-${i}`);
+      const full = await get();
+      assert.deepEqual(full.requests.map((r) => r.path), ['/nowhere-197', '/nowhere-198', '/nowhere-199']);
+      assert.equal(full.total, 200);
+      assert.equal(full.dropped, 197);
+      await fetch(`${small.url}/__sim/requests`, { method: 'DELETE' });
+      assert.deepEqual(await get(), { requests: [], total: 0, dropped: 0 });
+    } finally {
+      await small.close();
+    }
+    await assert.rejects(startSimulator({ port: 0, requestLogSize: 0 }), /request log size/);
+  });
 });
 
 describe('simulator: programmatic API and CLI', () => {
