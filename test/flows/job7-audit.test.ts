@@ -229,12 +229,11 @@ describe('example 7, audit log and metadata inventory, as shipped in a real runt
     const name = `inventory-${new Date().toISOString().slice(0, 10)}.csv`;
     const file = join(audit, name);
     const dataRows = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 2 : 0);
-    // the walk's position as the context store has it on disk
-    const onDisk = join(red.userDir, 'context', 'job7.tab', 'job7.inv.walk.json');
+    // the walk's position as the trigger has it on disk (its state file)
+    const onDisk = join(red.userDir, 'photoshelter', 'triggers', 'job7_inv_walk.json');
     const walkOnDisk = (): { id: string; acked: number; done: boolean } | undefined => {
       try {
-        const stored = (JSON.parse(readFileSync(onDisk, 'utf8')) as Record<string, unknown>)['photoshelter-trigger'];
-        return ((typeof stored === 'string' ? JSON.parse(stored) : stored) as { walk?: { id: string; acked: number; done: boolean } }).walk;
+        return (JSON.parse(readFileSync(onDisk, 'utf8')) as { state?: { walk?: { id: string; acked: number; done: boolean } } }).state?.walk;
       } catch {
         return undefined;
       }
@@ -248,13 +247,13 @@ describe('example 7, audit log and metadata inventory, as shipped in a real runt
       const w = walkOnDisk();
       if (w && w.id !== previous && !w.done) snapshot = readFileSync(onDisk, 'utf8');
       return snapshot !== '';
-    }, 'the new walk in the context store on disk', 30_000);
+    }, 'the new walk in the trigger\'s state file', 30_000);
     const ackedThen = walkOnDisk()?.acked ?? 0;
     await waitFor(() => dataRows() >= Math.min(ackedThen + 3, ids.length - 1), 'more rows in the file than the stored position knows', 60_000);
     await red.crash();
     const rowsAtCrash = dataRows();
     assert.ok(rowsAtCrash < ids.length, 'the export was cut off');
-    // the store had last written the walk's position before these rows: the resumed walk sends them again
+    // a state written before these rows were acknowledged: the resumed walk sends them again
     writeFileSync(onDisk, snapshot);
     assert.ok(rowsAtCrash > ackedThen, `rows ${rowsAtCrash} beyond the stored position ${ackedThen}`);
     // and the last append was cut short by the crash
