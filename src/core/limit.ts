@@ -4,7 +4,7 @@
  * destination shares one cap among the deliver nodes that use it (no queue cap, and the smallest cap any
  * of them asks for).
  */
-import { abortedError } from '../net';
+import { abortedError, sharedSignal } from '../net';
 import { CoreError } from './errors';
 
 /** More messages arrived than the node may run and hold. */
@@ -69,7 +69,7 @@ export class WorkLimiter {
         if (i >= 0) this.waiting.splice(i, 1);
         reject(abortedError(signal as AbortSignal));
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      sharedSignal(signal)?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(entry);
     });
   }

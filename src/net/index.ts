@@ -3,6 +3,7 @@
  * network error, which of those codes are worth another attempt, an abortable sleep and an exponential
  * backoff with jitter. No import from the rest of the package: the client and core both stand on it.
  */
+import { setMaxListeners } from 'node:events';
 
 /**
  * Network error codes after which a request is worth another attempt (an idempotent one, or a delivery that
@@ -72,7 +73,7 @@ export function sleep(ms: number, signal?: AbortSignal, reason: (signal: AbortSi
       signal?.removeEventListener('abort', stop);
       resolve();
     }, Math.max(0, ms));
-    signal?.addEventListener('abort', stop, { once: true });
+    sharedSignal(signal)?.addEventListener('abort', stop, { once: true });
   });
 }
 
@@ -97,4 +98,17 @@ export function backoffDelay(retry: number, opts: BackoffOptions, random: () => 
   const ceiling = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** Math.min(Math.max(0, retry), 30));
   if (opts.jitter === 'equal') return Math.floor(ceiling / 2 + random() * (ceiling / 2));
   return Math.floor(random() * ceiling);
+}
+
+const unlimited = new WeakSet<AbortSignal>();
+/**
+ * Marks a signal that many requests in flight may listen to at once (each removes its listener when it
+ * ends): Node's leak warning at eleven listeners is not meant for it.
+ */
+export function sharedSignal<S extends AbortSignal | undefined>(signal: S): S {
+  if (signal && !unlimited.has(signal)) {
+    unlimited.add(signal);
+    setMaxListeners(0, signal);
+  }
+  return signal;
 }

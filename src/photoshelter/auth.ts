@@ -1,3 +1,4 @@
+import { sharedSignal } from '../net';
 import type { Clock } from './clock';
 import { abortReason } from './clock';
 import { bearer, FORM, HEADERS, PATHS } from './endpoints';
@@ -369,7 +370,7 @@ export function raceSignal<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(abortReason(signal));
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
+    sharedSignal(signal).addEventListener('abort', onAbort, { once: true });
     p.then(
       (v) => {
         signal.removeEventListener('abort', onAbort);

@@ -1,3 +1,4 @@
+import { sharedSignal } from '../net';
 import { EventEmitter } from 'node:events';
 import { abortReason, type Clock } from './clock';
 import { PhotoShelterError } from './errors';
@@ -106,7 +107,7 @@ export class AdaptiveLimiter extends EventEmitter<LimiterEvents> {
           if (i !== -1) this.queue.splice(i, 1);
           reject(abortReason(signal));
         };
-        signal.addEventListener('abort', w.onAbort, { once: true });
+        sharedSignal(signal).addEventListener('abort', w.onAbort, { once: true });
       }
       this.queue.push(w);
       this.pump();

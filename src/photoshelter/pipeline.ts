@@ -1,4 +1,4 @@
-import { setMaxListeners } from 'node:events';
+import { sharedSignal } from '../net';
 import type { Readable } from 'node:stream';
 import { abortReason, throwIfAborted, type Clock } from './clock';
 import { HEADERS } from './endpoints';
@@ -95,7 +95,7 @@ export class Pipeline {
 
   constructor(private readonly o: PipelineOptions) {
     // every request in flight listens for the client's close: many at once are expected, not a leak
-    setMaxListeners(0, this.closing.signal);
+    sharedSignal(this.closing.signal);
   }
 
   /**
@@ -245,7 +245,7 @@ export class Pipeline {
       this.closing.signal.removeEventListener('abort', onClose);
     };
     if (spec.signal?.aborted) onCallerAbort();
-    spec.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    sharedSignal(spec.signal)?.addEventListener('abort', onCallerAbort, { once: true });
     this.closing.signal.addEventListener('abort', onClose, { once: true });
     const timer = setTimeout(
       () => controller.abort(new TimeoutError(`PhotoShelter did not answer ${method} ${path} within ${timeoutMs} ms`, { method, path })),

@@ -35,6 +35,11 @@ describe('client/pipeline', () => {
     process.on('warning', onWarning);
     try {
       await Promise.all(Array.from({ length: 24 }, () => client!.getMedia(MEDIA)));
+      // and many requests sharing one caller's signal, most of them waiting for a slot
+      await client.close();
+      client = sessionClient(srv!.baseUrl, { maxConcurrency: 2 });
+      const shared = new AbortController();
+      await Promise.all(Array.from({ length: 24 }, () => client!.getMedia(MEDIA, { signal: shared.signal })));
       await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
     } finally {
       process.off('warning', onWarning);
