@@ -178,11 +178,23 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * The base folder as the last full check found it: its real path (no link in it) and the identity (device
+ * and inode) of the folder there, both as the base path led to it and as the real path names it.
+ */
+interface BaseFolder {
+  root: string;
+  dev: number;
+  ino: number;
+}
+
 export class FolderDestination implements Destination {
   readonly kind = 'folder' as const;
   private readonly base: string;
   /** When this destination was made: temporary files older than that are an earlier run's. */
   private readonly createdAt = Date.now();
+  /** The last full check of the base folder; each put re-validates it with one or two cheap lookups (see `root`). */
+  private known?: BaseFolder;
 
   constructor(private readonly opts: FolderOptions) {
     if (!opts.base || typeof opts.base !== 'string') throw new DeliverError('ECONFIG', 'The folder destination has no base folder');
@@ -236,12 +248,22 @@ export class FolderDestination implements Destination {
   }
 
   /**
-   * The real folder that holds `location`, walked segment by segment from the base: missing folders are
-   * made when `create` (else: undefined), and a symbolic link must lead to a folder inside the base.
+   * The real path of the base folder (made first when `create` and it is missing; undefined when it is
+   * missing and not to be made). The full check (`stat` of the base, `realpath`) runs once, and again
+   * whenever the base no longer leads to the folder it found: each call re-validates it by the identity
+   * (device and inode) of what the base path leads to now and of what the real path names now (`lstat`:
+   * a link put in its place is no folder). The base path being the real path, one `lstat` does both. A base
+   * folder replaced, moved, or turned into a link after the check is thus found at the next put, which
+   * resolves it again as the first did.
    */
-  private async folderOf(location: string, create: boolean, signal?: AbortSignal): Promise<{ dir: string; name: string } | undefined> {
-    const parts = checkRelativePath(location).split('/');
-    const name = parts.pop() as string;
+  private async root(create: boolean, signal?: AbortSignal): Promise<string | undefined> {
+    const known = this.known;
+    if (known) {
+      const same = (st: Stats | undefined): boolean => st !== undefined && st.isDirectory() && st.dev === known.dev && st.ino === known.ino;
+      const real = await lstat(known.root).catch(() => undefined);
+      if (same(real) && (known.root === this.base || same(await statOf(this.base).catch(() => undefined)))) return known.root;
+      this.known = undefined;
+    }
     if (create) await this.baseFolder(signal);
     let root: string;
     try {
@@ -250,6 +272,22 @@ export class FolderDestination implements Destination {
       if (!create && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
+    // the identity of the folder found, taken through its real path (no link followed); anything else
+    // there by now (it changed under the check) is not remembered, and the next put checks afresh
+    const st = await lstat(root).catch(() => undefined);
+    if (st?.isDirectory()) this.known = { root, dev: st.dev, ino: st.ino };
+    return root;
+  }
+
+  /**
+   * The real folder that holds `location`, walked segment by segment from the base: missing folders are
+   * made when `create` (else: undefined), and a symbolic link must lead to a folder inside the base.
+   */
+  private async folderOf(location: string, create: boolean, signal?: AbortSignal): Promise<{ dir: string; name: string } | undefined> {
+    const parts = checkRelativePath(location).split('/');
+    const name = parts.pop() as string;
+    const root = await this.root(create, signal);
+    if (root === undefined) return undefined;
     let dir = root;
     for (const segment of parts) {
       checkSignal(signal);
