@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,5 +103,47 @@ describe('deliver: folder destination, the base folder checked once and re-valid
     rmSync(base, { recursive: true });
     writeFileSync(base, 'a file');
     await assert.rejects(put(d, 'b.jpg', 'two'), (e: unknown) => e instanceof DeliverError && e.code === 'ENOTDIR');
+  });
+
+  describe('the write of the body', () => {
+    const body = (): Buffer[] => Array.from({ length: 23 }, (_, i) => randomBytes(60_000 + i * 997));
+
+    it('a body of many chunks (several batches) lands whole, in order, with its byte count', async () => {
+      const base = join(tmp, 'out');
+      const chunks = body();
+      const d = new FolderDestination({ base, fsync: true });
+      const r = await d.put({ location: 'big.bin', body: Readable.from(chunks), signal: new AbortController().signal });
+      const want = Buffer.concat(chunks);
+      assert.equal(r.bytes, want.length);
+      assert.ok(readFileSync(join(base, 'big.bin')).equals(want));
+      assert.deepEqual(readdirSync(base), ['big.bin'], 'no temporary file left');
+    });
+
+    it('short writes are continued from where they stopped', async () => {
+      // the file system takes at most 1,000 bytes a call (the module reads fs/promises at call time)
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const fsp = require('node:fs/promises') as typeof import('node:fs/promises');
+      const orig = fsp.open;
+      let calls = 0;
+      (fsp as { open: unknown }).open = async (...args: Parameters<typeof orig>) => {
+        const real = await orig(...args);
+        const writev = real.writev.bind(real);
+        real.writev = (async (buffers: NodeJS.ArrayBufferView[]) => {
+          calls++;
+          const first = buffers[0] as Buffer;
+          return writev([first.subarray(0, Math.min(first.length, 1000))]);
+        }) as typeof real.writev;
+        return real;
+      };
+      const chunks = [randomBytes(2_500), randomBytes(10), randomBytes(4_321)];
+      try {
+        const r = await new FolderDestination({ base: join(tmp, 'out') }).put({ location: 'short.bin', body: Readable.from(chunks), signal: new AbortController().signal });
+        assert.equal(r.bytes, 6_831);
+      } finally {
+        (fsp as { open: unknown }).open = orig;
+      }
+      assert.ok(readFileSync(join(tmp, 'out', 'short.bin')).equals(Buffer.concat(chunks)));
+      assert.ok(calls >= 8, `written in short pieces (${calls} calls)`);
+    });
   });
 });
