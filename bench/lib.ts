@@ -29,7 +29,8 @@ export interface CaseResult {
 
 export type Work = Omit<CaseResult, 'ms' | 'cpuMs' | 'rssGrowth' | 'rssBase' | 'memory'>;
 
-const CASE_EXEC_ARGV = ['--import', 'tsx', '--expose-gc'];
+/** `BENCH_CPU_PROF=<folder>`: every case process writes a V8 CPU profile there (`node --cpu-prof`). */
+const CASE_EXEC_ARGV = ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])];
 
 /** Run `bench/cases/<name>.ts` in a child process with a JSON argument; resolve with its result. */
 export function runCase(name: string, arg: unknown, timeoutMs = 10 * 60_000): Promise<CaseResult> {

@@ -335,16 +335,16 @@ describe('deliver: folder destination', function () {
   });
 
   it('a disk-full write is ENOSPC, not retried, and removes its temporary file', async () => {
-    // the file system fills up under the write stream (the module reads fs at call time)
+    // the file system fills up under the write (the module reads fs/promises at call time)
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const fs = require('node:fs') as typeof import('node:fs');
-    const orig = fs.createWriteStream;
+    const fsp = require('node:fs/promises') as typeof import('node:fs/promises');
+    const orig = fsp.open;
     let writes = 0;
-    (fs as { createWriteStream: unknown }).createWriteStream = (...args: Parameters<typeof orig>) => {
-      const real = orig(...args);
-      real._write = (_c: unknown, _e: unknown, cb: (e?: Error) => void) => {
+    (fsp as { open: unknown }).open = async (...args: Parameters<typeof orig>) => {
+      const real = await orig(...args);
+      real.writev = async () => {
         writes++;
-        cb(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       };
       return real;
     };
@@ -352,7 +352,7 @@ describe('deliver: folder destination', function () {
       const { d } = await deliverer();
       await assert.rejects(put(d, Buffer.alloc(10_000)), (e: unknown) => e instanceof DeliverError && e.code === 'ENOSPC' && !e.retryable && /disk is full/.test(e.message));
     } finally {
-      (fs as { createWriteStream: unknown }).createWriteStream = orig;
+      (fsp as { open: unknown }).open = orig;
     }
     assert.equal(writes, 1, 'tried once');
     assert.deepEqual(files(), [], 'temporary file removed');

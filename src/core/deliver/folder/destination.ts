@@ -6,10 +6,10 @@
  * delete never leaves it. Temporary files a crash left behind are removed by `cleanup()`.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type Stats } from 'node:fs';
-import { link, lstat, mkdir, open, opendir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { link, lstat, mkdir, open, opendir, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { DeliverError, type Destination, type ProbeResult, type PutRequest, type PutResult } from '../types';
 
 export interface FolderOptions {
@@ -178,11 +178,23 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * The base folder as the last full check found it: its real path (no link in it) and the identity (device
+ * and inode) of the folder there, both as the base path led to it and as the real path names it.
+ */
+interface BaseFolder {
+  root: string;
+  dev: number;
+  ino: number;
+}
+
 export class FolderDestination implements Destination {
   readonly kind = 'folder' as const;
   private readonly base: string;
   /** When this destination was made: temporary files older than that are an earlier run's. */
   private readonly createdAt = Date.now();
+  /** The last full check of the base folder; each put re-validates it with one or two cheap lookups (see `root`). */
+  private known?: BaseFolder;
 
   constructor(private readonly opts: FolderOptions) {
     if (!opts.base || typeof opts.base !== 'string') throw new DeliverError('ECONFIG', 'The folder destination has no base folder');
@@ -236,12 +248,22 @@ export class FolderDestination implements Destination {
   }
 
   /**
-   * The real folder that holds `location`, walked segment by segment from the base: missing folders are
-   * made when `create` (else: undefined), and a symbolic link must lead to a folder inside the base.
+   * The real path of the base folder (made first when `create` and it is missing; undefined when it is
+   * missing and not to be made). The full check (`stat` of the base, `realpath`) runs once, and again
+   * whenever the base no longer leads to the folder it found: each call re-validates it by the identity
+   * (device and inode) of what the base path leads to now and of what the real path names now (`lstat`:
+   * a link put in its place is no folder). The base path being the real path, one `lstat` does both. A base
+   * folder replaced, moved, or turned into a link after the check is thus found at the next put, which
+   * resolves it again as the first did.
    */
-  private async folderOf(location: string, create: boolean, signal?: AbortSignal): Promise<{ dir: string; name: string } | undefined> {
-    const parts = checkRelativePath(location).split('/');
-    const name = parts.pop() as string;
+  private async root(create: boolean, signal?: AbortSignal): Promise<string | undefined> {
+    const known = this.known;
+    if (known) {
+      const same = (st: Stats | undefined): boolean => st !== undefined && st.isDirectory() && st.dev === known.dev && st.ino === known.ino;
+      const real = await lstat(known.root).catch(() => undefined);
+      if (same(real) && (known.root === this.base || same(await statOf(this.base).catch(() => undefined)))) return known.root;
+      this.known = undefined;
+    }
     if (create) await this.baseFolder(signal);
     let root: string;
     try {
@@ -250,6 +272,22 @@ export class FolderDestination implements Destination {
       if (!create && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
+    // the identity of the folder found, taken through its real path (no link followed); anything else
+    // there by now (it changed under the check) is not remembered, and the next put checks afresh
+    const st = await lstat(root).catch(() => undefined);
+    if (st?.isDirectory()) this.known = { root, dev: st.dev, ino: st.ino };
+    return root;
+  }
+
+  /**
+   * The real folder that holds `location`, walked segment by segment from the base: missing folders are
+   * made when `create` (else: undefined), and a symbolic link must lead to a folder inside the base.
+   */
+  private async folderOf(location: string, create: boolean, signal?: AbortSignal): Promise<{ dir: string; name: string } | undefined> {
+    const parts = checkRelativePath(location).split('/');
+    const name = parts.pop() as string;
+    const root = await this.root(create, signal);
+    if (root === undefined) return undefined;
     let dir = root;
     for (const segment of parts) {
       checkSignal(signal);
@@ -294,16 +332,14 @@ export class FolderDestination implements Destination {
         if (policy === 'skip') return { location: req.location, bytes: 0, skipped: true };
         throw new DeliverError('EEXIST', `${this.where(req.location)} exists already and the overwrite policy is "fail"`);
       }
-      const out = createWriteStream(temp, { flags: 'wx' });
+      const h = await open(temp, 'wx');
       tempMade = true;
-      await pipeline(req.body, out, { signal: req.signal });
-      if (this.opts.fsync) {
-        const h = await open(temp, 'r+');
-        try {
-          await h.sync();
-        } finally {
-          await h.close();
-        }
+      let bytes: number;
+      try {
+        bytes = await writeBody(h, req.body, req.signal);
+        if (this.opts.fsync) await h.sync();
+      } finally {
+        await h.close();
       }
       if (policy === 'overwrite') {
         // a link at the target itself is replaced, never followed
@@ -318,7 +354,7 @@ export class FolderDestination implements Destination {
             // no hard links on this file system: the early check has to do
             await rename(temp, full);
             tempMade = false;
-            return { location: req.location, bytes: out.bytesWritten };
+            return { location: req.location, bytes };
           }
           if (code !== 'EEXIST') throw e;
           await unlink(temp);
@@ -330,7 +366,7 @@ export class FolderDestination implements Destination {
       }
       tempMade = false;
       if (this.opts.fsync) await syncDir(dir);
-      return { location: req.location, bytes: out.bytesWritten };
+      return { location: req.location, bytes };
     } catch (e) {
       req.body.destroy();
       if (tempMade) await unlink(temp).catch(() => undefined);
@@ -413,6 +449,50 @@ export class FolderDestination implements Destination {
 
   async close(): Promise<void> {
     // nothing held
+  }
+}
+
+/**
+ * The chunks of a body are gathered up to this many bytes and written with one call: a write costs the
+ * event loop about the same whatever its size (here, where file writes run on it), so 64 KiB chunks written
+ * one by one cost several times what a few larger writes cost. At most this much is held per put.
+ */
+const WRITE_BATCH = 512 * 1024;
+
+/** Writes the whole body to `h` in batches (see WRITE_BATCH); an abort of `signal` destroys the body and ends it. Resolves with the bytes written. */
+async function writeBody(h: FileHandle, body: Readable, signal: AbortSignal): Promise<number> {
+  addAbortSignal(signal, body);
+  let batch: Buffer[] = [];
+  let held = 0;
+  let written = 0;
+  for await (const chunk of body as AsyncIterable<Buffer | string>) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    batch.push(b);
+    held += b.length;
+    if (held >= WRITE_BATCH) {
+      written += await writeAll(h, batch, held);
+      batch = [];
+      held = 0;
+    }
+  }
+  if (held > 0) written += await writeAll(h, batch, held);
+  return written;
+}
+
+/** Writes `total` bytes of `buffers` in order, again from where a short write stopped. */
+async function writeAll(h: FileHandle, buffers: Buffer[], total: number): Promise<number> {
+  let done = 0;
+  let rest = buffers;
+  for (;;) {
+    const { bytesWritten } = await h.writev(rest);
+    done += bytesWritten;
+    if (done >= total) return done;
+    if (bytesWritten === 0) throw Object.assign(new Error('The file system took no more bytes'), { code: 'EIO' });
+    // drop what was written: whole buffers, then the written part of the next
+    let skip = bytesWritten;
+    let i = 0;
+    while (skip >= rest[i].length) skip -= rest[i++].length;
+    rest = [rest[i].subarray(skip), ...rest.slice(i + 1)];
   }
 }
 
