@@ -1,6 +1,7 @@
 /**
  * The poll loop: one poll at a time, on an interval, sooner when a poll left work waiting, later when
- * PhotoShelter asks us to back off; "poll now" joins the running poll or starts one.
+ * PhotoShelter asks us to back off; "poll now" polls at once, or right after the running poll (which may have
+ * read PhotoShelter before what the caller wants seen), several calls meanwhile sharing that one poll.
  */
 import { RateLimitError } from '../../photoshelter';
 import { crashPoint } from '../../photoshelter/crashpoint';
@@ -27,6 +28,8 @@ const SOON_MS = 1000;
 export class PollLoop {
   private timer?: NodeJS.Timeout;
   private current?: Promise<void>;
+  /** The poll asked for while one was running: it starts when that one ends. */
+  private again?: Promise<void>;
   private abort?: AbortController;
   private stopped = false;
   private failures = 0;
@@ -42,9 +45,22 @@ export class PollLoop {
     this.schedule(0);
   }
 
-  /** Poll now; resolves when that poll (or the one already running) has finished. */
+  /** Poll now, or once the running poll has ended; resolves when that poll has finished. */
   pollNow(): Promise<void> {
-    if (this.current) return this.current;
+    if (this.current) {
+      this.again ??= this.current
+        .catch(() => undefined)
+        .then(() => {
+          this.again = undefined;
+          if (this.stopped) return undefined;
+          return this.current ?? this.now();
+        });
+      return this.again;
+    }
+    return this.now();
+  }
+
+  private now(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     return this.run();

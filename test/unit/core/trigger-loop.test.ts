@@ -172,21 +172,23 @@ describe('core/trigger: the poll loop on a fake clock', () => {
     assert.equal(failures[1].retryInMs, 12_000, 'without Retry-After: the doubling back-off (second failure)');
   });
 
-  it('"poll now" joins a running poll, and otherwise polls at once and restarts the interval from there', async () => {
+  it('"poll now" during a running poll polls once more right after it (calls meanwhile share that poll), and otherwise polls at once and restarts the interval from there', async () => {
     let release!: () => void;
     poller.hold = new Promise<void>((r) => (release = r));
     start(60_000);
     await clock.tick(0);
     const a = loop!.pollNow();
     const b = loop!.pollNow();
-    assert.equal(a, b, 'one promise for the running poll');
+    assert.equal(a, b, 'one promise for the poll after the running one');
+    assert.deepEqual(poller.polls, [0], 'nothing more while the first runs');
     release();
     poller.hold = undefined;
     await a;
-    assert.deepEqual(poller.polls, [0], 'no second poll');
+    assert.deepEqual(poller.polls, [0, 0], 'one more poll, started once the running one ended');
+    assert.equal(clock.nextIn(), 60_000, 'the interval counts from that poll');
     await clock.tick(10_000);
     await loop!.pollNow();
-    assert.deepEqual(poller.polls, [0, 10_000]);
+    assert.deepEqual(poller.polls, [0, 0, 10_000]);
     assert.equal(clock.nextIn(), 60_000, 'the interval counts from the poll now');
   });
 
