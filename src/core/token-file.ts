@@ -15,8 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { chmod, mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { writeFileDurably } from './durable-file';
 
 interface Saved {
   v: 1;
@@ -49,25 +48,7 @@ export class RefreshTokenFile {
 
   /** Keeps `latest` as the token that follows from `configured`; resolves once it is on disk. */
   async save(configured: string, latest: string): Promise<void> {
-    const dir = dirname(this.path);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await chmod(dir, 0o700);
-    const tmp = `${this.path}.${process.pid}.tmp`;
     const saved: Saved = { v: 1, follows: digest(configured), refreshToken: latest, savedAt: new Date().toISOString() };
-    await rm(tmp, { force: true });
-    const file = await open(tmp, 'wx', 0o600);
-    try {
-      await file.writeFile(JSON.stringify(saved));
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(tmp, this.path);
-    const folder = await open(dir, 'r');
-    try {
-      await folder.sync();
-    } finally {
-      await folder.close();
-    }
+    await writeFileDurably(this.path, JSON.stringify(saved), { tmp: `${this.path}.${process.pid}.tmp` });
   }
 }

@@ -15,10 +15,9 @@
  * State kept by earlier versions in the context store is read once, when there is no file yet, and
  * written to the file at once.
  */
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
 import { crashPoint } from '../../photoshelter/crashpoint';
+import { writeFileDurably } from '../durable-file';
 import type { SavedWindow, WindowStore } from './reissue';
 import { TriggerStateError, type StateStore, type TriggerState } from './state';
 
@@ -156,27 +155,7 @@ export class TriggerStateFile<W = unknown> {
   }
 
   private async writeNow(text: string): Promise<void> {
-    const dir = dirname(this.path);
-    if (!existsSync(dir)) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      await chmod(dir, 0o700);
-    }
-    const tmp = `${this.path}.tmp`;
-    const file = await open(tmp, 'w', 0o600);
-    try {
-      await file.writeFile(text);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    crashPoint('state');
-    await rename(tmp, this.path);
-    const folder = await open(dir, 'r');
-    try {
-      await folder.sync();
-    } finally {
-      await folder.close();
-    }
+    await writeFileDurably(this.path, text, { tmp: `${this.path}.tmp`, beforeRename: () => crashPoint('state') });
     this.writes++;
   }
 }
