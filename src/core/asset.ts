@@ -200,13 +200,23 @@ function isoDate(v: unknown, zone: string): string | null {
 
 /** FNV-1a (32 bit) of a string, as 8 hex digits: a cheap, stable fingerprint (not a security hash). */
 export function fnv1a(text: string): string {
-  let h = 0x811c9dc5;
+  return hex8(fnv1aOn(0x811c9dc5, text));
+}
+
+/** FNV-1a continued over more text: the hash of a concatenation without building it. */
+function fnv1aOn(h: number, text: string): number {
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  return h;
+}
+
+function hex8(h: number): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
+
+const SLASH = 0x2f;
 
 /** A file hash as it goes into a version key: hex digits as they are, anything else fingerprinted. */
 function hashPart(hash: string): string {
@@ -220,7 +230,9 @@ function hashPart(hash: string): string {
  * hash the key has the shape it always had, so ledgers written before hashes were read still match.
  */
 export function versionKeyOf(id: string, fileName: string, fileSize: number | null, w: number | null, h: number | null, hash?: string | null): string {
-  const base = `${fileSize ?? 'x'}-${w ?? 'x'}x${h ?? 'x'}-${fnv1a(`${id}/${fileName}`)}`;
+  // fnv1a(`${id}/${fileName}`), hashed piece by piece (a joined string would be built only to be read once)
+  const name = hex8(fnv1aOn(Math.imul(fnv1aOn(0x811c9dc5, id) ^ SLASH, 0x01000193), fileName));
+  const base = `${fileSize ?? 'x'}-${w ?? 'x'}x${h ?? 'x'}-${name}`;
   return hash && hash.trim() ? `${base}-h${hashPart(hash)}` : base;
 }
 

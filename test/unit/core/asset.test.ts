@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { normalizeAsset, splitKeywords, type RawResource } from '../../../src/core/asset';
+import { fnv1a, normalizeAsset, splitKeywords, versionKeyOf, type RawResource } from '../../../src/core/asset';
 
 const media: RawResource = {
   id: 'I0000abc.DEF_123',
@@ -122,6 +122,16 @@ describe('core/asset', () => {
         assert.deepEqual(splitKeywords(list), list);
       }),
       { numRuns: 50 },
+    );
+  });
+  it('property: a version key fingerprints the id and file name joined with a slash, as keys in ledgers always had it', () => {
+    // fixed values from keys as written before: a change here would make every ledger entry a new version
+    assert.equal(versionKeyOf('I0000abc', 'a.jpg', 10, 2, 3), `10-2x3-${fnv1a('I0000abc/a.jpg')}`);
+    assert.equal(versionKeyOf('I0000abc', 'a.jpg', 10, 2, 3), '10-2x3-71a9297d');
+    fc.assert(
+      fc.property(fc.string(), fc.string({ unit: 'binary' }), fc.option(fc.nat(), { nil: null }), (id, name, size) => {
+        assert.equal(versionKeyOf(id, name, size, null, 7), `${size ?? 'x'}-xx7-${fnv1a(`${id}/${name}`)}`);
+      }),
     );
   });
 });
