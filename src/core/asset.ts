@@ -212,8 +212,12 @@ function fnv1aOn(h: number, text: string): number {
   return h;
 }
 
+/** Two hex digits per byte value, so a hash is written with four lookups instead of a radix conversion. */
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** A 32-bit hash as 8 lower-case hex digits (the same text as `(h >>> 0).toString(16).padStart(8, '0')`). */
 function hex8(h: number): string {
-  return (h >>> 0).toString(16).padStart(8, '0');
+  return HEX2[(h >>> 24) & 0xff] + HEX2[(h >>> 16) & 0xff] + HEX2[(h >>> 8) & 0xff] + HEX2[h & 0xff];
 }
 
 const SLASH = 0x2f;

@@ -184,14 +184,17 @@ function parseUtcForm(s: string, zone: string): ParsedDate | undefined {
   if (y < 1000 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return undefined;
   const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   if (d > (mo === 2 && leap ? 29 : DAYS_IN_MONTH[mo - 1])) return undefined;
-  const digits = fracEnd > 19 ? s.slice(20, fracEnd).padEnd(6, '0').slice(0, 6) : '000000';
-  const ms = Number(digits.slice(0, 3));
-  const micros = Number(digits.slice(3, 6));
-  return {
-    epochMs: Date.UTC(y, mo - 1, d, h, mi, sec, ms),
-    iso: `${s.slice(0, 10)}T${s.slice(11, 19)}.${digits.slice(0, 3)}${micros ? digits.slice(3, 6) : ''}Z`,
-    micros,
-  };
+  // the first six digits of the fraction (missing ones are zeros): milliseconds, then microseconds
+  let ms = 0;
+  let micros = 0;
+  for (let k = 20; k < 26; k++) {
+    const digit = k < fracEnd ? s.charCodeAt(k) - 48 : 0;
+    if (k < 23) ms = ms * 10 + digit;
+    else micros = micros * 10 + digit;
+  }
+  const head = sep === 84 ? s.slice(0, 19) : `${s.slice(0, 10)}T${s.slice(11, 19)}`;
+  const fraction = micros ? pad(ms * 1000 + micros, 6) : pad(ms, 3);
+  return { epochMs: Date.UTC(y, mo - 1, d, h, mi, sec, ms), iso: `${head}.${fraction}Z`, micros };
 }
 
 function fromEpoch(epochMs: number, micros: number): ParsedDate | undefined {

@@ -133,5 +133,14 @@ describe('core/asset', () => {
         assert.equal(versionKeyOf(id, name, size, null, 7), `${size ?? 'x'}-xx7-${fnv1a(`${id}/${name}`)}`);
       }),
     );
+    // the hash as text: 8 hex digits, as the radix conversion writes them
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (text) => {
+        let h = 0x811c9dc5;
+        for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+        assert.equal(fnv1a(text), (h >>> 0).toString(16).padStart(8, '0'));
+      }),
+    );
+    assert.equal(fnv1a(''), '811c9dc5');
   });
 });
