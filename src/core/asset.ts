@@ -200,13 +200,27 @@ function isoDate(v: unknown, zone: string): string | null {
 
 /** FNV-1a (32 bit) of a string, as 8 hex digits: a cheap, stable fingerprint (not a security hash). */
 export function fnv1a(text: string): string {
-  let h = 0x811c9dc5;
+  return hex8(fnv1aOn(0x811c9dc5, text));
+}
+
+/** FNV-1a continued over more text: the hash of a concatenation without building it. */
+function fnv1aOn(h: number, text: string): number {
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0).toString(16).padStart(8, '0');
+  return h;
 }
+
+/** Two hex digits per byte value, so a hash is written with four lookups instead of a radix conversion. */
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** A 32-bit hash as 8 lower-case hex digits (the same text as `(h >>> 0).toString(16).padStart(8, '0')`). */
+function hex8(h: number): string {
+  return HEX2[(h >>> 24) & 0xff] + HEX2[(h >>> 16) & 0xff] + HEX2[(h >>> 8) & 0xff] + HEX2[h & 0xff];
+}
+
+const SLASH = 0x2f;
 
 /** A file hash as it goes into a version key: hex digits as they are, anything else fingerprinted. */
 function hashPart(hash: string): string {
@@ -220,7 +234,9 @@ function hashPart(hash: string): string {
  * hash the key has the shape it always had, so ledgers written before hashes were read still match.
  */
 export function versionKeyOf(id: string, fileName: string, fileSize: number | null, w: number | null, h: number | null, hash?: string | null): string {
-  const base = `${fileSize ?? 'x'}-${w ?? 'x'}x${h ?? 'x'}-${fnv1a(`${id}/${fileName}`)}`;
+  // fnv1a(`${id}/${fileName}`), hashed piece by piece (a joined string would be built only to be read once)
+  const name = hex8(fnv1aOn(Math.imul(fnv1aOn(0x811c9dc5, id) ^ SLASH, 0x01000193), fileName));
+  const base = `${fileSize ?? 'x'}-${w ?? 'x'}x${h ?? 'x'}-${name}`;
   return hash && hash.trim() ? `${base}-h${hashPart(hash)}` : base;
 }
 

@@ -444,6 +444,13 @@ export class PhotoShelterClient {
     return this.list<MediaResource>(PATHS.galleryChildren(id), sortOf('galleryChildren', opts), opts);
   }
 
+  /** The same listing as `galleryChildren`, a page at a time (for a consumer that works through whole pages). */
+  galleryChildPages(id: string, opts: ListOptions & SortOptions = {}): AsyncGenerator<Page<MediaResource>, void, undefined> {
+    assertId('gallery', id, 'Gallery id');
+    refuseInclude(opts, 'GET /galleries/{id}/children');
+    return pages(this.fetcher<MediaResource>(PATHS.galleryChildren(id), sortOf('galleryChildren', opts)), this.pagingOptions(opts));
+  }
+
   /** From the root-most collection down to the item itself. */
   async path(kind: ContainerType, id: string, opts: CallOptions = {}): Promise<PathElement[]> {
     assertId(kind, id, `${kind === 'gallery' ? 'Gallery' : 'Collection'} id`);

@@ -108,6 +108,8 @@ export function parseApiDate(value: unknown, zone = 'UTC'): ParsedDate | undefin
   }
   if (typeof value !== 'string') return undefined;
   const s = value.trim();
+  const fast = parseUtcForm(s, zone);
+  if (fast) return fast;
   if (/^\d{9,11}(\.\d+)?$/.test(s)) return parseApiDate(Number(s), zone);
   const m = ISO_RE.exec(s);
   if (!m) return undefined;
@@ -143,6 +145,56 @@ export function parseApiDate(value: unknown, zone = 'UTC'): ParsedDate | undefin
     epochMs = wall - sign * (oh * 60 + om) * 60_000;
   }
   return fromEpoch(epochMs, micros);
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const twoDigits = (s: string, i: number): number => (s.charCodeAt(i) - 48) * 10 + (s.charCodeAt(i + 1) - 48);
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const DIGIT_AT = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+
+/**
+ * The form the API sends nearly always, `YYYY-MM-DDTHH:MM:SS[.fraction][Z]` in UTC, read by position
+ * (a walk reads two dates per asset). Anything else, or anything out of range, is left to the regular
+ * expression (undefined here); what this returns is exactly what the general path returns.
+ */
+function parseUtcForm(s: string, zone: string): ParsedDate | undefined {
+  const n = s.length;
+  if (n < 19 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return undefined;
+  const sep = s.charCodeAt(10);
+  if (sep !== 84 && sep !== 32) return undefined; // T or a space
+  for (const i of DIGIT_AT) if (!isDigit(s.charCodeAt(i))) return undefined;
+  let i = 19;
+  let fracEnd = 19;
+  const dot = i < n ? s.charCodeAt(i) : 0;
+  if (dot === 46 || dot === 44) {
+    i++;
+    while (i < n && isDigit(s.charCodeAt(i))) i++;
+    fracEnd = i;
+    if (fracEnd - 20 < 1 || fracEnd - 20 > 9) return undefined;
+  }
+  if (i === n) {
+    if (zone !== 'UTC' && zone !== 'Etc/UTC') return undefined;
+  } else if (i !== n - 1 || (s.charCodeAt(i) | 32) !== 122) return undefined; // Z or z
+  const y = twoDigits(s, 0) * 100 + twoDigits(s, 2);
+  const mo = twoDigits(s, 5);
+  const d = twoDigits(s, 8);
+  const h = twoDigits(s, 11);
+  const mi = twoDigits(s, 14);
+  const sec = twoDigits(s, 17);
+  if (y < 1000 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return undefined;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (d > (mo === 2 && leap ? 29 : DAYS_IN_MONTH[mo - 1])) return undefined;
+  // the first six digits of the fraction (missing ones are zeros): milliseconds, then microseconds
+  let ms = 0;
+  let micros = 0;
+  for (let k = 20; k < 26; k++) {
+    const digit = k < fracEnd ? s.charCodeAt(k) - 48 : 0;
+    if (k < 23) ms = ms * 10 + digit;
+    else micros = micros * 10 + digit;
+  }
+  const head = sep === 84 ? s.slice(0, 19) : `${s.slice(0, 10)}T${s.slice(11, 19)}`;
+  const fraction = micros ? pad(ms * 1000 + micros, 6) : pad(ms, 3);
+  return { epochMs: Date.UTC(y, mo - 1, d, h, mi, sec, ms), iso: `${head}.${fraction}Z`, micros };
 }
 
 function fromEpoch(epochMs: number, micros: number): ParsedDate | undefined {

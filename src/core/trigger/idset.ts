@@ -13,13 +13,15 @@ export class IdSet {
   }
 
   has(id: string): boolean {
-    const [a, b] = fingerprint(id);
-    return this.find(a, b) >= 0;
+    fingerprint(id);
+    return this.find(fpA, fpB) >= 0;
   }
 
   /** Adds the id; false when it was there already. */
   add(id: string): boolean {
-    const [a, b] = fingerprint(id);
+    fingerprint(id);
+    const a = fpA;
+    const b = fpB;
     if (this.find(a, b) >= 0) return false;
     if ((this.count + 1) * 2 > this.table.length / 2) this.grow();
     this.put(a, b);
@@ -58,8 +60,12 @@ export class IdSet {
   }
 }
 
+/** The two halves of the last fingerprint (no pair allocated per id: a walk takes one per listed medium). */
+let fpA = 0;
+let fpB = 0;
+
 /** FNV-1a and a multiplicative hash of the UTF-16 units; (0, 0) is the empty slot, so it is moved. */
-function fingerprint(id: string): [number, number] {
+function fingerprint(id: string): void {
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
   for (let i = 0; i < id.length; i++) {
@@ -70,5 +76,6 @@ function fingerprint(id: string): [number, number] {
   }
   a >>>= 0;
   b = (b ^ id.length) >>> 0;
-  return a === 0 && b === 0 ? [0, 1] : [a, b];
+  fpA = a;
+  fpB = a === 0 && b === 0 ? 1 : b;
 }

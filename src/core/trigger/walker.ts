@@ -22,7 +22,7 @@ import type { StateStore, TriggerState, WalkState } from './state';
 
 type WalkClient = Pick<
   PhotoShelterClient,
-  'library' | 'collectionChildren' | 'galleryChildren' | 'gallery' | 'path' | 'getIptc' | 'getCustomMetadata' | 'getMediaGalleries'
+  'library' | 'collectionChildren' | 'galleryChildPages' | 'gallery' | 'path' | 'getIptc' | 'getCustomMetadata' | 'getMediaGalleries'
 >;
 
 export type WalkScope = { kind: 'library' } | { kind: 'collection' | 'gallery'; id: string };
@@ -91,6 +91,24 @@ async function unlessGone<T>(p: Promise<T>): Promise<T | undefined> {
     const err = e as { code?: unknown; path?: unknown };
     if (err?.code === 'ENOTFOUND' && typeof err.path === 'string' && err.path.startsWith('/media/')) return undefined;
     throw e;
+  }
+}
+
+/** One item at a time, from batches (the read-ahead works item by item). */
+async function* flatten<T>(batches: AsyncGenerator<T[]>): AsyncGenerator<T> {
+  try {
+    for await (const batch of batches) yield* batch;
+  } finally {
+    await batches.return(undefined);
+  }
+}
+
+/** Each item as a batch of its own. */
+async function* singly<T>(src: AsyncGenerator<T>): AsyncGenerator<T[]> {
+  try {
+    for await (const x of src) yield [x];
+  } finally {
+    await src.return(undefined);
   }
 }
 
@@ -268,60 +286,48 @@ export class Walker {
     const perPage = this.o.perPage ?? PER_PAGE;
     const parts = this.o.include.filter((p) => p !== 'path');
     const listed = this.candidates(walk, perPage, signal);
-    // with parts to read, a few assets are read ahead; without, the listing is all there is (each medium
-    // made an asset as it is emitted, with no generator of its own in between)
+    // with parts to read, a few assets are read ahead, one by one; without, the listing is all there is,
+    // and the walk goes through it a page at a time (each medium made an asset as it is emitted)
     const timeZone = this.o.timeZone;
-    const candidates: AsyncGenerator<Candidate | Read> = parts.length
-      ? present(ahead(listed, (c) => unlessGone(assetFromMedia(this.client, c.media, { include: parts, timeZone, signal })), READ_AHEAD))
+    const batches: AsyncGenerator<Array<Candidate | Read>> = parts.length
+      ? singly(present(ahead(flatten(listed), (c) => unlessGone(assetFromMedia(this.client, c.media, { include: parts, timeZone, signal })), READ_AHEAD)))
       : listed;
     try {
-      await this.emitAll(walk, candidates, index, signal);
+      await this.emitAll(walk, batches, index, signal);
     } finally {
-      await candidates.return(undefined);
+      await batches.return(undefined);
     }
   }
 
-  private async emitAll(walk: WalkState, candidates: AsyncGenerator<Candidate | Read>, first: number, signal: AbortSignal): Promise<void> {
-    let index = first;
-    /** The last gallery's path as text (the same for all its assets). */
-    let pathOf: { gallery: number; path: string } | undefined;
-    let held = await candidates.next();
-    while (!held.done) {
+  /** Waits while the window is full; false when the walk was stopped. */
+  private async room(signal: AbortSignal): Promise<boolean> {
+    while (this.inFlight.size >= this.o.window && !signal.aborted) {
+      await new Promise<void>((r) => (this.wake = r));
+    }
+    return !signal.aborted;
+  }
+
+  private async emitAll(walk: WalkState, batches: AsyncGenerator<Array<Candidate | Read>>, first: number, signal: AbortSignal): Promise<void> {
+    const at = { index: first, pathOf: undefined as { gallery: number; path: string } | undefined };
+    // each item is emitted once the next is known, so the last one can say how many the walk emitted
+    let held: Candidate | Read | undefined;
+    for (;;) {
+      const next = await batches.next();
       if (signal.aborted) return;
-      const following = await candidates.next();
-      const x = held.value;
-      const c = 'item' in x ? x.item : x;
-      const asset = 'item' in x ? x.value : normalizeAsset({ media: x.media }, { timeZone: this.o.timeZone });
-      if (this.o.acknowledge) {
-        while (this.inFlight.size >= this.o.window && !signal.aborted) {
-          await new Promise<void>((r) => (this.wake = r));
+      if (next.done) break;
+      for (const x of next.value) {
+        if (held !== undefined) {
+          if (this.o.acknowledge && this.inFlight.size >= this.o.window && !(await this.room(signal))) return;
+          if (signal.aborted) return;
+          this.emitOne(walk, held, at, false);
         }
-        if (signal.aborted) return;
-        this.inFlight.set(index, { index, gallery: c.gallery, offset: c.offset });
+        held = x;
       }
-      const g = walk.galleries[c.gallery];
-      if (pathOf?.gallery !== c.gallery) pathOf = { gallery: c.gallery, path: g.names.join('/') };
-      asset.paths = [{ galleryId: g.id, ids: g.path, names: g.names }];
-      asset.path = pathOf.path;
-      const item: WalkEmit = { asset, walkId: walk.id, index, galleryId: g.id };
-      if (following.done) item.count = index + 1;
-      index++;
-      this.readPos = { gallery: c.gallery, offset: c.offset + 1 };
-      this.nextIndex = index;
-      if (!this.o.acknowledge) {
-        walk.acked = index;
-        this.advanceCursor(walk);
-        this.scheduleSave();
-      }
-      this.emit(item);
-      crashPoint('walk');
-      // progress (a status text) at most a few times a second
-      const now = Date.now();
-      if (now - this.lastProgress >= PROGRESS_EVERY_MS || following.done) {
-        this.lastProgress = now;
-        this.onProgress(this.progress() as WalkProgress);
-      }
-      held = following;
+    }
+    if (held !== undefined) {
+      if (this.o.acknowledge && !(await this.room(signal))) return;
+      if (signal.aborted) return;
+      this.emitOne(walk, held, at, true);
     }
     // everything emitted: wait for the last acknowledgements, then the walk is done
     while (this.o.acknowledge && this.inFlight.size > 0 && !signal.aborted) {
@@ -329,35 +335,68 @@ export class Walker {
     }
     if (signal.aborted) return;
     walk.done = true;
-    walk.emitted = index;
+    walk.emitted = at.index;
     walk.cursor = { gallery: walk.galleries.length, offset: 0 };
     await this.flush();
     this.onProgress(this.progress() as WalkProgress);
   }
 
-  /** One gallery's media in walk order: by the time they were added, oldest first [draft]. */
+  /** One item: the asset with its path, into the window, out to the flow. */
+  private emitOne(walk: WalkState, x: Candidate | Read, at: { index: number; pathOf?: { gallery: number; path: string } }, last: boolean): void {
+    const index = at.index;
+    const c = 'item' in x ? x.item : x;
+    const asset = 'item' in x ? x.value : normalizeAsset({ media: x.media }, { timeZone: this.o.timeZone });
+    if (this.o.acknowledge) this.inFlight.set(index, { index, gallery: c.gallery, offset: c.offset });
+    const g = walk.galleries[c.gallery];
+    // the gallery's path as text, joined once for all its assets
+    if (at.pathOf?.gallery !== c.gallery) at.pathOf = { gallery: c.gallery, path: g.names.join('/') };
+    asset.paths = [{ galleryId: g.id, ids: g.path, names: g.names }];
+    asset.path = at.pathOf.path;
+    const item: WalkEmit = { asset, walkId: walk.id, index, galleryId: g.id };
+    if (last) item.count = index + 1;
+    at.index = index + 1;
+    this.readPos = { gallery: c.gallery, offset: c.offset + 1 };
+    this.nextIndex = at.index;
+    if (!this.o.acknowledge) {
+      walk.acked = at.index;
+      this.advanceCursor(walk);
+      this.scheduleSave();
+    }
+    this.emit(item);
+    crashPoint('walk');
+    // progress (a status text) at most a few times a second
+    const now = Date.now();
+    if (now - this.lastProgress >= PROGRESS_EVERY_MS || last) {
+      this.lastProgress = now;
+      this.onProgress(this.progress() as WalkProgress);
+    }
+  }
+
+  /** One gallery's media in walk order, a page at a time: by the time they were added, oldest first [draft]. */
   private listing(walk: WalkState, gi: number, perPage: number, signal: AbortSignal) {
-    return this.client.galleryChildren(walk.galleries[gi].id, { sortBy: 'added_at', sortDirection: 'ascending', perPage, signal });
+    return this.client.galleryChildPages(walk.galleries[gi].id, { sortBy: 'added_at', sortDirection: 'ascending', perPage, signal });
   }
 
   /**
-   * Media of each gallery from the cursor on, each once: an id listed by an earlier gallery of the walk is
-   * skipped. On resume, the galleries before the cursor (and the current one up to it) are listed again to
-   * know which ids they hold.
+   * Media of each gallery from the cursor on, each once, a page's worth at a time (pages with nothing new
+   * are passed over): an id listed by an earlier gallery of the walk is skipped. On resume, the galleries
+   * before the cursor (and the current one up to it) are listed again to know which ids they hold.
    */
-  private async *candidates(walk: WalkState, perPage: number, signal: AbortSignal): AsyncGenerator<Candidate> {
+  private async *candidates(walk: WalkState, perPage: number, signal: AbortSignal): AsyncGenerator<Candidate[]> {
     const listed = new IdSet();
     for (let gi = 0; gi < Math.min(walk.cursor.gallery, walk.galleries.length); gi++) {
-      for await (const media of this.listing(walk, gi, perPage, signal)) listed.add(media.id);
+      for await (const page of this.listing(walk, gi, perPage, signal)) for (const media of page.items) listed.add(media.id);
     }
     for (let gi = walk.cursor.gallery; gi < walk.galleries.length; gi++) {
       const startOffset = gi === walk.cursor.gallery ? walk.cursor.offset : 0;
       let offset = 0;
-      for await (const media of this.listing(walk, gi, perPage, signal)) {
-        const here = offset++;
-        const fresh = listed.add(media.id);
-        if (here < startOffset || !fresh) continue;
-        yield { media: media as RawResource, gallery: gi, offset: here };
+      for await (const page of this.listing(walk, gi, perPage, signal)) {
+        const fresh: Candidate[] = [];
+        for (const media of page.items) {
+          const here = offset++;
+          if (listed.add(media.id) && here >= startOffset) fresh.push({ media: media as RawResource, gallery: gi, offset: here });
+        }
+        if (fresh.length) yield fresh;
       }
     }
   }

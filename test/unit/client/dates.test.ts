@@ -79,4 +79,28 @@ describe('photoshelter/dates', () => {
     assert.ok(compareDates(a, b) < 0);
     assert.equal(compareDates(b, b), 0);
   });
+  it('property: the usual UTC form read by position gives what the general reading gives, valid or not', () => {
+    const two = (lo: number, hi: number) => fc.integer({ min: lo, max: hi }).map((n) => String(n).padStart(2, '0'));
+    const form = fc.tuple(
+      fc.integer({ min: 0, max: 9999 }).map((n) => String(n).padStart(4, '0')),
+      two(0, 13), two(0, 32), two(0, 24), two(0, 60), two(0, 60),
+      fc.constantFrom('T', ' '),
+      fc.option(fc.tuple(fc.constantFrom('.', ','), fc.stringMatching(/^\d{0,10}$/)), { nil: undefined }),
+    ).map(([y, mo, d, h, mi, s, sep, frac]) => `${y}-${mo}-${d}${sep}${h}:${mi}:${s}${frac ? frac[0] + frac[1] : ''}`);
+    fc.assert(
+      fc.property(form, (text) => {
+        // a space before the zone is read by the regular expression only: the reference
+        const general = parseApiDate(`${text} Z`);
+        assert.deepEqual(parseApiDate(`${text}Z`), general, text);
+        assert.deepEqual(parseApiDate(`${text}z`), general, text);
+        assert.deepEqual(parseApiDate(text), general, text);
+        assert.deepEqual(parseApiDate(text, 'Etc/UTC'), general, text);
+      }),
+      { numRuns: 2000 },
+    );
+    // leap days, as the calendar has them
+    assert.equal(parseApiDate('2024-02-29T00:00:00')?.iso, '2024-02-29T00:00:00.000Z');
+    assert.equal(parseApiDate('2100-02-29T00:00:00'), undefined);
+    assert.equal(parseApiDate('2000-02-29T00:00:00Z')?.epochMs, Date.UTC(2000, 1, 29));
+  });
 });

@@ -57,6 +57,26 @@ describe('client against the simulator', function () {
     assert.equal(session.id, sim.userId);
   });
 
+  it('lists a gallery a page at a time: the same media, in the same order, with the same requests', async () => {
+    const c = sessionClient();
+    await c.session(); // signed in first: only the listings' requests are counted
+    let requests = 0;
+    c.on('request', () => requests++);
+    const state = await sim.control.state();
+    const gallery = state.galleries.reduce((a, b) => (b.media > a.media ? b : a));
+    assert.ok(gallery.media > 7, 'a gallery of several pages');
+    const opts = { perPage: 7, sortBy: 'added_at', sortDirection: 'ascending' } as const;
+    const one = (await collect(c.galleryChildren(gallery.id, opts))).map((m) => m.id);
+    const byItem = requests;
+    requests = 0;
+    const pages = await collect(c.galleryChildPages(gallery.id, opts));
+    assert.deepEqual(pages.flatMap((p) => p.items.map((m) => m.id)), one);
+    assert.equal(requests, byItem);
+    assert.deepEqual(pages.map((p) => p.page), pages.map((_, i) => i + 1));
+    assert.ok(pages.slice(0, -1).every((p) => p.items.length === 7 && !p.last) && pages[pages.length - 1].last);
+    assert.throws(() => c.galleryChildPages(gallery.id, { include: ['galleries'] } as never), { code: 'EVALIDATION' });
+  });
+
   it('writes IPTC and custom fields, and the change feed sees the writes', async () => {
     const c = sessionClient();
     const ids = await sim.control.mediaIds();

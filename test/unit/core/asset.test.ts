@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { normalizeAsset, splitKeywords, type RawResource } from '../../../src/core/asset';
+import { fnv1a, normalizeAsset, splitKeywords, versionKeyOf, type RawResource } from '../../../src/core/asset';
 
 const media: RawResource = {
   id: 'I0000abc.DEF_123',
@@ -123,5 +123,24 @@ describe('core/asset', () => {
       }),
       { numRuns: 50 },
     );
+  });
+  it('property: a version key fingerprints the id and file name joined with a slash, as keys in ledgers always had it', () => {
+    // fixed values from keys as written before: a change here would make every ledger entry a new version
+    assert.equal(versionKeyOf('I0000abc', 'a.jpg', 10, 2, 3), `10-2x3-${fnv1a('I0000abc/a.jpg')}`);
+    assert.equal(versionKeyOf('I0000abc', 'a.jpg', 10, 2, 3), '10-2x3-71a9297d');
+    fc.assert(
+      fc.property(fc.string(), fc.string({ unit: 'binary' }), fc.option(fc.nat(), { nil: null }), (id, name, size) => {
+        assert.equal(versionKeyOf(id, name, size, null, 7), `${size ?? 'x'}-xx7-${fnv1a(`${id}/${name}`)}`);
+      }),
+    );
+    // the hash as text: 8 hex digits, as the radix conversion writes them
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (text) => {
+        let h = 0x811c9dc5;
+        for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+        assert.equal(fnv1a(text), (h >>> 0).toString(16).padStart(8, '0'));
+      }),
+    );
+    assert.equal(fnv1a(''), '811c9dc5');
   });
 });
