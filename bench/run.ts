@@ -4,6 +4,7 @@
  *          --deliver-to folder,http,sftp,openssh,s3   (destinations of the deliver benchmark; default all)
  *          --deliver-sizes 1024,4096                  (original sizes in MiB; default 1024,4096 / smoke 128)
  *          --rounds N                                 (rounds of the deliver benchmark; default 3)
+ *          --small-assets N                           (assets of the small-assets benchmark; default 5,000 / smoke 200)
  *          --time-limit M                             (minutes for the whole run; default 5 smoke / 90 full)
  *
  * Prints one table per benchmark with ratios measured side by side in this run. Targets are reported
@@ -35,6 +36,8 @@ const deliverSizes = option('--deliver-sizes')?.split(',').map((s) => Number(s) 
 const deliverRounds = option('--rounds') === undefined ? undefined : Number(option('--rounds'));
 for (const d of deliverTo ?? []) if (!(DELIVER_DESTINATIONS as readonly string[]).includes(d)) throw new Error(`--deliver-to: unknown destination "${d}" (${DELIVER_DESTINATIONS.join(', ')})`);
 for (const s of deliverSizes ?? []) if (!(s > 0)) throw new Error('--deliver-sizes: sizes in MiB, comma-separated');
+const smallAssets = option('--small-assets') === undefined ? undefined : Number(option('--small-assets'));
+if (smallAssets !== undefined && !(Number.isInteger(smallAssets) && smallAssets >= 10)) throw new Error('--small-assets: a whole number of assets ≥ 10');
 if (deliverRounds !== undefined && !(deliverRounds >= 1)) throw new Error('--rounds: a number of rounds ≥ 1');
 
 const MiB = 1024 * 1024;
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
     ['download', () => downloadBench(plan.download, log)],
     ['trigger', () => triggerBench(plan.trigger, log)],
     ['ledger', () => ledgerBench(plan.ledger, log)],
-    ['small', () => smallBench({ ...plan.small, to: deliverTo }, log)],
+    ['small', () => smallBench({ ...plan.small, assets: smallAssets ?? plan.small.assets, to: deliverTo }, log)],
     ['deliver', () => deliverBench({ ...plan.deliver, sizes: deliverSizes ?? plan.deliver.sizes, rounds: deliverRounds ?? plan.deliver.rounds, to: deliverTo }, log)],
     ['workers', () => workersBench(plan.workers, log)],
   ];

@@ -12,6 +12,7 @@ import { bareLogin } from './bare-session';
 interface Arg extends SimInfo {
   target: { kind: 'folder'; path: string } | { kind: 'http'; url: string };
   concurrency: number;
+  assets: number;
 }
 
 interface ListAnswer {
@@ -51,6 +52,10 @@ caseMain<Arg>(async (a) => {
     }
     let items = 0;
     let bytes = 0;
+    // when each fifth of the assets was through (ms from the start), as the node side reports it
+    const t0 = performance.now();
+    const step = Math.max(1, Math.floor(a.assets / 5));
+    const marks: number[] = [];
     const work: Array<{ id: string; name: string }> = [];
     let listed = false;
     const lister = (async () => {
@@ -80,10 +85,10 @@ caseMain<Arg>(async (a) => {
           if (up.statusCode >= 300) throw new Error(`upload: ${up.statusCode}`);
         }
         bytes += length;
-        items++;
+        if (++items % step === 0) marks.push(Math.round(performance.now() - t0));
       }
     };
     await Promise.all([lister, ...Array.from({ length: a.concurrency }, lane)]);
-    return { items, bytes, requests };
+    return { items, bytes, requests, extra: Object.fromEntries(marks.map((m, i) => [`fifth${i + 1}Ms`, m - (marks[i - 1] ?? 0)])) };
   });
 });

@@ -17,7 +17,7 @@ interface Arg extends SimInfo {
 }
 
 /** What the bench reads of the deliver node's ledger (a FileLedger's counters). */
-type Ledger = { stats?: { syncs: number; records: number; compactions: number } };
+type Ledger = { stats?: { syncs: number; records: number; compactions: number; syncMs?: number } };
 type RedLike = {
   init(server: unknown, settings: Record<string, unknown>): void;
   start(): Promise<void>;
@@ -70,6 +70,10 @@ caseMain<Arg>(async (a) => {
   let delivered = 0;
   let skipped = 0;
   let failed = 0;
+  // when each fifth of the assets was through (ms from the start): does the rate hold over the run?
+  const step = Math.max(1, Math.floor(a.assets / 5));
+  const marks: number[] = [];
+  let t0 = 0;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   // every delivery's result reaches the trigger (the acknowledgement); errors reach the catch node
@@ -79,19 +83,24 @@ caseMain<Arg>(async (a) => {
       if (d.skipped) skipped++;
       else delivered++;
     } else if (e.destination?.id === 'bs.failed') failed++;
+    else return;
+    if ((delivered + skipped + failed) % step === 0) marks.push(Math.round(performance.now() - t0));
     if (delivered + skipped + failed >= a.assets) done();
   });
   // signed in before the timed part, as the bare script is (its login is not timed either)
   await (RED.nodes.getNode('bs.acc') as { getClient(): { session(): Promise<unknown> } }).getClient().session();
   const trigger = RED.nodes.getNode('bs.walk') as { receive(m: unknown): void };
   const destination = RED.nodes.getNode('bs.dest') as { open(): Promise<{ ledger: Ledger }> };
-  const before = { ...((await destination.open()).ledger.stats ?? { syncs: 0, records: 0, compactions: 0 }) };
+  const zero = { syncs: 0, records: 0, compactions: 0, syncMs: 0 };
+  const before = { ...zero, ...(await destination.open()).ledger.stats };
   try {
     return await measure(async () => {
+      t0 = performance.now();
       trigger.receive({ restart: true });
       await finished;
-      const stats = (await destination.open()).ledger.stats ?? { syncs: 0, records: 0, compactions: 0 };
-      return { items: delivered + skipped, extra: { delivered, skipped, failed, syncs: stats.syncs - before.syncs, records: stats.records - before.records } };
+      const stats = { ...zero, ...(await destination.open()).ledger.stats };
+      const fifths = Object.fromEntries(marks.map((m, i) => [`fifth${i + 1}Ms`, m - (marks[i - 1] ?? 0)]));
+      return { items: delivered + skipped, extra: { delivered, skipped, failed, syncs: stats.syncs - before.syncs, records: stats.records - before.records, syncMs: Math.round(stats.syncMs - before.syncMs), ...fifths } };
     });
   } finally {
     await RED.stop();

@@ -388,6 +388,13 @@ export class Deliverer {
     // the evidence of the version is read before the file, so it never describes a newer file than the bytes sent
     if (ledger && !evidenceRead && !versionKeyParts(asset.versionKey)?.hash) evidence = await this.readEvidence(asset.id, signal);
     const stamp = this.stamp(asset, evidence);
+    // With the policy "overwrite", the intent's sync starts before the delivery waits for its place in the
+    // destination's concurrency cap, so that a place is not held through a whole sync. An intent left
+    // behind without bytes (a crash or a stop before the upload) makes the next delivery "recover" it, that
+    // is overwrite at the same location, which this policy does anyway. With "skip" or "fail" an intent
+    // stands for an upload begun, so it is written once the place is held, as the upload starts.
+    const intent = ledger && overwrite === 'overwrite' ? ledger.intent(key, stamp) : undefined;
+    intent?.catch(() => undefined);
     const acquired = await (this.opts.semaphore?.acquire(signal) ?? Promise.resolve(() => undefined));
     let released = false;
     const release = (): void => {
@@ -401,7 +408,7 @@ export class Deliverer {
       let early = ledger && job.source.kind === 'fetch' ? openSource(job.source, signal, false).then(holdErrors) : undefined;
       early?.catch(() => undefined);
       try {
-        if (ledger) await ledger.intent(key, stamp);
+        if (ledger) await (intent ?? ledger.intent(key, stamp));
       } catch (e) {
         void early?.then((o) => o.body.destroy(), () => undefined);
         throw e;

@@ -1,6 +1,7 @@
 // A delivery's waits that overlap: the download opens while the intent is synced (no byte reaches the
 // destination before the intent is on disk), and the destination's slot is free while the done record is
-// synced. Event-driven: each test waits for the step it is about, never for a time.
+// synced; with the policy "overwrite" the intent is synced while the delivery waits for its slot.
+// Event-driven: each test waits for the step it is about, never for a time.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,7 +49,11 @@ class HeldLedger {
     readonly inner: FileLedger,
     private readonly log: string[],
   ) {}
-  lookup = (k: LedgerKey) => this.inner.lookup(k);
+  lookup = async (k: LedgerKey) => {
+    const r = await this.inner.lookup(k);
+    this.log.push(`looked up ${k.location}`);
+    return r;
+  };
   exclusive = <T>(k: LedgerKey, fn: () => Promise<T>) => this.inner.exclusive(k, fn);
   checked = (k: LedgerKey, v: VersionStamp, d: Parameters<FileLedger['checked']>[2]) => this.inner.checked(k, v, d);
   removed = (k: LedgerKey, v: VersionStamp) => this.inner.removed(k, v);
@@ -118,7 +123,7 @@ describe('deliver: waits that overlap', function () {
     await opened.promise;
     body.end(Buffer.from('bytes'));
     // the download is open, the intent not on disk yet, and nothing went to the destination
-    assert.deepEqual([...log].sort(), ['download opened', 'intent asked I0000000000000A1.jpg']);
+    assert.deepEqual(log.filter((l) => !l.startsWith('looked up')).sort(), ['download opened', 'intent asked I0000000000000A1.jpg']);
     intent.open();
     const delivery = await put;
     assert.equal(delivery.bytes, 5);
@@ -202,5 +207,44 @@ describe('deliver: waits that overlap', function () {
     // each delivery was reported only once its own done record was on disk
     assert.equal(ledger.get({ target: '', asset: 'I0000000000000B1', location: 'I0000000000000B1.jpg' })?.t, 'done');
     assert.equal(ledger.get({ target: '', asset: 'I0000000000000B2', location: 'I0000000000000B2.jpg' })?.t, 'done');
+  });
+
+  /** Waits until `line` is in the log (checked once per turn of the event loop). */
+  const logged = (log: string[], line: string): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const check = (): void => (log.includes(line) ? resolve() : void setImmediate(check));
+      check();
+    });
+
+  it('overwrite: a delivery waiting for the destination\'s slot has its intent synced while it waits', async () => {
+    const { log, d } = setUp(new Semaphore(1));
+    const body = new PassThrough();
+    const first = d.put({ ...job('I0000000000000C1'), source: { kind: 'stream', stream: body } });
+    await logged(log, 'put I0000000000000C1.jpg');
+    const second = d.put({ ...job('I0000000000000C2'), source: { kind: 'buffer', data: Buffer.from('second') } });
+    // the first holds the only slot (its body is still open), and the second's intent is on disk meanwhile
+    await logged(log, 'intent on disk I0000000000000C2.jpg');
+    assert.ok(!log.includes('put I0000000000000C2.jpg'), log.join(' | '));
+    assert.equal(ledger.get({ target: '', asset: 'I0000000000000C2', location: 'I0000000000000C2.jpg' })?.t, 'intent');
+    body.end(Buffer.from('first'));
+    const [a, b] = await Promise.all([first, second]);
+    assert.equal(a.bytes, 5);
+    assert.equal(b.bytes, 6);
+    assert.ok(log.indexOf('intent on disk I0000000000000C2.jpg') < log.indexOf('put I0000000000000C2.jpg'), log.join(' | '));
+    assert.equal(ledger.get({ target: '', asset: 'I0000000000000C2', location: 'I0000000000000C2.jpg' })?.t, 'done');
+  });
+
+  it('"fail" or "skip": the intent is written only once the delivery holds its slot, as the upload starts', async () => {
+    const { log, d } = setUp(new Semaphore(1));
+    const body = new PassThrough();
+    const first = d.put({ ...job('I0000000000000D1'), source: { kind: 'stream', stream: body } });
+    await logged(log, 'put I0000000000000D1.jpg');
+    const second = d.put({ ...job('I0000000000000D2'), overwrite: 'fail', source: { kind: 'buffer', data: Buffer.from('second') } });
+    await logged(log, 'looked up I0000000000000D2.jpg');
+    // one more turn: every step the second could take without the slot is taken
+    await new Promise((r) => setImmediate(r));
+    body.end(Buffer.from('first'));
+    await Promise.all([first, second]);
+    assert.ok(log.indexOf('stored I0000000000000D1.jpg') < log.indexOf('intent asked I0000000000000D2.jpg'), log.join(' | '));
   });
 });
