@@ -224,7 +224,8 @@ describe('npm start: the demo', function () {
     const notes = (await (await fetch(`${d.editor}/demo-cms/notifications`)).json()) as unknown[];
     assert.ok(notes.length >= 1, 'the stand-in CMS kept its notifications');
     // polled again after the restart, nothing is delivered a second time
-    const ledger = () => readFileSync(join(dir, 'node-red', 'photoshelter', 'deliveries', 'job1_wordpress.jsonl'), 'utf8');
+    // examples 1, 3 and 5 share the ledger named "examples"
+    const ledger = () => readFileSync(join(dir, 'node-red', 'photoshelter', 'deliveries', 'named', 'examples.jsonl'), 'utf8');
     const before = ledger();
     const tap = await debugTap(d.editor);
     try {

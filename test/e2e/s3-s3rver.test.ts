@@ -8,7 +8,7 @@
 // signature); here an unknown access key is.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -179,10 +179,13 @@ describe('e2e: the S3 destination against s3rver', function () {
     const regionRule = jsonata(String(((loadExample(FLOW).find((n) => n.id === 'job6.region') as unknown as { rules: Array<{ to: string }> }).rules[0]).to));
     const regionOf = async (t: MediaTruth): Promise<string> => String(await regionRule.evaluate({ asset: { custom: t.custom, iptc: t.iptc } }));
     const original = async (t: MediaTruth) => Buffer.from(await (await fetch(`${sim.url}/__sim/files/${t.id}/${t.version}/original`)).arrayBuffer());
+    /** The walk's state as the trigger stored it (its state file). */
     const walk = async (): Promise<{ id: string; done: boolean } | undefined> => {
-      const res = await red.admin<Record<string, Record<string, { msg: string }>>>('GET', '/context/node/job6.walk');
-      const entry = Object.values(res.body ?? {}).find((s) => s['photoshelter-trigger'])?.['photoshelter-trigger'];
-      return entry ? (JSON.parse(entry.msg) as { walk?: { id: string; done: boolean } }).walk : undefined;
+      try {
+        return (JSON.parse(readFileSync(join(red.userDir, 'photoshelter', 'triggers', 'job6_walk.json'), 'utf8')) as { state?: { walk?: { id: string; done: boolean } } }).state?.walk;
+      } catch {
+        return undefined;
+      }
     };
 
     before(async () => {
