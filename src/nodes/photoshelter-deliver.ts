@@ -79,7 +79,7 @@ export = function register(RED: NodeAPI): void {
 
     async function handle(msg: Msg, s: DeliverSettings, signal: AbortSignal): Promise<Delivery> {
       const action = await actionOf(msg);
-      if (action !== 'put' && action !== 'remove' && action !== 'removeCopies' && action !== 'list') throw life.fail('badAction', { value: action.slice(0, 20) });
+      if (action !== 'put' && action !== 'remove' && action !== 'removeCopies' && action !== 'forget' && action !== 'list') throw life.fail('badAction', { value: action.slice(0, 20) });
       const d = await getDeliverer(s);
       // the message's asset when it is a complete one, else read by id (with IPTC, for sidecars and templates)
       const load = async (id: string) => (await loadAsset(client(msg).getClient(), id, { include: ['iptc'], timeZone: client(msg).timeZone, signal })) as unknown as DeliverAsset;
@@ -88,7 +88,7 @@ export = function register(RED: NodeAPI): void {
       const dryRun = msgBool((msg as { dryRun?: unknown }).dryRun, 'msg.dryRun') ?? dryRunSetting(def);
       const base = { asset, template: def.template, view, sidecar: s.sidecar, dryRun, signal };
       if (action === 'remove') return d.remove({ ...base, location: typeof msg.location === 'string' && msg.location ? msg.location : undefined });
-      if (action === 'removeCopies') return d.removeAll(base);
+      if (action === 'removeCopies' || action === 'forget') return d.removeAll(base, action === 'removeCopies');
       // msg.redeliver: send it again although the ledger has it as delivered (true or false, nothing else)
       const redeliver = msgBool((msg as { redeliver?: unknown }).redeliver, 'msg.redeliver') ?? false;
       // only an id: the deliverer downloads the file (the original, or the rendition chosen) once its ledger says so

@@ -273,10 +273,10 @@ export class Deliverer {
    * No request when the ledger has none. A destination that cannot remove by location (HTTP POST without a
    * Remove URL) keeps its copies. Resolves with the locations removed.
    */
-  private async removeCopies(job: JobBase, keep?: string): Promise<string[]> {
+  private async removeCopies(job: JobBase, keep?: string, request = true): Promise<string[]> {
     const ledger = this.opts.ledger;
     const t = this.opts.templates;
-    if (!ledger || (t.context === 'url' && !t.remove && !t.removeAtLocation)) return [];
+    if (!ledger || (request && t.context === 'url' && !t.remove && !t.removeAtLocation)) return [];
     const { asset, signal } = job;
     const copies = (await ledger.placesOf(this.opts.target ?? '', asset.id)).filter((r) => r.l !== keep && (r.t === 'done' || r.t === 'intent' || r.t === 'failed'));
     const sidecar = sidecarFor(job.sidecar ?? 'none', asset as never);
@@ -287,6 +287,11 @@ export class Deliverer {
         // looked up again under the key's lock: a delivery to that place may have ended meanwhile
         const now = await ledger.lookup(key);
         if (!now || now.t === 'removed' || now.t === 'refused') return;
+        if (!request) {
+          await ledger.removed(key, { v: now.v, m: now.m, f: now.f });
+          removed.push(now.l);
+          return;
+        }
         const where = t.context === 'url' && t.remove ? this.opts.destination.resolve(renderStrict(t.remove, { ...job.view, delivery: { location: now.l, bytes: now.b, sha256: now.h, response: now.r } }, 'url', 'remove URL template')) : now.l;
         const release = await (this.opts.semaphore?.acquire(signal) ?? Promise.resolve(() => undefined));
         try {
@@ -302,15 +307,19 @@ export class Deliverer {
     return removed;
   }
 
-  /** Removes every copy of the asset that this destination's ledger knows (see removeCopies). */
-  async removeAll(job: JobBase): Promise<Delivery> {
+  /**
+   * Removes every copy of the asset that this destination's ledger knows (see removeCopies). With `request`
+   * false ("forget"), only records them as removed: the copies were removed by other means (a flow of its
+   * own, by hand), and the next delivery of the asset must not be skipped as done.
+   */
+  async removeAll(job: JobBase, request = true): Promise<Delivery> {
     const started = Date.now();
     const out = this.base('remove', '', started);
     if (job.dryRun) {
       const copies = this.opts.ledger ? await this.opts.ledger.placesOf(this.opts.target ?? '', job.asset.id) : [];
       return { ...out, dryRun: true, removedCopies: copies.filter((r) => r.t === 'done' || r.t === 'intent' || r.t === 'failed').map((r) => r.l) };
     }
-    const removedCopies = await this.removeCopies(job);
+    const removedCopies = await this.removeCopies(job, undefined, request);
     return { ...out, removed: removedCopies.length > 0, removedCopies, durationMs: Date.now() - started };
   }
 

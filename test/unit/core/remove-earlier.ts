@@ -65,6 +65,17 @@ export async function removeEarlierScenario(place: Place): Promise<void> {
     assert.deepEqual(gone.removedCopies, ['apac/harbour final.jpg']);
     assert.deepEqual(await place.list(), ['latam/dunes.jpg', 'latam/dunes.jpg.json']);
     assert.deepEqual((await d.removeAll({ asset: a, view: viewOf({}, { asset: a }), signal })).removedCopies, [], 'nothing left to remove');
+
+    // "forget": copies removed by other means are recorded as removed, with no request to the destination,
+    // and the next delivery of the asset is made instead of skipped as done
+    const held = await place.list();
+    const forgot = await d.removeAll({ asset: other, view: viewOf({}, { asset: other }), signal }, false);
+    assert.deepEqual(forgot.removedCopies, ['latam/dunes.jpg']);
+    assert.deepEqual(await place.list(), held, 'forget touches nothing at the destination');
+    assert.equal((await ledger.lookup({ target: 'test:place', asset: other.id, location: 'latam/dunes.jpg' }))?.t, 'removed');
+    const again = await put(other, 'latam', false);
+    assert.notEqual(again.skipped, true, 'delivered again');
+    assert.equal((await ledger.lookup({ target: 'test:place', asset: other.id, location: 'latam/dunes.jpg' }))?.t, 'done');
   } finally {
     await ledger.close();
     rmSync(dir, { recursive: true, force: true });
