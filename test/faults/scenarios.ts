@@ -284,6 +284,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'kill -9 once the position is saved, deliveries under way', group: 'process', mode: 'changed', ci: true,
+    notes: { sftp: 'restart 1 s later', s3: 'restart 1 s later' },
     act: async (w) => {
       const position = (): string => {
         try {
@@ -300,6 +301,10 @@ export const SCENARIOS: Scenario[] = [
       await until('the new position on disk and the file under way to SFTP and S3', 60_000, () =>
         position() > before && w.services.s3.openUploads(w.o.name).length > 0 && walkFiles(w.sftpBase).some((f) => f.endsWith('.part')), 20);
       await w.kill();
+      // restarted a second later, as in the large-file scenario: a leftover of the very second of a restart is
+      // only told from the new run's (whole-second times) at the next start
+      await sleep(1100);
+      await w.startRed();
     },
   },
   {
