@@ -56,6 +56,18 @@ describe('photoshelter-trigger node', function () {
     await new Promise((r) => setTimeout(r, 50));
   };
   const nodes = [accountNode, triggerNode, catchNode] as Parameters<typeof helper.load>[0];
+  /** An approval trigger (custom field Approval Status = Approved) past its baseline, and one pending asset approved since. */
+  const approveOnePending = async (extra: Record<string, unknown> = {}) => {
+    await helper.load([accountNode, triggerNode], flow({ mode: 'approved', ruleSource: 'custom', ruleField: 'Approval Status', ruleOp: 'eq', ruleValue: 'Approved', ...extra }), creds());
+    const got = collect();
+    await waitFor(() => statuses().some((s) => s.fill === 'grey'), 'the baseline');
+    const truths = await Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
+    const pending = truths.find((t) => t.custom['Approval Status'] === 'Pending');
+    assert.ok(pending);
+    await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Approved' } });
+    await settle();
+    return { got, pending };
+  };
   /** Move the simulator's clock on so recent writes settle, and let the account's client see the new time. */
   const settle = async () => {
     await sim.control.clock(3);
@@ -126,18 +138,7 @@ describe('photoshelter-trigger node', function () {
   });
 
   it('fires approved once, on the transition, with the previous value', async () => {
-    await helper.load(
-      [accountNode, triggerNode],
-      flow({ mode: 'approved', ruleSource: 'custom', ruleField: 'Approval Status', ruleOp: 'eq', ruleValue: 'Approved' }),
-      creds(),
-    );
-    const got = collect();
-    await waitFor(() => statuses().some((s) => s.fill === 'grey'), 'the baseline');
-    const truths = await Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
-    const pending = truths.find((t) => t.custom['Approval Status'] === 'Pending');
-    assert.ok(pending);
-    await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Approved' } });
-    await settle();
+    const { got } = await approveOnePending();
     await pollFor(got, 1);
     await settle();
     await pollFor(got, 1);
@@ -147,18 +148,7 @@ describe('photoshelter-trigger node', function () {
   });
 
   it('with "also when an approved asset changes", an edit of an approved asset fires again, with event.changed', async () => {
-    await helper.load(
-      [accountNode, triggerNode],
-      flow({ mode: 'approved', ruleSource: 'custom', ruleField: 'Approval Status', ruleOp: 'eq', ruleValue: 'Approved', approvedChanges: true }),
-      creds(),
-    );
-    const got = collect();
-    await waitFor(() => statuses().some((s) => s.fill === 'grey'), 'the baseline');
-    const truths = await Promise.all((await sim.control.mediaIds()).map((id) => sim.control.media(id)));
-    const pending = truths.find((t) => t.custom['Approval Status'] === 'Pending');
-    assert.ok(pending);
-    await sim.control.patchMedia(pending.id, { custom: { 'Approval Status': 'Approved' } });
-    await settle();
+    const { got, pending } = await approveOnePending({ approvedChanges: true });
     await pollFor(got, 1);
     assert.equal(got[0].event.changed, undefined, 'entering the rule says no change');
     await sim.control.patchMedia(pending.id, { iptc: { caption: 'approved, then edited' } });
